@@ -1,0 +1,21 @@
+"""The one door from the client to the server package: an in-process board server.
+
+``pacnet demo`` (and later ``play`` and ``bots``) start a server in their own event loop
+when no ``--server`` is given, and ``pacnet serve`` runs one; both go through here, so
+the rest of the client never imports the server (checked by the import contracts in
+``pyproject.toml``).
+"""
+
+
+from server.config import ServerConfig
+from server.embedded import running_server
+from server.logs import LogFormat, configure_logging
+
+__all__ = [
+    "LogFormat",
+    "ServerConfig",
+
+    "configure_logging",
+
+    "running_server",
+]

@@ -1,0 +1,130 @@
+"""The only entry points that turn wire text into models and back.
+
+Requests are parsed and validated in one pass (pydantic's JSON validation); the slower
+path that works out *why* a message was refused runs only for refused messages.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from protocol.errors import ErrorCode
+from protocol.models import (
+    PROTOCOL_VERSION,
+    SUCCESS_REPLY_TYPES,
+    ErrorReply,
+    OkReply,
+    Request,
+)
+
+_REQUEST_ADAPTER: TypeAdapter[Request] = TypeAdapter(Request)
+
+_REPLY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    # The union is built at run time from the table, which mypy cannot type.
+    action: TypeAdapter(Annotated[ok | ErrorReply, Field(discriminator="status")])  # type: ignore[arg-type]
+    for action, ok in SUCCESS_REPLY_TYPES.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailure(Exception):
+    """A message that could not be accepted, with what the reply to it must say."""
+
+    code: ErrorCode
+    message: str
+    request_id: str | None
+    """The message's ``requestId`` if one could be read, else None."""
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.message}"
+
+
+def encode(message: BaseModel) -> str:
+    """Serialize any wire model to the JSON text of one frame."""
+    return message.model_dump_json(by_alias=True)
+
+
+def decode_request(raw: str | bytes) -> Request:
+    """Parse and validate one request frame.
+
+    Raises:
+        DecodeFailure: the frame is not a valid version-1 request. Its ``code`` is
+            UNSUPPORTED_VERSION when the frame names another version, else INVALID_MESSAGE;
+            the caller must answer with that code and must not touch the game.
+    """
+    if isinstance(raw, bytes):
+        raise DecodeFailure(ErrorCode.INVALID_MESSAGE, "binary frames are not accepted", None)
+    try:
+        return _REQUEST_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        raise _explain(raw, exc) from None
+
+
+def decode_reply(action: str, raw: str | bytes) -> OkReply | ErrorReply:
+    """Parse and validate the reply to a request of ``action``.
+
+    Raises:
+        ValueError: the reply is not valid JSON, not a version-1 reply, or not the shape
+            this action's reply must have (pydantic's ValidationError is a ValueError).
+            The caller cannot tell what the server meant: the call's outcome is UNKNOWN.
+    """
+    if isinstance(raw, bytes):
+        raise ValueError("a binary frame is not a reply")
+    reply: OkReply | ErrorReply = _REPLY_ADAPTERS[action].validate_json(raw)
+    return reply
+
+
+def read_request_id(raw: str | bytes) -> str | None:
+    """Best-effort ``requestId`` of a frame that may be invalid; None if there is none."""
+    data = _loads_object(raw)
+    request_id = data.get("requestId") if data is not None else None
+    return request_id if isinstance(request_id, str) and 0 < len(request_id) <= 64 else None
+
+
+def _loads_object(raw: str | bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _explain(raw: str, exc: ValidationError) -> DecodeFailure:
+    data = _loads_object(raw)
+    if data is None:
+        what = "not a JSON object" if _is_json(raw) else "not valid JSON"
+        return DecodeFailure(ErrorCode.INVALID_MESSAGE, f"the message is {what}", None)
+    request_id = read_request_id(raw)
+    version = data.get("v")
+    if isinstance(version, int) and not isinstance(version, bool) and version != PROTOCOL_VERSION:
+        return DecodeFailure(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"version {version} is not supported; this server speaks v{PROTOCOL_VERSION}",
+            request_id,
+        )
+    return DecodeFailure(ErrorCode.INVALID_MESSAGE, _summarize(exc), request_id)
+
+
+def _is_json(raw: str) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _summarize(exc: ValidationError) -> str:
+    """One line naming the fields at fault, e.g. ``direction: Input should be 'up', ...``."""
+    parts = []
+    for error in exc.errors(include_url=False)[:3]:
+        # The first element of a union error's location is the union member's tag.
+        loc = [str(p) for p in error["loc"]]
+        if len(loc) > 1 and loc[0] in SUCCESS_REPLY_TYPES:
+            loc = loc[1:]
+        where = ".".join(loc) or "message"
+        parts.append(f"{where}: {error['msg']}")
+    more = len(exc.errors()) - 3
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return "; ".join(parts) + suffix

@@ -1,0 +1,236 @@
+"""Pydantic models of every message on the wire (version 1).
+
+One JSON object per WebSocket text frame, camelCase field names. Requests form one
+union discriminated on ``action``; replies are discriminated on ``status``. Every model
+forbids extra fields and is frozen: a message either matches exactly or is refused.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from protocol.errors import ErrorCode
+
+PROTOCOL_VERSION = 1
+"""The only version of the wire contract this code speaks."""
+
+# Not Literal[1]: pydantic's literal check accepts `true` and `1.0` as 1.
+Version = Annotated[
+    int, Field(ge=PROTOCOL_VERSION, le=PROTOCOL_VERSION, json_schema_extra={"const": 1})
+]
+Direction = Literal["up", "down", "left", "right"]
+"""A joystick direction, as ``move`` takes it."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Kind = Annotated[str, StringConstraints(pattern=r"^:[a-z]{1,32}$")]
+"""An entity kind as the article spells it: ``:ghost``, ``:pacman``, ``:pellet``, ..."""
+Tile = Annotated[int, Field(ge=0, le=10_000)]
+Clock = Annotated[int, Field(ge=0)]
+
+OWN_PACMAN = "pacman"
+"""The name that means "the caller's own pac-man" in ``find``, ``move`` and ``remove``."""
+
+
+class WireModel(BaseModel):
+    """Base of every wire message: camelCase aliases, no extras, immutable, strict types."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+        strict=True,
+    )
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+class RequestBase(WireModel):
+    """Fields every request carries."""
+
+    v: Version = PROTOCOL_VERSION
+    action: str
+    request_id: Identifier = Field(description="Chosen by the client; echoed in the reply.")
+    user_id: Identifier = Field(description="The user this request acts as.")
+
+
+class JoinRequest(RequestBase):
+    """Join the board as ``userId`` (or resume that user on a new connection with ``token``)."""
+
+    action: Literal["join"] = "join"
+    token: Identifier | None = Field(
+        default=None, description="The `sessionToken` of an earlier join, to resume that user."
+    )
+
+
+class FindRequest(RequestBase):
+    """Where is the entity called ``name``?"""
+
+    action: Literal["find"] = "find"
+    name: Identifier
+
+
+class MoveRequest(RequestBase):
+    """Move the caller's pac-man one step in ``direction``."""
+
+    action: Literal["move"] = "move"
+    name: Identifier
+    direction: Direction
+
+
+class FindAllRequest(RequestBase):
+    """List every entity of ``kind``."""
+
+    action: Literal["findAll"] = "findAll"
+    kind: Kind
+
+
+class RemoveRequest(RequestBase):
+    """Take the caller's pac-man off the board (the article's ``board.remove(pacman)``)."""
+
+    action: Literal["remove"] = "remove"
+    name: Identifier
+
+
+class PingRequest(RequestBase):
+    """Keep the user alive; changes nothing."""
+
+    action: Literal["ping"] = "ping"
+
+
+class LeaveRequest(RequestBase):
+    """Leave the board: the user and their pac-man are removed."""
+
+    action: Literal["leave"] = "leave"
+
+
+Request = Annotated[
+    JoinRequest
+    | FindRequest
+    | MoveRequest
+    | FindAllRequest
+    | RemoveRequest
+    | PingRequest
+    | LeaveRequest,
+    Field(discriminator="action"),
+]
+"""Any request, discriminated on ``action``."""
+
+Action = Literal["join", "find", "move", "findAll", "remove", "ping", "leave"]
+
+REQUEST_TYPES: dict[str, type[RequestBase]] = {
+    "join": JoinRequest,
+    "find": FindRequest,
+    "move": MoveRequest,
+    "findAll": FindAllRequest,
+    "remove": RemoveRequest,
+    "ping": PingRequest,
+    "leave": LeaveRequest,
+}
+
+
+# --- replies ---------------------------------------------------------------------------
+
+
+class Entity(WireModel):
+    """One thing on the board, at integer tile coordinates (column, row from the top-left)."""
+
+    name: Identifier
+    kind: Kind
+    x_pos: Tile
+    y_pos: Tile
+
+
+class ReplyBase(WireModel):
+    """Fields every reply carries."""
+
+    v: Version = PROTOCOL_VERSION
+    request_id: Identifier | None = Field(
+        description="The request's id; null when the server could not read one."
+    )
+    clock: Clock = Field(description="The board's monotonic clock (ticks since it started).")
+
+
+class OkReply(ReplyBase):
+    """A success with no payload (``ping``, ``leave``)."""
+
+    status: Literal["ok"] = "ok"
+
+
+class JoinReply(OkReply):
+    """You are on the board: your pac-man's name, your session token, the board's size."""
+
+    name: Identifier
+    session_token: Identifier
+    width: Tile
+    height: Tile
+
+
+class FindReply(OkReply):
+    """Where the entity is."""
+
+    name: Identifier
+    kind: Kind
+    x_pos: Tile
+    y_pos: Tile
+
+
+class MoveReply(OkReply):
+    """Where the pac-man is after the move."""
+
+    x_pos: Tile
+    y_pos: Tile
+
+
+class FindAllReply(OkReply):
+    """Every entity of the kind asked for."""
+
+    entities: tuple[Entity, ...]
+
+
+class RemoveReply(OkReply):
+    """Whether this request took the pac-man off the board (false: it was already gone)."""
+
+    removed: bool
+
+
+class ErrorBody(WireModel):
+    """What went wrong, and whether sending the same request later may succeed."""
+
+    code: ErrorCode
+    retryable: bool
+    message: str
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+class ErrorReply(ReplyBase):
+    """The server refused the request. Definite: the request changed nothing."""
+
+    status: Literal["error"] = "error"
+    error: ErrorBody
+    retry_after_ms: Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        exclude_if=_is_none,
+        description="With THROTTLED: how long to wait before the bucket has a token again.",
+    )
+
+
+SUCCESS_REPLY_TYPES: dict[str, type[OkReply]] = {
+    "join": JoinReply,
+    "find": FindReply,
+    "move": MoveReply,
+    "findAll": FindAllReply,
+    "remove": RemoveReply,
+    "ping": OkReply,
+    "leave": OkReply,
+}
+"""The success reply of each action: the client validates a reply against its request's."""
+
+Reply = OkReply | ErrorReply

@@ -1,0 +1,206 @@
+"""The game: users, their sessions and pac-men, on one board. No I/O, no wall clock.
+
+Every action checks everything it needs before it changes anything, and raises
+``Refusal`` only before a change: an error reply built from a Refusal is definite.
+"""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from protocol.errors import ErrorCode
+from protocol.models import OWN_PACMAN
+from server.board import KINDS, Board, Piece, pacman_name
+from server.config import ServerLimits
+from server.keepalive import KeepaliveTable
+from server.throttle import Throttle
+
+
+class Refusal(Exception):
+    """The game refuses a request; nothing was changed. Becomes an error reply."""
+
+    def __init__(self, code: ErrorCode, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class Session:
+    """A joined user: their secret for resuming, and the connection acting as them."""
+
+    user_id: str
+    token: str
+    connection: int | None
+    """Id of the connection that acts as this user; None once it closed."""
+
+    @property
+    def pacman(self) -> str:
+        return pacman_name(self.user_id)
+
+
+class Game:
+    """Users playing on one board.
+
+    Args:
+        board: the board they play on.
+        limits: keepalive and throttle settings.
+        new_token: makes session tokens (unguessable by default; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        board: Board,
+        limits: ServerLimits,
+        *,
+        new_token: Callable[[], str] = lambda: secrets.token_urlsafe(16),
+    ) -> None:
+        self.board = board
+        self.limits = limits
+        self.keepalive = KeepaliveTable(limits.keepalive_timeout)
+        self.throttle = Throttle(limits.rate, limits.burst)
+        self.sessions: dict[str, Session] = {}
+        self._new_token = new_token
+
+    # --- checks that come before any action (the article's handler shape) ---
+
+    def check_throttle(self, user_id: str, now: float) -> None:
+        """Spend a token of ``user_id``'s bucket, or refuse with THROTTLED."""
+        wait = self.throttle.take(user_id, now)
+        if wait > 0.0:
+            raise Refusal(
+                ErrorCode.THROTTLED,
+                f"too many requests: at most {self.limits.rate:g}/s, bursts of {self.limits.burst}",
+                retry_after=wait,
+            )
+
+    def session_for(self, user_id: str, connection: int) -> Session:
+        """The session of ``user_id`` if ``connection`` acts as them, else a refusal."""
+        session = self.sessions.get(user_id)
+        if session is None:
+            raise Refusal(
+                ErrorCode.USER_NOT_FOUND,
+                f"user {user_id!r} is not on the board (never joined, left, or expired)",
+            )
+        if session.connection != connection:
+            raise Refusal(
+                ErrorCode.FORBIDDEN,
+                f"this connection does not act as user {user_id!r}; "
+                "join with its sessionToken to resume it here",
+            )
+        return session
+
+    # --- actions ---
+
+    def join(self, user_id: str, token: str | None, connection: int, now: float) -> Session:
+        """Put ``user_id`` on the board, or resume them on ``connection`` with ``token``.
+
+        Joining again as yourself on the same connection is safe: it returns the same
+        session and brings back your pac-man if it had been removed.
+        """
+        session = self.sessions.get(user_id)
+        if session is None:
+            if token is not None:
+                raise Refusal(
+                    ErrorCode.USER_NOT_FOUND,
+                    f"no session of user {user_id!r} to resume (it expired or left); "
+                    "join without a token to start again",
+                )
+            session = Session(user_id, self._new_token(), connection)
+            self.sessions[user_id] = session
+        elif session.connection != connection:
+            if token is None or not secrets.compare_digest(token, session.token):
+                raise Refusal(
+                    ErrorCode.FORBIDDEN,
+                    f"user {user_id!r} is already on the board; resuming needs its sessionToken",
+                )
+            session.connection = connection
+        if self.board.get(session.pacman) is None:
+            self.board.add_pacman(user_id)
+        self.keepalive.refresh(user_id, now)
+        return session
+
+    def find(self, session: Session, name: str) -> Piece:
+        """The piece called ``name`` (``pacman`` is the caller's own)."""
+        return self._existing(self._resolve(session, name))
+
+    def move(self, session: Session, name: str, direction: str) -> Piece:
+        """Step the caller's own pac-man one tile toward ``direction``."""
+        piece = self._own(session, self._resolve(session, name), "move")
+        return self.board.step(piece, direction)
+
+    def find_all(self, kind: str) -> list[Piece]:
+        """Every piece of ``kind``; an unknown kind is refused, so typos do not look empty."""
+        if kind not in KINDS:
+            raise Refusal(
+                ErrorCode.NOT_FOUND, f"no kind {kind!r} on this board; kinds: {', '.join(KINDS)}"
+            )
+        return list(self.board.all_of(kind))
+
+    def remove(self, session: Session, name: str) -> bool:
+        """Take the caller's own pac-man off the board.
+
+        Returns False, not an error, when it is already gone: a retried ``remove`` after an
+        UNKNOWN must be safe.
+        """
+        resolved = self._resolve(session, name)
+        if resolved != session.pacman:
+            self._own(session, resolved, "remove")  # refuses: only your own is removable
+        return self.board.remove(resolved)
+
+    def leave(self, session: Session) -> None:
+        """Take the user and their pac-man off the board."""
+        self._drop(session.user_id)
+
+    def refresh(self, session: Session, now: float) -> None:
+        """Any request counts as a sign of life."""
+        self.keepalive.refresh(session.user_id, now)
+
+    # --- time and connections ---
+
+    def tick(self, now: float) -> list[str]:
+        """Advance the board one tick and expire silent users; returns the expired ids."""
+        self.board.tick()
+        expired = self.keepalive.expire(now)
+        for user_id in expired:
+            self._drop(user_id)
+        self.throttle.prune(now)
+        return expired
+
+    def disconnect(self, user_id: str, connection: int) -> None:
+        """``connection`` (acting as ``user_id``) closed: the user stays until keepalive
+        expiry, but only their sessionToken can bind them to a new connection."""
+        session = self.sessions.get(user_id)
+        if session is not None and session.connection == connection:
+            session.connection = None
+
+    def statistics(self) -> dict[str, Any]:
+        """A snapshot of the game's size, for logs and tests."""
+        return {
+            "clock": self.board.clock,
+            "users": len(self.sessions),
+            "pieces": {kind: self.board.count(kind) for kind in KINDS},
+            "throttle_buckets": len(self.throttle),
+        }
+
+    def _drop(self, user_id: str) -> None:
+        self.sessions.pop(user_id, None)
+        self.keepalive.forget(user_id)
+        self.board.remove(pacman_name(user_id))
+
+    def _resolve(self, session: Session, name: str) -> str:
+        return session.pacman if name == OWN_PACMAN else name
+
+    def _existing(self, name: str) -> Piece:
+        piece = self.board.get(name)
+        if piece is None:
+            raise Refusal(ErrorCode.NOT_FOUND, f"nothing called {name!r} is on the board")
+        return piece
+
+    def _own(self, session: Session, name: str, verb: str) -> Piece:
+        piece = self._existing(name)
+        if piece.owner != session.user_id:
+            raise Refusal(ErrorCode.FORBIDDEN, f"cannot {verb} {name!r}: it is not your pac-man")
+        return piece

@@ -1,0 +1,147 @@
+"""Maze layouts as text files, parsed into a plain immutable ``Layout``.
+
+One character per tile, one line per row, every row the same width:
+
+    #  wall                      .  pellet          o  energizer
+    (space) or _  empty floor    P  pac-man start   G  ghost start (blinky, pinky, inky, clyde)
+    -  ghost-house door (ghosts pass, pac-men do not)
+
+``_`` is floor too, for the ends of rows where an editor would strip a trailing space.
+Lines starting with ``;`` are comments. A row that is open at both ends is a tunnel: moving
+off one side enters at the other.
+"""
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+Tile = tuple[int, int]
+"""(column, row), origin at the top-left."""
+
+GHOST_NAMES = ("blinky", "pinky", "inky", "clyde")
+
+_KNOWN = frozenset("#. o_PG-")
+
+
+class LayoutError(ValueError):
+    """A layout file that cannot be a maze; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The static shape of a maze: what never changes while a game runs."""
+
+    name: str
+    width: int
+    height: int
+    walls: frozenset[Tile]
+    doors: frozenset[Tile]
+    pellets: frozenset[Tile]
+    energizers: frozenset[Tile]
+    pacman_start: Tile
+    ghost_starts: tuple[Tile, ...]
+
+    def blocks_pacman(self, tile: Tile) -> bool:
+        """Whether a pac-man may not stand on ``tile``."""
+        return tile in self.walls or tile in self.doors
+
+    def blocks_ghost(self, tile: Tile) -> bool:
+        """Whether a ghost may not stand on ``tile``."""
+        return tile in self.walls
+
+    def wrap(self, tile: Tile) -> Tile:
+        """The tile itself, or its mirror across the board's edge for a tunnel exit."""
+        x, y = tile
+        return (x % self.width, y % self.height)
+
+
+def parse_layout(text: str, name: str = "<string>") -> Layout:
+    """Parse a layout's text.
+
+    Raises:
+        LayoutError: the text is not a maze; the message names ``name`` and the line.
+    """
+    rows: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(";") or (not rows and not line.strip()):
+            continue
+        rows.append((number, line))
+    while rows and not rows[-1][1].strip():
+        rows.pop()
+    if not rows:
+        raise LayoutError(f"{name}: the layout has no rows")
+
+    width = len(rows[0][1])
+    walls: set[Tile] = set()
+    doors: set[Tile] = set()
+    pellets: set[Tile] = set()
+    energizers: set[Tile] = set()
+    pacman_starts: list[Tile] = []
+    ghost_starts: list[Tile] = []
+    by_char = {"#": walls, "-": doors, ".": pellets, "o": energizers}
+    for y, (number, line) in enumerate(rows):
+        if len(line) != width:
+            raise LayoutError(
+                f"{name}, line {number}: row is {len(line)} tiles wide, expected {width} "
+                "(every row must be as wide as the first; write _ for trailing floor)"
+            )
+        for x, char in enumerate(line):
+            if char not in _KNOWN:
+                raise LayoutError(f"{name}, line {number}, column {x + 1}: unknown tile {char!r}")
+            if char in by_char:
+                by_char[char].add((x, y))
+            elif char == "P":
+                pacman_starts.append((x, y))
+            elif char == "G":
+                ghost_starts.append((x, y))
+
+    last_line = rows[-1][0]
+    if len(pacman_starts) != 1:
+        raise LayoutError(
+            f"{name}, line {last_line}: expected exactly one pac-man start 'P', "
+            f"found {len(pacman_starts)}"
+        )
+    if len(ghost_starts) > len(GHOST_NAMES):
+        raise LayoutError(
+            f"{name}, line {last_line}: at most {len(GHOST_NAMES)} ghost starts 'G', "
+            f"found {len(ghost_starts)}"
+        )
+    return Layout(
+        name=name,
+        width=width,
+        height=len(rows),
+        walls=frozenset(walls),
+        doors=frozenset(doors),
+        pellets=frozenset(pellets),
+        energizers=frozenset(energizers),
+        pacman_start=pacman_starts[0],
+        ghost_starts=tuple(ghost_starts),
+    )
+
+
+def builtin_layouts() -> list[str]:
+    """Names of the layouts shipped with pacnet."""
+    folder = resources.files("server") / "layouts"
+    return sorted(p.name.removesuffix(".txt") for p in folder.iterdir() if p.name.endswith(".txt"))
+
+
+def load_layout(name_or_path: str) -> Layout:
+    """Load a shipped layout by name (``small``) or any layout file by path.
+
+    Raises:
+        LayoutError: no such layout, or the file is not a maze.
+    """
+    shipped = resources.files("server") / "layouts" / f"{name_or_path}.txt"
+    if shipped.is_file():
+        return parse_layout(shipped.read_text(encoding="utf-8"), name_or_path)
+    path = Path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        known = ", ".join(builtin_layouts())
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise LayoutError(
+            f"no layout {name_or_path!r}: not a shipped layout ({known}) "
+            f"and not a readable file ({reason})"
+        ) from None
+    return parse_layout(text, str(path))

@@ -1,0 +1,155 @@
+"""The I/O shell: adapts the game and its request pipeline to asyncio websockets.
+
+This module owns the sockets, the tick loop and the wall clock; every rule lives in the
+pure core (``board``, ``game``, ``pipeline``).
+"""
+
+import asyncio
+import itertools
+import random
+import secrets
+import time
+from typing import Any
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from server.board import Board
+from server.config import ServerConfig
+from server.game import Game
+from server.layout import load_layout
+from server.pipeline import ConnectionState, Exchange, Pipeline
+
+log = structlog.get_logger("pacnet.server")
+
+
+class BoardServer:
+    """A board server: one game, served over WebSocket, ticking at a fixed rate.
+
+    Raises:
+        LayoutError: the configured layout cannot be loaded (from the constructor).
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.seed = config.seed if config.seed is not None else secrets.randbits(32)
+        layout = load_layout(config.layout)
+        self.game = Game(Board(layout, random.Random(self.seed)), config.limits)
+        self.pipeline = Pipeline(self.game)
+        self.url: str | None = None
+        self._connection_ids = itertools.count(1)
+        self._server: Server | None = None
+        self._stop = asyncio.Event()
+        self._connections = 0
+
+    async def run(self) -> None:
+        """Listen, then serve until ``stop()`` (what ``pacnet serve`` does).
+
+        Raises:
+            OSError: the address cannot be listened on.
+        """
+        await self.start()
+        await self.serve_until_stopped()
+
+    async def start(self) -> str:
+        """Listen on the configured address; returns the server's ``ws://`` URL.
+
+        Raises:
+            OSError: the address cannot be listened on.
+        """
+        config = self.config
+        self._server = await serve(
+            self._serve_connection,
+            config.host,
+            config.port,
+            compression=None,  # frames are a few hundred bytes: deflate costs more than it saves
+            max_size=config.limits.max_message_bytes,
+            ping_interval=config.ping_interval,
+        )
+        self.url = _url_of(self._server, config.host)
+        log.info(
+            "server_started",
+            url=self.url,
+            layout=self.game.board.layout.name,
+            seed=self.seed,
+            tick_rate=config.tick_rate,
+            keepalive_timeout=config.limits.keepalive_timeout,
+            rate=config.limits.rate,
+            burst=config.limits.burst,
+        )
+        return self.url
+
+    async def serve_until_stopped(self) -> None:
+        """Tick and serve until ``stop()``; then close every connection with 1001 (going away)."""
+        assert self._server is not None, "start() first"
+        async with asyncio.TaskGroup() as tasks:
+            ticker = tasks.create_task(self._tick_loop())
+            await self._stop.wait()
+            ticker.cancel()
+        self._server.close(close_connections=True)
+        await self._server.wait_closed()
+        log.info("server_stopped", **self.statistics())
+
+    def stop(self) -> None:
+        """Ask ``run()`` to close every connection and return."""
+        self._stop.set()
+
+    def statistics(self) -> dict[str, Any]:
+        """A snapshot of the server: the game's size and the open connections."""
+        return {**self.game.statistics(), "connections": self._connections}
+
+    async def _serve_connection(self, websocket: ServerConnection) -> None:
+        state = ConnectionState(next(self._connection_ids), peer=_peer(websocket))
+        self._connections += 1
+        handle = self.pipeline.handle
+        try:
+            async for raw in websocket:
+                exchange = handle(state, raw, time.monotonic())
+                if exchange.text is not None:
+                    await websocket.send(exchange.text)
+                if exchange.failed:
+                    _log_failure(exchange)
+        except ConnectionClosed:
+            pass  # the peer went away mid-conversation; its user stays until keepalive expiry
+        finally:
+            self._connections -= 1
+            if state.user_id is not None:
+                self.game.disconnect(state.user_id, state.id)
+
+    async def _tick_loop(self) -> None:
+        """Tick at a fixed rate against absolute deadlines, so the clock does not drift."""
+        period = 1.0 / self.config.tick_rate
+        next_tick = time.monotonic()
+        while True:
+            next_tick += period
+            delay = next_tick - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
+                log.warning(
+                    "tick_overrun", behind_ms=round(-delay * 1000), clock=self.game.board.clock
+                )
+                next_tick = time.monotonic()
+            for user_id in self.game.tick(time.monotonic()):
+                log.info("user_expired", userId=user_id, clock=self.game.board.clock)
+
+
+def _log_failure(exchange: Exchange) -> None:
+    latency_ms = round((time.monotonic() - exchange.now) * 1000, 3)
+    fields = exchange.log_fields()
+    if exchange.crash is not None:
+        log.error("request_crashed", latency_ms=latency_ms, exc_info=exchange.crash, **fields)
+    else:
+        log.info("request_failed", latency_ms=latency_ms, **fields)
+
+
+def _url_of(server: Server, host: str) -> str:
+    port = next(iter(server.sockets)).getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"ws://{shown}:{port}"
+
+
+def _peer(websocket: ServerConnection) -> str:
+    address = websocket.remote_address
+    return f"{address[0]}:{address[1]}" if address else "?"

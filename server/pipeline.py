@@ -1,0 +1,267 @@
+"""The request path, as named stages that follow the article's steps. No I/O.
+
+    stage               article step              what it does
+    -----------------   -----------------------   ----------------------------------------
+    RECEIVE             2 DELIVER_REQUEST         the frame has arrived
+    VALIDATE            3 VALIDATE_REQUEST        parse and validate it (one pass)
+    THROTTLE            3 VALIDATE_REQUEST        spend a token of the user's bucket
+    LOOKUP_USER         3 VALIDATE_REQUEST        is the user still here, and is it us?
+    REFRESH_KEEPALIVE   3 VALIDATE_REQUEST        the user is alive (the article's step 4)
+    UPDATE_STATE        4 UPDATE_SERVER_STATE     act on the board
+    REPLY               5 POST_REPLY              encode the reply; the I/O shell sends it
+
+Every stage may refuse with a definite error (nothing changed). A hook sees each stage
+before it runs: the place where fault injection plugs in. A hook may refuse (``Refusal``),
+or swallow the reply (``NoReply``); an unexpected exception before UPDATE_STATE becomes an
+INTERNAL error, one during or after it becomes no reply at all, because the server can no
+longer promise that nothing changed (Maelstrom's rule: never a definite error under
+indefinite conditions).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from protocol.codec import DecodeFailure, decode_request, encode
+from protocol.errors import ErrorCode
+from protocol.models import (
+    Entity,
+    ErrorBody,
+    ErrorReply,
+    FindAllReply,
+    FindAllRequest,
+    FindReply,
+    FindRequest,
+    JoinReply,
+    JoinRequest,
+    LeaveRequest,
+    MoveReply,
+    MoveRequest,
+    OkReply,
+    PingRequest,
+    RemoveReply,
+    RemoveRequest,
+    Request,
+)
+from protocol.outcome import Step
+from server.board import Piece
+from server.game import Game, Refusal, Session
+
+
+class Stage(Enum):
+    """A named stage of the request path, tagged with the article's step."""
+
+    RECEIVE = ("receive", Step.DELIVER_REQUEST)
+    VALIDATE = ("validate", Step.VALIDATE_REQUEST)
+    THROTTLE = ("throttle", Step.VALIDATE_REQUEST)
+    LOOKUP_USER = ("lookup_user", Step.VALIDATE_REQUEST)
+    REFRESH_KEEPALIVE = ("refresh_keepalive", Step.VALIDATE_REQUEST)
+    UPDATE_STATE = ("update_state", Step.UPDATE_SERVER_STATE)
+    REPLY = ("reply", Step.POST_REPLY)
+
+    @property
+    def label(self) -> str:
+        return self.value[0]
+
+    @property
+    def step(self) -> Step:
+        return self.value[1]
+
+
+class NoReply(Exception):
+    """Raised by a hook to end the exchange without any reply."""
+
+
+@dataclass(slots=True)
+class ConnectionState:
+    """What the server knows of one connection: its id and the user it acts as."""
+
+    id: int
+    peer: str = "?"
+    user_id: str | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request's trip through the stages, and how it ended."""
+
+    connection: ConnectionState
+    raw: str | bytes
+    now: float
+    stage: Stage = Stage.RECEIVE
+    request: Request | None = None
+    session: Session | None = None
+    reply: OkReply | ErrorReply | None = None
+    text: str | None = None
+    """The encoded reply to send, or None when no reply must be sent."""
+    crash: BaseException | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the request did not end in a success reply."""
+        return not isinstance(self.reply, OkReply) or self.text is None
+
+    def log_fields(self) -> dict[str, Any]:
+        """The keys every log line about this request carries, the same in every domain."""
+        request = self.request
+        fields: dict[str, Any] = {
+            "requestId": request.request_id if request else getattr(self.reply, "request_id", None),
+            "userId": request.user_id if request else self.connection.user_id,
+            "action": request.action if request else None,
+            "stage": self.stage.label,
+            "step": self.stage.step.name,
+        }
+        if isinstance(self.reply, ErrorReply):
+            fields["code"] = self.reply.error.code.value
+        elif self.text is None:
+            fields["code"] = "NO_REPLY"
+        return fields
+
+
+StageHook = Callable[[Stage, Exchange], None]
+"""Called before each stage runs; may raise Refusal or NoReply."""
+
+
+class Pipeline:
+    """Turns one received frame into at most one reply frame, acting on the game.
+
+    Args:
+        game: the game the requests act on.
+        hooks: called before every stage, in order (fault injection, tracing).
+    """
+
+    def __init__(self, game: Game, hooks: Sequence[StageHook] = ()) -> None:
+        self.game = game
+        self.hooks = list(hooks)
+        self._stages: tuple[tuple[Stage, Callable[[Exchange], None]], ...] = (
+            (Stage.RECEIVE, _nothing),
+            (Stage.VALIDATE, self._validate),
+            (Stage.THROTTLE, self._throttle),
+            (Stage.LOOKUP_USER, self._lookup_user),
+            (Stage.REFRESH_KEEPALIVE, self._refresh_keepalive),
+            (Stage.UPDATE_STATE, self._update_state),
+        )
+
+    def handle(self, connection: ConnectionState, raw: str | bytes, now: float) -> Exchange:
+        """Run one frame through every stage.
+
+        Returns the exchange; the caller must send ``exchange.text`` on the connection if
+        it is not None, and should log the exchange if ``exchange.failed``.
+        """
+        exchange = Exchange(connection, raw, now)
+        try:
+            for stage, run in self._stages:
+                exchange.stage = stage
+                for hook in self.hooks:
+                    hook(stage, exchange)
+                run(exchange)
+            exchange.stage = Stage.REPLY
+            for hook in self.hooks:
+                hook(Stage.REPLY, exchange)
+        except Refusal as refusal:
+            exchange.reply = self._error(
+                exchange, refusal.code, refusal.message, refusal.retry_after
+            )
+        except DecodeFailure as failure:
+            exchange.reply = self._error(
+                exchange, failure.code, failure.message, None, failure.request_id
+            )
+        except NoReply:
+            return exchange
+        except Exception as exc:  # a server bug: answer only if nothing can have changed
+            exchange.crash = exc
+            if exchange.stage.step >= Step.UPDATE_SERVER_STATE:
+                return exchange
+            exchange.reply = self._error(
+                exchange, ErrorCode.INTERNAL, "internal server error", None
+            )
+        exchange.text = encode(exchange.reply) if exchange.reply is not None else None
+        return exchange
+
+    # --- stages ---
+
+    def _validate(self, exchange: Exchange) -> None:
+        exchange.request = decode_request(exchange.raw)
+
+    def _throttle(self, exchange: Exchange) -> None:
+        assert exchange.request is not None
+        self.game.check_throttle(exchange.request.user_id, exchange.now)
+
+    def _lookup_user(self, exchange: Exchange) -> None:
+        request, connection = exchange.request, exchange.connection
+        assert request is not None
+        if connection.user_id is not None and connection.user_id != request.user_id:
+            raise Refusal(
+                ErrorCode.FORBIDDEN,
+                f"this connection acts as user {connection.user_id!r}, not {request.user_id!r}",
+            )
+        if not isinstance(request, JoinRequest):  # join finds or makes its session itself
+            exchange.session = self.game.session_for(request.user_id, connection.id)
+
+    def _refresh_keepalive(self, exchange: Exchange) -> None:
+        if exchange.session is not None:
+            self.game.refresh(exchange.session, exchange.now)
+
+    def _update_state(self, exchange: Exchange) -> None:
+        request, session, game = exchange.request, exchange.session, self.game
+        request_id, clock = request.request_id if request else None, game.board.clock
+        match request:
+            case FindRequest(name=name) if session:
+                piece = game.find(session, name)
+                exchange.reply = FindReply(
+                    request_id=request_id, clock=clock, name=piece.name, kind=piece.kind,
+                    x_pos=piece.x, y_pos=piece.y,
+                )  # fmt: skip
+            case MoveRequest(name=name, direction=direction) if session:
+                piece = game.move(session, name, direction)
+                exchange.reply = MoveReply(
+                    request_id=request_id, clock=clock, x_pos=piece.x, y_pos=piece.y
+                )
+            case FindAllRequest(kind=kind):
+                entities = tuple(_entity(piece) for piece in game.find_all(kind))
+                exchange.reply = FindAllReply(request_id=request_id, clock=clock, entities=entities)
+            case RemoveRequest(name=name) if session:
+                removed = game.remove(session, name)
+                exchange.reply = RemoveReply(request_id=request_id, clock=clock, removed=removed)
+            case JoinRequest(user_id=user_id, token=token):
+                joined = game.join(user_id, token, exchange.connection.id, exchange.now)
+                exchange.session = joined
+                exchange.connection.user_id = user_id
+                exchange.reply = JoinReply(
+                    request_id=request_id, clock=clock, name=joined.pacman,
+                    session_token=joined.token, width=game.board.layout.width,
+                    height=game.board.layout.height,
+                )  # fmt: skip
+            case LeaveRequest() if session:
+                game.leave(session)
+                exchange.reply = OkReply(request_id=request_id, clock=clock)
+            case PingRequest():
+                exchange.reply = OkReply(request_id=request_id, clock=clock)
+            case _:
+                raise AssertionError(f"no handler for {request!r}")
+
+    def _error(
+        self,
+        exchange: Exchange,
+        code: ErrorCode,
+        message: str,
+        retry_after: float | None,
+        request_id: str | None = None,
+    ) -> ErrorReply:
+        if exchange.request is not None:
+            request_id = exchange.request.request_id
+        return ErrorReply(
+            request_id=request_id,
+            clock=self.game.board.clock,
+            error=ErrorBody(code=code, retryable=code.retryable, message=message),
+            retry_after_ms=None if retry_after is None else max(1, round(retry_after * 1000)),
+        )
+
+
+def _nothing(exchange: Exchange) -> None:
+    """RECEIVE: the frame is here; the stage exists so hooks can act on arrival."""
+
+
+def _entity(piece: Piece) -> Entity:
+    return Entity(name=piece.name, kind=piece.kind, x_pos=piece.x, y_pos=piece.y)
