@@ -6,7 +6,7 @@ the rest of the client never imports the server (checked by the import contracts
 ``pyproject.toml``).
 """
 
-
+from server.cli import add_serve_arguments, positive_float, positive_int, run_serve
 from server.config import ServerConfig
 from server.embedded import running_server
 from server.logs import LogFormat, configure_logging
@@ -14,8 +14,10 @@ from server.logs import LogFormat, configure_logging
 __all__ = [
     "LogFormat",
     "ServerConfig",
-
+    "add_serve_arguments",
     "configure_logging",
-
+    "positive_float",
+    "positive_int",
+    "run_serve",
     "running_server",
 ]

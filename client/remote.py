@@ -48,7 +48,7 @@ from protocol.models import (
 )
 from protocol.outcome import Outcome, Step
 
-R = TypeVar("R", bound=OkReply)
+R = TypeVar("R", bound=OkReply, covariant=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,120 @@
+"""The ``pacnet`` command line: one program, a subcommand per job.
+
+Errors are one line on stderr and a non-zero exit status; never a traceback.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from rich.console import Console
+
+from client import embedded
+from client.demo import DemoReport, DemoSettings, run_demo
+from client.timeouts import Timeouts
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, naming the flag and pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="pacnet",
+        description="A networked Pac-Man whose board lives on a server: every call ends in "
+        "one of five outcomes (SUCCESS, POST_FAILED, RETRYABLE, FATAL, UNKNOWN).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="run a board server", description="Run a board server until Ctrl-C/SIGTERM."
+    )
+    embedded.add_serve_arguments(serve)
+    serve.set_defaults(run=embedded.run_serve)
+
+    demo = commands.add_parser(
+        "demo",
+        help="play the article's loop headless, printing every call's outcome",
+        description="Play the article's Pac-Man loop (find, move, findAll, remove) against a "
+        "board server, printing one line per call and a table of the outcomes. Without "
+        "--server it starts its own server in-process.",
+    )
+    demo.add_argument("--server", metavar="URL", help="a running server (ws://HOST:PORT)")
+    demo.add_argument(
+        "--iterations", type=embedded.positive_int, default=DemoSettings.iterations,
+        help="turns of the loop (%(default)s)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--interval", type=float, default=DemoSettings.interval, metavar="SECONDS",
+        help="pause between turns (%(default)s)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--timeout", type=embedded.positive_float, default=Timeouts.reply, metavar="SECONDS",
+        help="how long a call waits for its reply before it is UNKNOWN (%(default)s)",
+    )  # fmt: skip
+    demo.add_argument("--user", metavar="USER_ID", help="play as this user id")
+    demo.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
+    demo.add_argument("--verbose", action="store_true", help="show server and client logs")
+    demo.set_defaults(run=run_demo_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pacnet`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        status: int = args.run(args)
+        return status
+    return 130
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    if args.server is not None and not args.server.startswith(("ws://", "wss://")):
+        return _fail("demo", f"--server must be a ws:// or wss:// URL, not {args.server!r}")
+    if args.interval < 0:
+        return _fail("demo", "--interval must be 0 or more seconds")
+    embedded.configure_logging("console", level=logging.INFO if args.verbose else logging.WARNING)
+    settings = DemoSettings(
+        iterations=args.iterations, interval=args.interval, seed=args.seed, user_id=args.user,
+        timeouts=Timeouts(reply=args.timeout),
+    )  # fmt: skip
+    console = Console(highlight=False)
+    try:
+        report = asyncio.run(_demo(args.server, settings, console))
+    except OSError as exc:
+        return _fail("demo", f"cannot start the embedded server: {exc.strerror or exc}")
+    if report.successes == 0:
+        failure = report.last_failure
+        why = failure.describe() if failure else "no call was made"
+        return _fail(
+            "demo", f"no call succeeded against {args.server or 'the embedded server'}: {why}"
+        )
+    return 0
+
+
+async def _demo(url: str | None, settings: DemoSettings, console: Console) -> DemoReport:
+    if url is not None:
+        return await run_demo(url, settings, console)
+    config = embedded.ServerConfig(port=0, seed=settings.seed)
+    async with embedded.running_server(config) as server:
+        assert server.url is not None
+        return await run_demo(server.url, settings, console)
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"pacnet {command}: error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
