@@ -132,8 +132,8 @@ class Connection:
             self._given_up[request_id] = None
             if len(self._given_up) > _GIVEN_UP_MEMORY:
                 self._given_up.popitem(last=False)
-            waited_ms = (loop.time() - sent_at) * 1000
-            raise ReplyTimeout(f"no reply in {waited_ms:.0f} ms") from None
+            budget_ms = (deadline - sent_at) * 1000
+            raise ReplyTimeout(f"no reply in {budget_ms:.0f} ms") from None
         finally:
             del self._pending[request_id]
 

@@ -72,6 +72,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests each user may send at once (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--max-users", type=positive_int, default=limits.max_users, metavar="USERS",
+        help="users the board holds before joins get OVERLOADED (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--layout", default=defaults.layout, metavar="NAME_OR_PATH",
         help=f"maze: one of {', '.join(builtin_layouts())}, or a layout file (%(default)s)",
     )  # fmt: skip
@@ -91,8 +95,9 @@ def run_serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_format)
     try:
         limits = ServerLimits(
-            keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst
-        )
+            keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
+            max_users=args.max_users,
+        )  # fmt: skip
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
             seed=args.seed, limits=limits,

@@ -19,6 +19,10 @@ class ServerLimits:
     burst: int = 100
     """Requests a user may send at once after a quiet spell (two seconds at ``rate``)."""
 
+    max_users: int = 10_000
+    """Users one board holds; a join past it is refused with OVERLOADED (retryable: someone
+    may leave). Sized for the thousands of bots later issues bring to one server."""
+
     max_message_bytes: int = 64 * 1024
     """Largest frame accepted. Requests are a few hundred bytes; websockets' default of
     1 MiB would let one client make the server parse a megabyte per message."""
@@ -30,6 +34,8 @@ class ServerLimits:
             raise ValueError("rate must be > 0 requests per second")
         if self.burst < 1:
             raise ValueError("burst must be at least 1 request")
+        if self.max_users < 1:
+            raise ValueError("max users must be at least 1")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -108,6 +108,11 @@ class Game:
                     f"no session of user {user_id!r} to resume (it expired or left); "
                     "join without a token to start again",
                 )
+            if len(self.sessions) >= self.limits.max_users:
+                raise Refusal(
+                    ErrorCode.OVERLOADED,
+                    f"the board is full ({self.limits.max_users} users); try again later",
+                )
             session = Session(user_id, self._new_token(), connection)
             self.sessions[user_id] = session
         elif session.connection != connection:

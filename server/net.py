@@ -9,6 +9,7 @@ import itertools
 import random
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -19,7 +20,7 @@ from server.board import Board
 from server.config import ServerConfig
 from server.game import Game
 from server.layout import load_layout
-from server.pipeline import ConnectionState, Exchange, Pipeline
+from server.pipeline import ConnectionState, Exchange, Pipeline, StageHook
 
 log = structlog.get_logger("pacnet.server")
 
@@ -27,16 +28,20 @@ log = structlog.get_logger("pacnet.server")
 class BoardServer:
     """A board server: one game, served over WebSocket, ticking at a fixed rate.
 
+    Args:
+        config: where to listen, which maze, which limits.
+        hooks: called before every stage of every request (fault injection, tracing).
+
     Raises:
         LayoutError: the configured layout cannot be loaded (from the constructor).
     """
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, hooks: Sequence[StageHook] = ()) -> None:
         self.config = config
         self.seed = config.seed if config.seed is not None else secrets.randbits(32)
         layout = load_layout(config.layout)
         self.game = Game(Board(layout, random.Random(self.seed)), config.limits)
-        self.pipeline = Pipeline(self.game)
+        self.pipeline = Pipeline(self.game, hooks)
         self.url: str | None = None
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None

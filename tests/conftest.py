@@ -1,0 +1,153 @@
+"""Shared fixtures: real servers on 127.0.0.1 ephemeral ports, in-process and as processes.
+
+Time in tests is written in ``MS`` (one millisecond, scaled by ``PACNET_TEST_TIME_FACTOR``)
+so a slow CI machine can stretch every timeout at once instead of flaking.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from server.config import ServerConfig, ServerLimits
+from server.embedded import running_server
+from server.net import BoardServer
+from server.pipeline import StageHook
+
+MS = 0.001 * float(os.environ.get("PACNET_TEST_TIME_FACTOR", "1"))
+ROOT = Path(__file__).resolve().parent.parent
+
+StartServer = Callable[..., Awaitable[BoardServer]]
+
+
+@pytest.fixture
+async def start_server() -> AsyncIterator[StartServer]:
+    """Start in-process board servers on free ports; all stop when the test ends."""
+    async with AsyncExitStack() as stack:
+
+        async def start(
+            *, hooks: tuple[StageHook, ...] = (), seed: int = 7, **limits: Any
+        ) -> BoardServer:
+            config = ServerConfig(port=0, seed=seed, limits=ServerLimits(**limits))
+            return await stack.enter_async_context(running_server(config, hooks=hooks))
+
+        yield start
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> BoardServer:
+    """One in-process board server with default limits."""
+    return await start_server()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class RawClient:
+    """A bare WebSocket to send hand-written frames and read the replies as dicts."""
+
+    def __init__(self, websocket: ClientConnection) -> None:
+        self.ws = websocket
+        self._n = 0
+
+    async def send(self, frame: str | bytes) -> dict[str, Any]:
+        await self.ws.send(frame)
+        reply: dict[str, Any] = json.loads(await self.ws.recv())
+        return reply
+
+    async def call(self, user_id: str, action: str, **fields: Any) -> dict[str, Any]:
+        self._n += 1
+        message = {"v": 1, "requestId": f"raw-{self._n}", "userId": user_id, "action": action}
+        return await self.send(json.dumps({**message, **fields}))
+
+
+@pytest.fixture
+async def raw_client() -> AsyncIterator[Callable[[str], Awaitable[RawClient]]]:
+    """Open bare WebSockets to a URL; all close when the test ends."""
+    async with AsyncExitStack() as stack:
+
+        async def open_raw(url: str) -> RawClient:
+            return RawClient(await stack.enter_async_context(connect(url, compression=None)))
+
+        yield open_raw
+
+
+class ServerProcess:
+    """``pacnet serve`` as a real child process, for signals (SIGSTOP, SIGKILL, SIGTERM)."""
+
+    def __init__(self, *args: str, tmp_path: Path) -> None:
+        self.log_path = tmp_path / f"server-{time.monotonic_ns()}.log"
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "client.cli",
+                "serve",
+                "--port",
+                "0",
+                "--log-format",
+                "json",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            cwd=ROOT,
+        )
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events():
+                if event.get("event") == "server_started":
+                    return str(event["url"])
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            time.sleep(0.02)
+        raise RuntimeError("server did not start in time")
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every JSON log line the server has written so far."""
+        lines = self.log_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``pacnet serve`` child processes; all are killed when the test ends."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str) -> ServerProcess:
+        started.append(ServerProcess(*args, tmp_path=tmp_path))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
