@@ -1,0 +1,121 @@
+"""The command line as a user meets it: real processes, exit codes, one-line errors."""
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from protocol.outcome import Outcome
+from tests.conftest import ROOT, ServerProcess
+
+
+def pacnet(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "client.cli", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )  # fmt: skip
+
+
+def table_row(output: str, call: str) -> list[int]:
+    """The counts of one call's row in the demo's outcome table."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.replace("│", "|").split("|") if c.strip()]
+        if cells and cells[0] == call:
+            return [int(c) for c in cells[1:]]
+    raise AssertionError(f"no row for {call} in:\n{output}")
+
+
+def test_demo_plays_the_loop_against_an_embedded_server() -> None:
+    done = pacnet("demo", "--iterations", "12", "--interval", "0.02", "--seed", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert sum(" find " in line and "SUCCESS" in line for line in lines) == 12
+    for call in ("find", "move", "findAll"):
+        row = table_row(done.stdout, call)
+        assert row[0] == 12
+        assert row[-1] == 12
+    assert table_row(done.stdout, "remove")[-1] >= 0
+    header = next(
+        line for line in lines if "SUCCESS" in line and "UNKNOWN" in line and "call" in line
+    )
+    assert [o.value for o in Outcome] == [
+        w for w in header.replace("┃", " ").split() if w.isupper()
+    ]
+
+
+def test_demo_shows_remove_when_a_ghost_catches_the_pacman() -> None:
+    done = pacnet("demo", "--iterations", "50", "--interval", "0.1", "--seed", "2")
+    assert done.returncode == 0, done.stderr
+    assert "slain by" in done.stdout
+    assert table_row(done.stdout, "remove")[0] >= 1
+
+
+def test_demo_against_a_closed_port_is_post_failed_and_exits_nonzero(closed_port: int) -> None:
+    done = pacnet("demo", "--server", f"ws://127.0.0.1:{closed_port}")
+    assert done.returncode == 1
+    assert "POST_FAILED" in done.stdout
+    for call in ("find", "move", "findAll"):
+        row = table_row(done.stdout, call)
+        assert row[1] == row[-1] > 0  # every call POST_FAILED
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("pacnet demo: error: no call succeeded")
+    assert "connection refused" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_demo_against_a_running_server(server_process: Callable[..., ServerProcess]) -> None:
+    process = server_process()
+    done = pacnet(
+        "demo", "--server", process.url, "--iterations", "3", "--interval", "0", "--user", "8765309"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "user 8765309" in done.stdout
+    assert table_row(done.stdout, "move")[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["demo", "--iterations", "0"], "--iterations: '0' must be at least 1"),
+        (["demo", "--iterations", "many"], "--iterations: 'many' is not a whole number"),
+        (["demo", "--timeout", "-1"], "--timeout: '-1' must be a number greater than 0"),
+        (["demo", "--server", "http://example"], "--server must be a ws:// or wss:// URL"),
+        (["demo", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["serve", "--port", "70000"], "--port: '70000' is not a port number"),
+        (["serve", "--rate", "0"], "--rate: '0' must be a number greater than 0"),
+        (["serve", "--burst", "1.5"], "--burst: '1.5' is not a whole number"),
+        (["serve", "--keepalive-timeout", "soon"], "--keepalive-timeout: 'soon' is not a number"),
+        (["serve", "--log-format", "xml"], "--log-format: invalid choice: 'xml'"),
+        (["serve", "--layout", "no-such-maze"], "no layout 'no-such-maze'"),
+        (["teleport"], "invalid choice: 'teleport'"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_a_bad_flag_gets_one_line_and_a_nonzero_exit(args: list[str], complaint: str) -> None:
+    done = pacnet(*args, timeout=20)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert complaint in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    port = server_process().url.rsplit(":", 1)[1]
+    done = pacnet("serve", "--port", port, timeout=20)
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"pacnet serve: error: cannot listen on 127.0.0.1:{port}: address already in use"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["demo"]])
+def test_help_works_for_every_command(command: list[str]) -> None:
+    done = pacnet(*command, "--help", timeout=20)
+    assert done.returncode == 0
+    assert "usage: pacnet" in done.stdout

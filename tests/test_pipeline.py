@@ -1,0 +1,160 @@
+"""The request path paired in memory: frames in, replies out, no socket and no loop.
+
+Also the promise the whole protocol rests on: whatever arrives, an error reply means the
+board did not change.
+"""
+
+import json
+import random
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.codec import decode_reply
+from protocol.errors import ErrorCode
+from protocol.models import ErrorReply, OkReply
+from server.board import Board
+from server.config import ServerLimits
+from server.game import Game
+from server.layout import load_layout
+from server.pipeline import ConnectionState, Exchange, Pipeline, Stage
+
+
+def make_pipeline(**limits: Any) -> Pipeline:
+    game = Game(Board(load_layout("small"), random.Random(1)), ServerLimits(**limits))
+    return Pipeline(game)
+
+
+def send(
+    pipeline: Pipeline, conn: ConnectionState, action: str, now: float = 0.0, **fields: Any
+) -> dict[str, Any]:
+    raw = json.dumps(
+        {"v": 1, "requestId": "r", "userId": conn.user_id or "u", "action": action, **fields}
+    )
+    exchange = pipeline.handle(conn, raw, now)
+    assert exchange.text is not None
+    reply: dict[str, Any] = json.loads(exchange.text)
+    return reply
+
+
+def state(pipeline: Pipeline) -> Any:
+    board = pipeline.game.board
+    return (
+        sorted((p.name, p.x, p.y) for p in board._pieces.values()),
+        sorted(pipeline.game.sessions),
+        board.clock,
+    )
+
+
+def test_a_request_passes_every_stage_in_the_articles_order() -> None:
+    seen: list[Stage] = []
+    pipeline = make_pipeline()
+    pipeline.hooks.append(lambda stage, exchange: seen.append(stage))
+    send(pipeline, ConnectionState(1, user_id="u"), "join")
+    assert seen == list(Stage)
+    assert [stage.step.value for stage in seen] == [2, 3, 3, 3, 3, 4, 5]
+
+
+def test_a_refused_request_stops_at_the_stage_that_refused_it() -> None:
+    pipeline = make_pipeline()
+    exchange: Exchange = pipeline.handle(ConnectionState(1), '{"v": 1}', 0.0)
+    assert exchange.stage is Stage.VALIDATE
+    assert exchange.failed
+    assert exchange.log_fields()["code"] == "INVALID_MESSAGE"
+
+
+def test_replies_carry_the_board_clock() -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    send(pipeline, conn, "join")
+    for _ in range(7):
+        pipeline.game.tick(now=0.0)
+    assert send(pipeline, conn, "ping")["clock"] == 7
+
+
+def test_every_success_reply_validates_against_its_actions_model() -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    calls = [
+        ("join", {}),
+        ("find", {"name": "pacman"}),
+        ("move", {"name": "pacman", "direction": "left"}),
+        ("findAll", {"kind": ":pellet"}),
+        ("remove", {"name": "pacman"}),
+        ("ping", {}),
+        ("leave", {}),
+    ]
+    for action, fields in calls:
+        reply = send(pipeline, conn, action, **fields)
+        assert isinstance(decode_reply(action, json.dumps(reply)), OkReply), reply
+
+
+def test_removing_your_own_pacman_twice_is_safe() -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    send(pipeline, conn, "join")
+    assert send(pipeline, conn, "remove", name="pacman")["removed"] is True
+    assert send(pipeline, conn, "remove", name="pacman")["removed"] is False
+    assert send(pipeline, conn, "remove", name="pacman-u")["removed"] is False
+    assert send(pipeline, conn, "find", name="pacman")["error"]["code"] == "NOT_FOUND"
+    assert send(pipeline, conn, "join")["status"] == "ok"  # joining again brings it back
+    assert send(pipeline, conn, "find", name="pacman")["status"] == "ok"
+
+
+def test_a_move_into_a_wall_succeeds_without_moving() -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    send(pipeline, conn, "join")
+    start = pipeline.game.board.layout.pacman_start
+    reply = send(pipeline, conn, "move", name="pacman", direction="up")  # the ghost house wall
+    assert (reply["xPos"], reply["yPos"]) == start
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+request_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "v": st.sampled_from([1, 2, 0, "1", True, None]),
+        "requestId": st.sampled_from(["r", "", None, 7]),
+        "userId": st.sampled_from(["u", "someone-else", "", 3]),
+        "action": st.sampled_from(
+            ["join", "find", "move", "findAll", "remove", "ping", "leave", "fly"]
+        ),
+        "name": st.sampled_from(["pacman", "pacman-u", "blinky", "pellet-1-1", "", 5]),
+        "direction": st.sampled_from(["up", "left", "north", None]),
+        "kind": st.sampled_from([":ghost", ":pellet", "ghost", ":x"]),
+        "token": st.sampled_from(["t", None, ""]),
+        "extra": json_values,
+    },
+)
+frames = st.one_of(
+    request_like.map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=40),
+    st.binary(max_size=20),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame=frames)
+def test_any_frame_gets_exactly_one_reply_and_an_error_changes_nothing(frame: str | bytes) -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    send(pipeline, conn, "join")
+    before = state(pipeline)
+    exchange = pipeline.handle(conn, frame, 1.0)
+    assert exchange.crash is None
+    assert exchange.text is not None
+    reply = exchange.reply
+    if isinstance(reply, ErrorReply):
+        assert reply.error.code is not ErrorCode.INTERNAL
+        assert state(pipeline) == before, reply
+    # The connection goes on: the next request is answered (ok, or USER_NOT_FOUND after a leave).
+    assert send(pipeline, conn, "ping", now=1.0)["requestId"] == "r"
