@@ -169,7 +169,7 @@ class Connection:
         try:
             reply = decode_reply(action, raw)
         except ValueError as exc:
-            future.set_exception(UnreadableReply(_first_line(exc)))
+            future.set_exception(UnreadableReply(str(exc)))
             return
         self.statistics.replies += 1
         future.set_result(reply)
@@ -197,8 +197,3 @@ def _describe(exc: OSError) -> str:
     if exc.errno == errno.ECONNREFUSED or isinstance(exc, ConnectionRefusedError):
         return "connection refused (nothing is listening there)"
     return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return " ".join(text[:2]) if text else type(exc).__name__

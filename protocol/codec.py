@@ -20,6 +20,7 @@ from protocol.models import (
 )
 
 _REQUEST_ADAPTER: TypeAdapter[Request] = TypeAdapter(Request)
+_MISSING_VERSION = "v: Field required (every message names its version)"
 
 _REPLY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     # The union is built at run time from the table, which mypy cannot type.
@@ -57,9 +58,12 @@ def decode_request(raw: str | bytes) -> Request:
     if isinstance(raw, bytes):
         raise DecodeFailure(ErrorCode.INVALID_MESSAGE, "binary frames are not accepted", None)
     try:
-        return _REQUEST_ADAPTER.validate_json(raw)
+        request = _REQUEST_ADAPTER.validate_json(raw)
     except ValidationError as exc:
         raise _explain(raw, exc) from None
+    if "v" not in request.model_fields_set:  # code may omit it; a frame may not
+        raise DecodeFailure(ErrorCode.INVALID_MESSAGE, _MISSING_VERSION, request.request_id)
+    return request
 
 
 def decode_reply(action: str, raw: str | bytes) -> OkReply | ErrorReply:
@@ -67,12 +71,17 @@ def decode_reply(action: str, raw: str | bytes) -> OkReply | ErrorReply:
 
     Raises:
         ValueError: the reply is not valid JSON, not a version-1 reply, or not the shape
-            this action's reply must have (pydantic's ValidationError is a ValueError).
+            this action's reply must have; the message names what is wrong.
             The caller cannot tell what the server meant: the call's outcome is UNKNOWN.
     """
     if isinstance(raw, bytes):
         raise ValueError("a binary frame is not a reply")
-    reply: OkReply | ErrorReply = _REPLY_ADAPTERS[action].validate_json(raw)
+    try:
+        reply: OkReply | ErrorReply = _REPLY_ADAPTERS[action].validate_json(raw)
+    except ValidationError as exc:
+        raise ValueError(f"unreadable reply: {_summarize(exc)}") from None
+    if "v" not in reply.model_fields_set:
+        raise ValueError(_MISSING_VERSION)
     return reply
 
 
@@ -121,10 +130,10 @@ def _summarize(exc: ValidationError) -> str:
     for error in exc.errors(include_url=False)[:3]:
         # The first element of a union error's location is the union member's tag.
         loc = [str(p) for p in error["loc"]]
-        if len(loc) > 1 and loc[0] in SUCCESS_REPLY_TYPES:
+        if loc and (loc[0] in SUCCESS_REPLY_TYPES or loc[0] in ("ok", "error")):
             loc = loc[1:]
-        where = ".".join(loc) or "message"
-        parts.append(f"{where}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{'.'.join(loc)}: {message}" if loc else message)
     more = len(exc.errors()) - 3
     suffix = f" (and {more} more)" if more > 0 else ""
     return "; ".join(parts) + suffix

@@ -30,7 +30,9 @@ class ErrorCode(StrEnum):
 
     @property
     def step(self) -> Step:
-        """The step of the round trip at which the server refused the request."""
+        """The step at which the server decides on this code: 3 for checks of the request
+        and its sender (and admission), 4 for what only acting on the board reveals. Either
+        way nothing changed: every refusal comes before the change."""
         return _STEP[self]
 
     @property
@@ -48,9 +50,9 @@ _STEP: dict[ErrorCode, Step] = {
     ErrorCode.NOT_FOUND: Step.UPDATE_SERVER_STATE,
     ErrorCode.FORBIDDEN: Step.VALIDATE_REQUEST,
     ErrorCode.THROTTLED: Step.VALIDATE_REQUEST,
-    ErrorCode.OVERLOADED: Step.DELIVER_REQUEST,
+    ErrorCode.OVERLOADED: Step.VALIDATE_REQUEST,
     ErrorCode.STATE_UPDATE_FAILED: Step.UPDATE_SERVER_STATE,
-    ErrorCode.INTERNAL: Step.UPDATE_SERVER_STATE,
+    ErrorCode.INTERNAL: Step.VALIDATE_REQUEST,  # from step 4 on, a bug gets no reply
 }
 
 _WHEN: dict[ErrorCode, str] = {
@@ -61,10 +63,10 @@ _WHEN: dict[ErrorCode, str] = {
     ErrorCode.USER_NOT_FOUND: (
         "the user never joined, left, or was expired by the keepalive table"
     ),
-    ErrorCode.NOT_FOUND: "no entity of that name",
+    ErrorCode.NOT_FOUND: "no entity of that name (or, for `findAll`, no such kind)",
     ErrorCode.FORBIDDEN: ("acting as another user, or moving/removing an entity that is not yours"),
     ErrorCode.THROTTLED: "the user's token bucket is empty (the reply carries `retryAfterMs`)",
-    ErrorCode.OVERLOADED: "the server sheds load",
+    ErrorCode.OVERLOADED: "the server sheds load (today: a `join` when the board is full)",
     ErrorCode.STATE_UPDATE_FAILED: ("the state update did not happen (used by fault injection)"),
     ErrorCode.INTERNAL: "a server bug; logged with the requestId",
 }

@@ -158,6 +158,7 @@ class ReplyBase(WireModel):
 class OkReply(ReplyBase):
     """A success with no payload (``ping``, ``leave``)."""
 
+    request_id: Identifier = Field(description="The request's id, echoed.")
     status: Literal["ok"] = "ok"
 
 

@@ -41,7 +41,7 @@ from protocol.models import (
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 """The JSON Schema dialect pydantic emits."""
 
-UNION_TAGS = ("action", "status")
+UNION_TAGS = ("action", "status", "v")
 """Fields that pick the member of a union: present in every message that has them."""
 
 Schema = dict[str, Any]

@@ -66,9 +66,9 @@ class Game:
 
     # --- checks that come before any action (the article's handler shape) ---
 
-    def check_throttle(self, user_id: str, now: float) -> None:
-        """Spend a token of ``user_id``'s bucket, or refuse with THROTTLED."""
-        wait = self.throttle.take(user_id, now)
+    def check_throttle(self, key: str, now: float) -> None:
+        """Spend a token of the bucket ``key`` names, or refuse with THROTTLED."""
+        wait = self.throttle.take(key, now)
         if wait > 0.0:
             raise Refusal(
                 ErrorCode.THROTTLED,

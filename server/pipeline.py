@@ -185,8 +185,12 @@ class Pipeline:
         exchange.request = decode_request(exchange.raw)
 
     def _throttle(self, exchange: Exchange) -> None:
-        assert exchange.request is not None
-        self.game.check_throttle(exchange.request.user_id, exchange.now)
+        # Keyed by who the connection is, not by the userId a frame claims: otherwise any
+        # connection could drain another user's bucket by naming them.
+        connection = exchange.connection
+        user = connection.user_id
+        key = f"user:{user}" if user is not None else f"connection:{connection.id}"
+        self.game.check_throttle(key, exchange.now)
 
     def _lookup_user(self, exchange: Exchange) -> None:
         request, connection = exchange.request, exchange.connection
@@ -205,7 +209,8 @@ class Pipeline:
 
     def _update_state(self, exchange: Exchange) -> None:
         request, session, game = exchange.request, exchange.session, self.game
-        request_id, clock = request.request_id if request else None, game.board.clock
+        assert request is not None
+        request_id, clock = request.request_id, game.board.clock
         match request:
             case FindRequest(name=name) if session:
                 piece = game.find(session, name)

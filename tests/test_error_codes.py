@@ -174,8 +174,8 @@ async def test_a_burst_past_the_bucket_is_throttled_with_retry_after(
 ) -> None:
     server = await start_server(rate=5, burst=3)
     client = await joined(server, raw_client)
-    replies = [await client.call(ME, "ping") for _ in range(3)]
-    assert [r["status"] for r in replies] == ["ok", "ok", "error"]
+    replies = [await client.call(ME, "ping") for _ in range(4)]
+    assert [r["status"] for r in replies] == ["ok", "ok", "ok", "error"]
     assert_error(replies[-1], ErrorCode.THROTTLED)
     assert 0 < replies[-1]["retryAfterMs"] <= 200
     await asyncio.sleep(replies[-1]["retryAfterMs"] / 1000 + 20 * MS)
@@ -201,6 +201,17 @@ def refuse_update(code: ErrorCode) -> Callable[[Stage, Exchange], None]:
             raise Refusal(code, "the state update did not happen")
 
     return hook
+
+
+async def test_another_connection_cannot_drain_a_users_bucket(
+    start_server: StartServer, raw_client: OpenRaw
+) -> None:
+    server = await start_server(rate=0.1, burst=3)
+    victim = await joined(server, raw_client, "victim")
+    attacker = await raw_client(server.url or "")
+    for _ in range(5):
+        await attacker.call("victim", "ping")  # refused, and spent from the attacker's bucket
+    assert (await victim.call("victim", "ping"))["status"] == "ok"
 
 
 async def test_failed_state_update_is_retryable_and_changes_nothing(

@@ -51,7 +51,8 @@ async def test_call_past_the_throttle_is_retryable(start_server: StartServer, ac
     server = await start_server(rate=0.5, burst=2)
     async with RemoteBoard(server.url, "8765309", timeouts=FAST) as board:
         assert (await board.join()).ok
-        assert (await board.ping()).ok  # the burst is spent
+        assert (await board.ping()).ok
+        assert (await board.ping()).ok  # the user's burst is spent
         result = await CALLS[action](board)
     assert result.outcome is Outcome.RETRYABLE, result.describe()
     assert result.code is ErrorCode.THROTTLED
