@@ -1,0 +1,569 @@
+"""Round trips per second: pacnet's server against a bare websockets echo server.
+
+    uv run python bench/roundtrip.py [--seconds 5] [--connections 1,10,100] [--json FILE]
+
+Each server runs in a process of its own, pinned to one core when there are two; the load
+comes from this process, on the other core. For each number of connections N, N connections
+are opened to each server; each connection sends a join, then the same ``find`` frame again
+and again, waiting for each reply before sending the next (closed loop, one request in
+flight per connection). The echo server gets the same frames, so the gap between the two
+is what pacnet's request path costs: validation, throttle, keepalive, the board, the
+reply's model and its encoding, and the logging around them.
+
+Latency is per round trip, from the client writing a request to it reading the whole
+reply. The servers take turns in short slices (``--slice``) so that whatever else the
+machine does in the meantime hits both alike; the table shows the range of the per-slice
+ratios, and the CPU each server and the load generator used, so a reader can tell whether
+the servers, not the client, set the pace. Even so, only ratios from one run are comparable.
+"""
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from wslink import TEXT, Link, client_frame, open_link
+
+BENCH = Path(__file__).resolve().parent
+THROUGHPUT_TARGET = 0.60
+"""pacnet must reach this share of the echo server's round trips per second (10-100 conns)."""
+LATENCY_TARGET = 1.5
+"""pacnet's median round trip may be at most this many times the echo server's."""
+CHECK_EVERY = 1000
+"""Check one reply in this many, and every join's: enough to notice a server answering with
+errors, too few to slow the client down."""
+START_TIMEOUT = 20.0
+"""Seconds a server may take to log its URL."""
+
+
+# --- the servers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server under test: how to start it, and what a right reply to a request is."""
+
+    name: str
+    command: tuple[str, ...]
+    accepts: Callable[[bytes, bytes], bool]
+    """``accepts(request, reply)``: whether the reply is a right answer to the request."""
+
+
+def _echoes(request: bytes, reply: bytes) -> bool:
+    return reply == request
+
+
+def _is_ok(request: bytes, reply: bytes) -> bool:
+    return bool(json.loads(reply).get("status") == "ok")
+
+
+ECHO = Target("echo", (sys.executable, str(BENCH / "echo.py")), _echoes)
+PACNET = Target(
+    "pacnet",
+    # Throttle, keepalive, validation and logging stay on; the rate only has to let us through.
+    (sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
+     "--rate", "1e9", "--burst", "1000000000"),
+    _is_ok,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server process."""
+
+    name: str
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far (Linux), or NaN."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return math.nan
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@asynccontextmanager
+async def running(target: Target, cpu: int | None) -> AsyncIterator[Server]:
+    """Run ``target`` in a subprocess on ``cpu``, until the ``async with`` block ends.
+
+    Raises:
+        RuntimeError: the server exited or did not log where it listens.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *target.command,
+        cwd=BENCH.parent,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    if cpu is not None:
+        os.sched_setaffinity(process.pid, {cpu})
+    try:
+        url = await _read_url(target.name, process.stderr)
+        # Keep reading the log, so that a chatty server never blocks on a full pipe; the
+        # task ends with the process, which this block always stops.
+        drain = asyncio.create_task(_drain(process.stderr))
+        try:
+            yield Server(target.name, url, process.pid)
+        finally:
+            await _stop(process)
+            await drain
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _read_url(name: str, stderr: asyncio.StreamReader) -> str:
+    line = b""
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            line = await stderr.readline()
+        url = json.loads(line)["url"]
+        if isinstance(url, str):
+            return url
+    except (TimeoutError, ValueError, KeyError, TypeError):
+        pass
+    with suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            line += await stderr.read(4000)
+    raise RuntimeError(f"{name} did not log its URL: {line.decode(errors='replace')!r}")
+
+
+async def _drain(stderr: asyncio.StreamReader) -> None:
+    while await stderr.read(65536):
+        pass
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    process.terminate()
+    try:
+        async with asyncio.timeout(10.0):
+            await process.wait()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+# --- the load --------------------------------------------------------------------------
+
+
+def request_texts(user: int) -> tuple[bytes, bytes]:
+    """The join and the find that the connection of user number ``user`` sends."""
+    user_id = f"bench-{user}"
+    join = {"v": 1, "requestId": "j", "userId": user_id, "action": "join"}
+    find = {"v": 1, "requestId": "r1", "userId": user_id, "action": "find", "name": "pacman"}
+    return _compact(join), _compact(find)
+
+
+def _compact(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+@dataclass
+class Replies:
+    """The replies checked so far, and the wrong ones among them."""
+
+    accepts: Callable[[bytes, bytes], bool]
+    checked: int = 0
+    wrong: list[bytes] = field(default_factory=list)
+
+    def check(self, request: bytes, reply: bytes) -> None:
+        """Note whether ``reply`` is a right answer to ``request``."""
+        self.checked += 1
+        if not self.accepts(request, reply):
+            self.wrong.append(reply)
+
+
+class ClosedLoop:
+    """One connection sending its request again as soon as each reply arrives.
+
+    Everything happens in the link's message callback: no future, no task switch.
+    """
+
+    def __init__(
+        self, link: Link, text: bytes, frame: bytes, replies: Replies, latencies: list[float]
+    ) -> None:
+        self.link, self.text, self.frame = link, text, frame
+        self.replies, self.latencies = replies, latencies
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._stopping = False
+        self._sent = 0.0
+
+    def start(self) -> None:
+        """Send the first request; each reply sends the next."""
+        self.link.on_message, self.link.on_lost = self._on_reply, self._on_lost
+        self._sent = time.perf_counter()
+        self.link.send(self.frame)
+
+    def stop(self) -> "asyncio.Future[None]":
+        """Send no more; the future is done when the request in flight has its reply."""
+        self._stopping = True
+        return self.done
+
+    def _on_reply(self, payload: bytes) -> None:
+        now = time.perf_counter()
+        latencies = self.latencies
+        latencies.append(now - self._sent)
+        if len(latencies) % CHECK_EVERY == 0:
+            self.replies.check(self.text, payload)
+        if self._stopping:
+            self.link.detach()
+            self.done.set_result(None)
+        else:
+            self._sent = now
+            self.link.send(self.frame)
+
+    def _on_lost(self, error: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(error)
+
+
+@dataclass
+class Slice:
+    """One timed turn of one server: its round trips, and what they cost in time and CPU."""
+
+    seconds: float
+    latencies: list[float]
+    server_cpu: float
+    """CPU seconds the server used."""
+    load_cpu: float
+    """CPU seconds this process used."""
+
+
+@dataclass
+class Load:
+    """Joined connections to one server, each with its pre-masked request frame."""
+
+    server: Server
+    links: list[tuple[Link, bytes, bytes]]
+    """(link, request text, request frame) per connection."""
+    replies: Replies
+
+    async def drive(self, seconds: float) -> Slice:
+        """Every connection in a closed loop for ``seconds``; then each finishes its request."""
+        latencies: list[float] = []
+        loops = [ClosedLoop(*link, self.replies, latencies) for link in self.links]
+        server_cpu, load_cpu, began = self.server.cpu_seconds(), _own_cpu(), time.perf_counter()
+        for loop in loops:
+            loop.start()
+        await asyncio.sleep(seconds)
+        await asyncio.gather(*(loop.stop() for loop in loops))
+        return Slice(
+            seconds=time.perf_counter() - began,
+            latencies=latencies,
+            server_cpu=self.server.cpu_seconds() - server_cpu,
+            load_cpu=_own_cpu() - load_cpu,
+        )
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@asynccontextmanager
+async def connected(target: Target, server: Server, users: range) -> AsyncIterator[Load]:
+    """Open and join one connection per user; closes them all on the way out."""
+    parts = urlsplit(server.url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    async with asyncio.TaskGroup() as tasks:
+        opening = [tasks.create_task(open_link(host, port)) for _ in users]
+    load = Load(server, [], Replies(target.accepts))
+    try:
+        for user, task in zip(users, opening, strict=True):
+            link = task.result()
+            join, find = request_texts(user)
+            load.replies.check(join, await link.request(client_frame(TEXT, join, link.mask)))
+            load.links.append((link, find, client_frame(TEXT, find, link.mask)))
+        yield load
+    finally:
+        async with asyncio.TaskGroup() as tasks:
+            for task in opening:
+                tasks.create_task(task.result().close())
+
+
+@dataclass
+class Cell:
+    """One server at one number of connections: the figures the table shows, and more."""
+
+    server: str
+    connections: int
+    seconds: float
+    round_trips: int
+    per_second: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu: float
+    """Share of one core the server used while measured."""
+    load_cpu: float
+    """Share of one core the load generator used while measured."""
+    slice_rates: list[float]
+    """Round trips per second in each slice, in the order they ran."""
+    replies_checked: int
+    replies_wrong: int
+    first_wrong: str | None
+
+
+def summarize(load: Load, slices: Sequence[Slice]) -> Cell:
+    """One cell from the slices of one load."""
+    latencies = sorted(x for s in slices for x in s.latencies)
+    seconds = sum(s.seconds for s in slices)
+    wrong = load.replies.wrong
+
+    def ms(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 3)
+
+    return Cell(
+        server=load.server.name, connections=len(load.links), seconds=round(seconds, 3),
+        round_trips=len(latencies), per_second=round(len(latencies) / seconds, 1),
+        p50_ms=ms(0.50), p90_ms=ms(0.90), p99_ms=ms(0.99), max_ms=ms(1.0),
+        server_cpu=round(sum(s.server_cpu for s in slices) / seconds, 3),
+        load_cpu=round(sum(s.load_cpu for s in slices) / seconds, 3),
+        slice_rates=[round(len(s.latencies) / s.seconds, 1) for s in slices],
+        replies_checked=load.replies.checked, replies_wrong=len(wrong),
+        first_wrong=wrong[0].decode(errors="replace") if wrong else None,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What one run measures."""
+
+    connections: Sequence[int]
+    seconds: float
+    """Measured seconds per server and number of connections."""
+    warmup: float
+    """Unmeasured seconds each server gets first, at each number of connections."""
+    slice: float
+    """The servers take turns for about this long each, until ``seconds`` are done."""
+
+
+async def measure(plan: Plan, servers: Sequence[tuple[Target, Server]], users: range) -> list[Cell]:
+    """Every server at ``len(users)`` connections, taking turns slice by slice."""
+    async with AsyncExitStack() as stack:
+        loads = [
+            await stack.enter_async_context(connected(target, server, users))
+            for target, server in servers
+        ]
+        for load in loads:
+            await load.drive(plan.warmup)
+        turns = max(1, round(plan.seconds / plan.slice))
+        slices: list[list[Slice]] = [[] for _ in loads]
+        for _ in range(turns):
+            for load, done in zip(loads, slices, strict=True):
+                done.append(await load.drive(plan.seconds / turns))
+        return [summarize(load, done) for load, done in zip(loads, slices, strict=True)]
+
+
+async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
+    """Every cell; fresh user ids at each N, since the last N's users linger until expiry."""
+    cells: list[Cell] = []
+    first = 0
+    async with running(ECHO, server_cpu) as echo, running(PACNET, server_cpu) as pacnet:
+        for n in plan.connections:
+            users = range(first, first + n)
+            first += n
+            pair = await measure(plan, [(ECHO, echo), (PACNET, pacnet)], users)
+            for cell in pair:
+                print(
+                    f"{cell.server:>6} x{n:<4} {cell.per_second:>9,.0f} rt/s  "
+                    f"p50 {cell.p50_ms:.3f} ms  p99 {cell.p99_ms:.3f} ms  "
+                    f"CPU server {cell.server_cpu:.0%} load {cell.load_cpu:.0%}",
+                    file=sys.stderr,
+                )
+            cells += pair
+    return cells
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def pick_cpus() -> tuple[int | None, int | None]:
+    """(load CPU, server CPU): two different cores when this process may use two."""
+    allowed = sorted(os.sched_getaffinity(0))
+    return (allowed[0], allowed[-1]) if len(allowed) >= 2 else (None, None)
+
+
+def machine(load_cpu: int | None, server_cpu: int | None) -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = ""
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "load_cpu": load_cpu,
+        "server_cpu": server_cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "websockets": version("websockets"),
+        "pydantic": version("pydantic"),
+    }
+
+
+def pairs(cells: Sequence[Cell]) -> list[tuple[Cell, Cell]]:
+    """(echo, pacnet) at each number of connections, fewest first."""
+    by = {(c.server, c.connections): c for c in cells}
+    return [(by["echo", n], by["pacnet", n]) for n in sorted({c.connections for c in cells})]
+
+
+def table(cells: Sequence[Cell]) -> str:
+    """The results as a markdown table."""
+    rows = [
+        "| connections | echo rt/s | pacnet rt/s | ratio | slice ratios | echo p50 ms "
+        "| pacnet p50 ms | p50 ratio | echo p99 ms | pacnet p99 ms | CPU server/load: echo "
+        "| pacnet |",
+        "|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|:---:|",
+    ]
+    for echo, pacnet in pairs(cells):
+        turns = [p / e for e, p in zip(echo.slice_rates, pacnet.slice_rates, strict=True)]
+        rows.append(
+            f"| {echo.connections} | {echo.per_second:,.0f} | {pacnet.per_second:,.0f} "
+            f"| {pacnet.per_second / echo.per_second:.2f} | {min(turns):.2f}-{max(turns):.2f} "
+            f"| {echo.p50_ms:.3f} | {pacnet.p50_ms:.3f} | {pacnet.p50_ms / echo.p50_ms:.2f} "
+            f"| {echo.p99_ms:.3f} | {pacnet.p99_ms:.3f} | {_cpu(echo)} | {_cpu(pacnet)} |"
+        )
+    return "\n".join(rows)
+
+
+def _cpu(cell: Cell) -> str:
+    return f"{cell.server_cpu:.0%} / {cell.load_cpu:.0%}"
+
+
+def verdicts(cells: Sequence[Cell]) -> list[str]:
+    """One line per target: met or not, and the ratios it was judged on."""
+    both = pairs(cells)
+    throughput = {
+        e.connections: p.per_second / e.per_second for e, p in both if 10 <= e.connections <= 100
+    }
+    latency = {e.connections: p.p50_ms / e.p50_ms for e, p in both}
+
+    def line(what: str, ratios: dict[int, float], ok: Callable[[float], bool]) -> str:
+        shown = ", ".join(f"{r:.2f} at {n}" for n, r in ratios.items()) or "not measured"
+        met = "met" if ratios and all(ok(r) for r in ratios.values()) else "NOT met"
+        return f"- {what}: {met} ({shown})"
+
+    return [
+        line(f"pacnet >= {THROUGHPUT_TARGET:.0%} of echo rt/s at 10-100 connections",
+             throughput, lambda r: r >= THROUGHPUT_TARGET),
+        line(f"pacnet p50 <= {LATENCY_TARGET}x echo p50", latency, lambda r: r <= LATENCY_TARGET),
+    ]  # fmt: skip
+
+
+def report(cells: Sequence[Cell], info: dict[str, Any], plan: Plan) -> str:
+    """Everything the run prints on stdout, as markdown."""
+    pinned = (
+        f"servers on CPU {info['server_cpu']}, load on CPU {info['load_cpu']}"
+        if info["server_cpu"] is not None
+        else "not pinned: one usable CPU"
+    )
+    return "\n".join([
+        f"- machine: {info['cpus']} CPUs, {info['cpus_usable']} usable ({pinned}); "
+        f"{info['cpu_model'] or 'unknown model'}",
+        f"- software: {info['platform']}, Python {info['python']}, "
+        f"websockets {info['websockets']}, pydantic {info['pydantic']}",
+        f"- each cell: {plan.seconds:g} s measured in turns of about {plan.slice:g} s, after "
+        f"{plan.warmup:g} s of warm-up; one request in flight per connection",
+        "",
+        table(cells),
+        "",
+        "Targets:",
+        "",
+        *verdicts(cells),
+    ])  # fmt: skip
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def connection_counts(text: str) -> list[int]:
+    """An argparse type: comma-separated numbers of connections."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 1,10,100") from None
+    if min(counts) < 1:
+        raise argparse.ArgumentTypeError("every number of connections must be at least 1")
+    return counts
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/roundtrip.py",
+        description="Round trips per second and their latency: pacnet's server against a "
+        "bare websockets echo server, each in its own process.",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=5.0,
+        help="measured seconds per server and number of connections (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="unmeasured seconds first (%(default)s)"
+    )
+    parser.add_argument(
+        "--slice", type=float, default=0.5,
+        help="the servers take turns this many seconds long (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--connections", type=connection_counts, default=[1, 10, 100], metavar="N,N,...",
+        help="numbers of concurrent connections (1,10,100)",
+    )  # fmt: skip
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.slice <= 0 or args.warmup < 0:
+        parser.error("--seconds and --slice must be > 0, --warmup >= 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = Plan(
+        connections=args.connections, seconds=args.seconds, warmup=args.warmup, slice=args.slice
+    )
+    load_cpu, server_cpu = pick_cpus()
+    info = machine(load_cpu, server_cpu)
+    if load_cpu is not None:
+        os.sched_setaffinity(0, {load_cpu})
+    try:
+        cells = asyncio.run(run(plan, server_cpu))
+    except (OSError, RuntimeError) as exc:
+        print(f"bench/roundtrip.py: error: {exc}", file=sys.stderr)
+        return 1
+    print(report(cells, info, plan))
+    if args.json is not None:
+        figures = {"machine": info, "plan": asdict(plan), "cells": [asdict(c) for c in cells]}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    wrong = [c for c in cells if c.replies_wrong]
+    for cell in wrong:
+        print(
+            f"{cell.server} x{cell.connections}: {cell.replies_wrong} of {cell.replies_checked} "
+            f"replies checked were wrong; the first: {cell.first_wrong}",
+            file=sys.stderr,
+        )
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
