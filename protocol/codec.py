@@ -44,7 +44,9 @@ class DecodeFailure(Exception):
 
 def encode(message: BaseModel) -> str:
     """Serialize any wire model to the JSON text of one frame."""
-    return message.model_dump_json(by_alias=True)
+    # model_dump_json(by_alias=True) with its Python wrapper skipped: the same call with the
+    # same defaults, and one layer fewer on the path every reply takes.
+    return message.__pydantic_serializer__.to_json(message, by_alias=True).decode()
 
 
 def decode_request(raw: str | bytes) -> Request:
@@ -58,7 +60,9 @@ def decode_request(raw: str | bytes) -> Request:
     if isinstance(raw, bytes):
         raise DecodeFailure(ErrorCode.INVALID_MESSAGE, "binary frames are not accepted", None)
     try:
-        request = _REQUEST_ADAPTER.validate_json(raw)
+        # The adapter's validator directly: TypeAdapter.validate_json only checks its
+        # by_alias/by_name arguments before making this same call.
+        request: Request = _REQUEST_ADAPTER.validator.validate_json(raw)
     except ValidationError as exc:
         raise _explain(raw, exc) from None
     if "v" not in request.model_fields_set:  # code may omit it; a frame may not
