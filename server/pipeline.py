@@ -150,15 +150,18 @@ class Pipeline:
         it is not None, and should log the exchange if ``exchange.failed``.
         """
         exchange = Exchange(connection, raw, now)
+        hooks = self.hooks  # usually empty: then each stage costs one test, not a loop
         try:
             for stage, run in self._stages:
                 exchange.stage = stage
-                for hook in self.hooks:
-                    hook(stage, exchange)
+                if hooks:
+                    for hook in hooks:
+                        hook(stage, exchange)
                 run(exchange)
             exchange.stage = Stage.REPLY
-            for hook in self.hooks:
-                hook(Stage.REPLY, exchange)
+            if hooks:
+                for hook in hooks:
+                    hook(Stage.REPLY, exchange)
         except Refusal as refusal:
             exchange.reply = self._error(
                 exchange, refusal.code, refusal.message, refusal.retry_after
