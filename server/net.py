@@ -111,8 +111,8 @@ class BoardServer:
         try:
             async for raw in websocket:
                 exchange = handle(state, raw, time.monotonic())
-                if exchange.text is not None:
-                    await websocket.send(exchange.text)
+                if exchange.frame is not None:
+                    await websocket.send(exchange.frame, text=True)
                 if exchange.failed:
                     _log_failure(exchange)
         except ConnectionClosed:

@@ -23,24 +23,18 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from protocol.codec import DecodeFailure, decode_request, encode
+from protocol.codec import DecodeFailure, decode_request, encode, encode_trusted
 from protocol.errors import ErrorCode
 from protocol.models import (
-    Entity,
+    PROTOCOL_VERSION,
     ErrorBody,
     ErrorReply,
-    FindAllReply,
     FindAllRequest,
-    FindReply,
     FindRequest,
-    JoinReply,
     JoinRequest,
     LeaveRequest,
-    MoveReply,
     MoveRequest,
-    OkReply,
     PingRequest,
-    RemoveReply,
     RemoveRequest,
     Request,
 )
@@ -80,6 +74,18 @@ class ConnectionState:
     id: int
     peer: str = "?"
     user_id: str | None = None
+    throttle_key: str = ""
+    """Whose token bucket this connection's requests spend: its user's once it joined, its
+    own before. Never the userId a frame claims, or a connection could drain another user's
+    bucket by naming them."""
+
+    def __post_init__(self) -> None:
+        self.act_as(self.user_id)
+
+    def act_as(self, user_id: str | None) -> None:
+        """Bind the connection to ``user_id`` (None: to no one)."""
+        self.user_id = user_id
+        self.throttle_key = f"user:{user_id}" if user_id is not None else f"connection:{self.id}"
 
 
 @dataclass(slots=True)
@@ -92,15 +98,16 @@ class Exchange:
     stage: Stage = Stage.RECEIVE
     request: Request | None = None
     session: Session | None = None
-    reply: OkReply | ErrorReply | None = None
-    text: str | None = None
-    """The encoded reply to send, or None when no reply must be sent."""
+    reply: dict[str, Any] | ErrorReply | None = None
+    """A success reply in wire form, or an error reply."""
+    frame: bytes | None = None
+    """The encoded reply (UTF-8 JSON) to send as a text frame, or None: send nothing."""
     crash: BaseException | None = None
 
     @property
     def failed(self) -> bool:
         """Whether the request did not end in a success reply."""
-        return not isinstance(self.reply, OkReply) or self.text is None
+        return self.frame is None or isinstance(self.reply, ErrorReply)
 
     def log_fields(self) -> dict[str, Any]:
         """The keys every log line about this request carries, the same in every domain."""
@@ -114,7 +121,7 @@ class Exchange:
         }
         if isinstance(self.reply, ErrorReply):
             fields["code"] = self.reply.error.code.value
-        elif self.text is None:
+        elif self.frame is None:
             fields["code"] = "NO_REPLY"
         return fields
 
@@ -142,12 +149,22 @@ class Pipeline:
             (Stage.REFRESH_KEEPALIVE, self._refresh_keepalive),
             (Stage.UPDATE_STATE, self._update_state),
         )
+        # Each action's handler takes its own request type; VALIDATE made sure it is that.
+        self._actions: dict[str, Callable[[Exchange, Any], dict[str, Any]]] = {
+            "join": self._join,
+            "find": self._find,
+            "move": self._move,
+            "findAll": self._find_all,
+            "remove": self._remove,
+            "ping": self._ping,
+            "leave": self._leave,
+        }
 
     def handle(self, connection: ConnectionState, raw: str | bytes, now: float) -> Exchange:
         """Run one frame through every stage.
 
-        Returns the exchange; the caller must send ``exchange.text`` on the connection if
-        it is not None, and should log the exchange if ``exchange.failed``.
+        Returns the exchange; the caller must send ``exchange.frame`` on the connection as a
+        text frame if it is not None, and should log the exchange if ``exchange.failed``.
         """
         exchange = Exchange(connection, raw, now)
         hooks = self.hooks  # usually empty: then each stage costs one test, not a loop
@@ -179,7 +196,11 @@ class Pipeline:
             exchange.reply = self._error(
                 exchange, ErrorCode.INTERNAL, "internal server error", None
             )
-        exchange.text = encode(exchange.reply) if exchange.reply is not None else None
+        reply = exchange.reply
+        if isinstance(reply, dict):
+            exchange.frame = encode_trusted(reply)
+        elif reply is not None:
+            exchange.frame = encode(reply).encode()
         return exchange
 
     # --- stages ---
@@ -188,12 +209,7 @@ class Pipeline:
         exchange.request = decode_request(exchange.raw)
 
     def _throttle(self, exchange: Exchange) -> None:
-        # Keyed by who the connection is, not by the userId a frame claims: otherwise any
-        # connection could drain another user's bucket by naming them.
-        connection = exchange.connection
-        user = connection.user_id
-        key = f"user:{user}" if user is not None else f"connection:{connection.id}"
-        self.game.check_throttle(key, exchange.now)
+        self.game.check_throttle(exchange.connection.throttle_key, exchange.now)
 
     def _lookup_user(self, exchange: Exchange) -> None:
         request, connection = exchange.request, exchange.connection
@@ -211,43 +227,55 @@ class Pipeline:
             self.game.refresh(exchange.session, exchange.now)
 
     def _update_state(self, exchange: Exchange) -> None:
-        request, session, game = exchange.request, exchange.session, self.game
+        request = exchange.request
         assert request is not None
-        request_id, clock = request.request_id, game.board.clock
-        match request:
-            case FindRequest(name=name) if session:
-                piece = game.find(session, name)
-                exchange.reply = FindReply(
-                    request_id=request_id, clock=clock, name=piece.name, kind=piece.kind,
-                    x_pos=piece.x, y_pos=piece.y,
-                )  # fmt: skip
-            case MoveRequest(name=name, direction=direction) if session:
-                piece = game.move(session, name, direction)
-                exchange.reply = MoveReply(
-                    request_id=request_id, clock=clock, x_pos=piece.x, y_pos=piece.y
-                )
-            case FindAllRequest(kind=kind):
-                entities = tuple(_entity(piece) for piece in game.find_all(kind))
-                exchange.reply = FindAllReply(request_id=request_id, clock=clock, entities=entities)
-            case RemoveRequest(name=name) if session:
-                removed = game.remove(session, name)
-                exchange.reply = RemoveReply(request_id=request_id, clock=clock, removed=removed)
-            case JoinRequest(user_id=user_id, token=token):
-                joined = game.join(user_id, token, exchange.connection.id, exchange.now)
-                exchange.session = joined
-                exchange.connection.user_id = user_id
-                exchange.reply = JoinReply(
-                    request_id=request_id, clock=clock, name=joined.pacman,
-                    session_token=joined.token, width=game.board.layout.width,
-                    height=game.board.layout.height,
-                )  # fmt: skip
-            case LeaveRequest() if session:
-                game.leave(session)
-                exchange.reply = OkReply(request_id=request_id, clock=clock)
-            case PingRequest():
-                exchange.reply = OkReply(request_id=request_id, clock=clock)
-            case _:
-                raise AssertionError(f"no handler for {request!r}")
+        payload = self._actions[request.action](exchange, request)
+        exchange.reply = {
+            "v": PROTOCOL_VERSION,
+            "requestId": request.request_id,
+            "clock": self.game.board.clock,
+            "status": "ok",
+            **payload,
+        }
+
+    # --- actions: each returns the success payload in wire form (tests check the models) ---
+
+    def _join(self, exchange: Exchange, request: JoinRequest) -> dict[str, Any]:
+        game = self.game
+        session = game.join(request.user_id, request.token, exchange.connection.id, exchange.now)
+        exchange.session = session
+        exchange.connection.act_as(request.user_id)
+        layout = game.board.layout
+        return {
+            "name": session.pacman,
+            "sessionToken": session.token,
+            "width": layout.width,
+            "height": layout.height,
+        }
+
+    def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:
+        assert exchange.session is not None  # LOOKUP_USER found it
+        return _entity(self.game.find(exchange.session, request.name))
+
+    def _move(self, exchange: Exchange, request: MoveRequest) -> dict[str, Any]:
+        assert exchange.session is not None  # LOOKUP_USER found it
+        piece = self.game.move(exchange.session, request.name, request.direction)
+        return {"xPos": piece.x, "yPos": piece.y}
+
+    def _find_all(self, exchange: Exchange, request: FindAllRequest) -> dict[str, Any]:
+        return {"entities": [_entity(piece) for piece in self.game.find_all(request.kind)]}
+
+    def _remove(self, exchange: Exchange, request: RemoveRequest) -> dict[str, Any]:
+        assert exchange.session is not None  # LOOKUP_USER found it
+        return {"removed": self.game.remove(exchange.session, request.name)}
+
+    def _leave(self, exchange: Exchange, request: LeaveRequest) -> dict[str, Any]:
+        assert exchange.session is not None
+        self.game.leave(exchange.session)
+        return {}
+
+    def _ping(self, exchange: Exchange, request: PingRequest) -> dict[str, Any]:
+        return {}
 
     def _error(
         self,
@@ -271,5 +299,6 @@ def _nothing(exchange: Exchange) -> None:
     """RECEIVE: the frame is here; the stage exists so hooks can act on arrival."""
 
 
-def _entity(piece: Piece) -> Entity:
-    return Entity(name=piece.name, kind=piece.kind, x_pos=piece.x, y_pos=piece.y)
+def _entity(piece: Piece) -> dict[str, Any]:
+    """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``."""
+    return {"name": piece.name, "kind": piece.kind, "xPos": piece.x, "yPos": piece.y}

@@ -1,15 +1,14 @@
-"""Per-user token buckets: a user may send ``rate`` requests per second, bursting to ``burst``."""
+"""Per-key token buckets: ``rate`` requests per second, bursting to ``burst``."""
 
-import math
-
-from server.recency import RecencyTable
+_PRUNE_EVERY = 1.0
+"""Seconds between looks at every bucket: often enough that idle ones do not pile up."""
 
 
 class Throttle:
-    """A token bucket per user id.
+    """A token bucket per key (a user, or a connection that has not joined yet).
 
-    Buckets of users quiet long enough to have refilled are forgotten by ``prune``, so
-    memory follows the number of active users, not the number of ids ever seen.
+    ``prune`` forgets buckets quiet long enough to have refilled (a full bucket is the same
+    as a fresh one), so memory follows the active keys, not every key ever seen.
     """
 
     def __init__(self, rate: float, burst: int) -> None:
@@ -17,32 +16,41 @@ class Throttle:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
-        self._buckets: RecencyTable[float] = RecencyTable()
+        self._refill_time = burst / rate
+        self._buckets: dict[str, tuple[float, float]] = {}
+        """key -> (tokens, when they were counted)"""
+        self._next_prune = float("-inf")
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def take(self, user_id: str, now: float) -> float:
-        """Spend one of ``user_id``'s tokens.
+    def take(self, key: str, now: float) -> float:
+        """Spend one of ``key``'s tokens.
 
         Returns:
             0.0 if a token was spent and the request may go on; otherwise the seconds
             until a token will be available (the request must be refused, unchanged).
         """
-        entry = self._buckets.get(user_id)
-        if entry is None:
+        bucket = self._buckets.get(key)
+        if bucket is None:
             tokens = float(self.burst)
         else:
-            last, tokens = entry
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            tokens, then = bucket
+            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
         if tokens >= 1.0:
-            self._buckets.touch(user_id, now, tokens - 1.0)
+            self._buckets[key] = (tokens - 1.0, now)
             return 0.0
-        self._buckets.touch(user_id, now, tokens)
+        self._buckets[key] = (tokens, now)
         return (1.0 - tokens) / self.rate
 
     def prune(self, now: float) -> None:
-        """Forget the buckets that would be full again by ``now``."""
-        refill = math.ceil(self.burst / self.rate * 1000) / 1000
-        for _ in self._buckets.pop_older_than(now - refill):
-            pass
+        """Forget the buckets that are full again by ``now``.
+
+        Cheap to call on every tick: it looks at the buckets at most once a second.
+        """
+        if now < self._next_prune:
+            return
+        self._next_prune = now + _PRUNE_EVERY
+        cutoff = now - self._refill_time
+        for key in [key for key, (_, then) in self._buckets.items() if then <= cutoff]:
+            del self._buckets[key]

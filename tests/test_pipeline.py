@@ -33,8 +33,8 @@ def send(
         {"v": 1, "requestId": "r", "userId": conn.user_id or "u", "action": action, **fields}
     )
     exchange = pipeline.handle(conn, raw, now)
-    assert exchange.text is not None
-    reply: dict[str, Any] = json.loads(exchange.text)
+    assert exchange.frame is not None
+    reply: dict[str, Any] = json.loads(exchange.frame)
     return reply
 
 
@@ -151,10 +151,13 @@ def test_any_frame_gets_exactly_one_reply_and_an_error_changes_nothing(frame: st
     before = state(pipeline)
     exchange = pipeline.handle(conn, frame, 1.0)
     assert exchange.crash is None
-    assert exchange.text is not None
+    assert exchange.frame is not None
     reply = exchange.reply
     if isinstance(reply, ErrorReply):
         assert reply.error.code is not ErrorCode.INTERNAL
         assert state(pipeline) == before, reply
+    else:  # a success the server built without a model: it must still match the model
+        assert exchange.request is not None
+        assert isinstance(decode_reply(exchange.request.action, exchange.frame), OkReply)
     # The connection goes on: the next request is answered (ok, or USER_NOT_FOUND after a leave).
     assert send(pipeline, conn, "ping", now=1.0)["requestId"] == "r"
