@@ -72,9 +72,9 @@ def decode_request(raw: str | bytes) -> Request:
     if isinstance(raw, bytes):
         raise DecodeFailure(ErrorCode.INVALID_MESSAGE, "binary frames are not accepted", None)
     try:
-        # The adapter's validator directly: TypeAdapter.validate_json only checks its
-        # by_alias/by_name arguments before making this same call.
-        request: Request = _REQUEST_ADAPTER.validator.validate_json(raw)
+        # The adapter's validator directly (TypeAdapter.validate_json is a thin wrapper over
+        # this call). by_name=False: on the wire only camelCase names count; code may use both.
+        request: Request = _REQUEST_ADAPTER.validator.validate_json(raw, by_name=False)
     except ValidationError as exc:
         raise _explain(raw, exc) from None
     if "v" not in request.model_fields_set:  # code may omit it; a frame may not
@@ -93,7 +93,7 @@ def decode_reply(action: str, raw: str | bytes) -> OkReply | ErrorReply:
     if isinstance(raw, bytes):
         raise ValueError("a binary frame is not a reply")
     try:
-        reply: OkReply | ErrorReply = _REPLY_ADAPTERS[action].validate_json(raw)
+        reply: OkReply | ErrorReply = _REPLY_ADAPTERS[action].validate_json(raw, by_name=False)
     except ValidationError as exc:
         raise ValueError(f"unreadable reply: {_summarize(exc)}") from None
     if "v" not in reply.model_fields_set:

@@ -79,8 +79,9 @@ def test_find_all_replies_survive_a_round_trip(tiles: list[tuple[int, int]]) -> 
         (ARTICLE.replace("}", ', "direction": "up"}'), ErrorCode.INVALID_MESSAGE),
         ('{"v": 1, "requestId": "r", "userId": "u", "action": "findAll", "kind": "ghost"}', ErrorCode.INVALID_MESSAGE),
         (b"\x00\x01", ErrorCode.INVALID_MESSAGE),
+        ('{"v": 1, "request_id": "r", "user_id": "u", "action": "ping"}', ErrorCode.INVALID_MESSAGE),
     ],
-    ids=["v2", "v-float", "v-bool", "action-case", "empty-name", "numeric-user", "extra", "kind-without-colon", "binary"],
+    ids=["v2", "v-float", "v-bool", "action-case", "empty-name", "numeric-user", "extra", "kind-without-colon", "binary", "snake-case"],
 )  # fmt: skip
 def test_decode_refuses_what_it_does_not_understand(raw: str | bytes, code: ErrorCode) -> None:
     with pytest.raises(DecodeFailure) as refused:
