@@ -128,6 +128,15 @@ class RemoteBoard:
     def connected(self) -> bool:
         return self._connection is not None and self._connection.is_open
 
+    def statistics(self) -> dict[str, Any]:
+        """A snapshot: calls by action and outcome, and the connection's frame counters."""
+        transport = self._connection.statistics if self._connection is not None else None
+        return {
+            "connected": self.connected,
+            "calls": {f"{a} {o.value}": n for (a, o), n in sorted(self.tally.counts.items())},
+            "transport": vars(transport).copy() if transport is not None else None,
+        }
+
     async def connect(self) -> None:
         """Open a connection now (else the first call opens it).
 

@@ -181,4 +181,7 @@ async def test_every_call_reports_its_latency(server: BoardServer) -> None:
         results = [await board.join(), await board.find("pacman"), await board.ping()]
     assert all(0 < r.latency < 1.0 for r in results)
     assert board.tally.total() == 3
+    stats = board.statistics()
+    assert stats["calls"]["find SUCCESS"] == 1
+    assert stats["transport"]["replies"] == 3
     assert board.tally.count("find", Outcome.SUCCESS) == 1

@@ -18,7 +18,7 @@ from server.board import Board
 from server.config import ServerLimits
 from server.game import Game
 from server.layout import load_layout
-from server.pipeline import ConnectionState, Exchange, Pipeline, Stage
+from server.pipeline import ConnectionState, Exchange, NoReply, Pipeline, Stage
 
 
 def make_pipeline(**limits: Any) -> Pipeline:
@@ -62,6 +62,26 @@ def test_a_refused_request_stops_at_the_stage_that_refused_it() -> None:
     assert exchange.stage is Stage.VALIDATE
     assert exchange.failed
     assert exchange.log_fields()["code"] == "INVALID_MESSAGE"
+
+
+def test_a_hook_can_swallow_the_reply() -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    send(pipeline, conn, "join")
+
+    def drop_move_replies(stage: Stage, exchange: Exchange) -> None:
+        if stage is Stage.REPLY and exchange.request and exchange.request.action == "move":
+            raise NoReply
+
+    pipeline.hooks.append(drop_move_replies)
+    start = pipeline.game.board.layout.pacman_start
+    raw = '{"v": 1, "requestId": "m", "userId": "u", "action": "move", "name": "pacman", "direction": "left"}'
+    exchange = pipeline.handle(conn, raw, 0.0)
+    assert exchange.frame is None
+    assert exchange.failed
+    assert exchange.log_fields()["code"] == "NO_REPLY"
+    moved = send(pipeline, conn, "find", name="pacman")  # the move was applied all the same
+    assert (moved["xPos"], moved["yPos"]) == (start[0] - 1, start[1])
 
 
 def test_replies_carry_the_board_clock() -> None:
