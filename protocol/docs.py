@@ -15,10 +15,8 @@ Field types and whether a field is required are read from the published JSON Sch
 (``protocol.schema``), so the document and the schemas cannot disagree either.
 """
 
-import argparse
 import json
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +35,7 @@ from protocol.models import (
     RequestBase,
 )
 from protocol.outcome import Step
-from protocol.schema import Schema, schemas
+from protocol.schema import Schema, generator_cli, schemas
 
 BEGIN = "<!-- BEGIN GENERATED: {name} -->"
 END = "<!-- END GENERATED: {name} -->"
@@ -50,7 +48,7 @@ _BLOCK = re.compile(
 _ANY_BEGIN = re.compile(r"<!-- BEGIN GENERATED:")
 
 
-class DocError(Exception):
+class DocError(ValueError):
     """The document's markers are broken: a block is missing, unknown, repeated or unclosed."""
 
 
@@ -422,27 +420,18 @@ def write(path: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m protocol.docs --write FILE | --check FILE``; returns the exit status."""
-    parser = argparse.ArgumentParser(
+
+    def write_blocks(path: Path) -> str:
+        return f"{path}: re-rendered {', '.join(write(path)) or 'nothing (up to date)'}"
+
+    return generator_cli(
+        argv,
         prog="python -m protocol.docs",
         description="Re-render or check the generated tables of the protocol document.",
+        metavar="FILE",
+        write=write_blocks,
+        check=check,
     )
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", metavar="FILE", type=Path, help="re-render the blocks")
-    mode.add_argument("--check", metavar="FILE", type=Path, help="exit 1 if a block is stale")
-    args = parser.parse_args(argv)
-    if args.write is not None:
-        try:
-            changed = write(args.write)
-        except (OSError, DocError) as exc:
-            print(f"{args.write}: {exc}", file=sys.stderr)
-            return 1
-        print(f"{args.write}: re-rendered {', '.join(changed) or 'nothing (up to date)'}")
-        return 0
-    problem = check(args.check)
-    if problem is not None:
-        print(f"{problem}; run: python -m protocol.docs --write {args.check}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ decoders refuse a message that lacks it.
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,21 +138,49 @@ def check(directory: Path) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m protocol.schema --write DIR | --check DIR``; returns the exit status."""
-    parser = argparse.ArgumentParser(
+
+    def write_all(directory: Path) -> str:
+        return f"wrote {len(write(directory))} schemas to {directory}"
+
+    return generator_cli(
+        argv,
         prog="python -m protocol.schema",
         description="Write or check the JSON Schema of every wire message.",
+        metavar="DIR",
+        write=write_all,
+        check=check,
     )
+
+
+def generator_cli(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    metavar: str,
+    write: Callable[[Path], str],
+    check: Callable[[Path], str | None],
+) -> int:
+    """The command line of a generated artifact: ``--write PATH`` or ``--check PATH``.
+
+    ``write`` returns what it did; ``check`` returns what is stale, or None. A failure is one
+    line on stderr naming the command that fixes it, and exit status 1.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", metavar="DIR", type=Path, help="write the schema files")
-    mode.add_argument("--check", metavar="DIR", type=Path, help="exit 1 if any file is stale")
+    mode.add_argument("--write", metavar=metavar, type=Path, help="write it from the models")
+    mode.add_argument("--check", metavar=metavar, type=Path, help="exit 1 if it is stale")
     args = parser.parse_args(argv)
     if args.write is not None:
-        written = write(args.write)
-        print(f"wrote {len(written)} schemas to {args.write}")
+        try:
+            print(write(args.write))
+        except (OSError, ValueError) as exc:
+            print(f"{args.write}: {exc}", file=sys.stderr)
+            return 1
         return 0
     problem = check(args.check)
     if problem is not None:
-        print(f"{problem}; run: python -m protocol.schema --write {args.check}", file=sys.stderr)
+        print(f"{problem}; run: {prog} --write {args.check}", file=sys.stderr)
         return 1
     return 0
 
