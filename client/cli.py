@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=embedded.positive_float, default=Timeouts.reply, metavar="SECONDS",
         help="how long a call waits for its reply before it is UNKNOWN (%(default)s)",
     )  # fmt: skip
+    demo.add_argument(
+        "--layout", default="small", metavar="NAME_OR_PATH",
+        help="maze of the embedded server: small keeps a short run eventful (%(default)s)",
+    )  # fmt: skip
     demo.add_argument("--user", metavar="USER_ID", help="play as this user id")
     demo.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
     demo.add_argument("--verbose", action="store_true", help="show server and client logs")
@@ -90,7 +94,9 @@ def run_demo_command(args: argparse.Namespace) -> int:
     )  # fmt: skip
     console = Console(highlight=False)
     try:
-        report = asyncio.run(_demo(args.server, settings, console))
+        report = asyncio.run(_demo(args.server, args.layout, settings, console))
+    except embedded.LayoutError as exc:
+        return _fail("demo", str(exc))
     except OSError as exc:
         return _fail("demo", f"cannot start the embedded server: {exc.strerror or exc}")
     if report.successes == 0:
@@ -102,10 +108,12 @@ def run_demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _demo(url: str | None, settings: DemoSettings, console: Console) -> DemoReport:
+async def _demo(
+    url: str | None, layout: str, settings: DemoSettings, console: Console
+) -> DemoReport:
     if url is not None:
         return await run_demo(url, settings, console)
-    config = embedded.ServerConfig(port=0, seed=settings.seed)
+    config = embedded.ServerConfig(port=0, layout=layout, seed=settings.seed)
     async with embedded.running_server(config) as server:
         assert server.url is not None
         return await run_demo(server.url, settings, console)

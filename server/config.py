@@ -46,7 +46,7 @@ class ServerConfig:
     """Loopback by default: a workshop opens the server to the room on purpose."""
     port: int = 8765
     """0 picks a free port (tests, the embedded server)."""
-    layout: str = "small"
+    layout: str = "classic"
     """A shipped layout name or a path to a layout file."""
     tick_rate: float = 60.0
     """Board ticks per second: the arcade's 60 Hz frame, so the board clock counts frames."""

@@ -38,7 +38,7 @@ async def start_server() -> AsyncIterator[StartServer]:
         async def start(
             *, hooks: tuple[StageHook, ...] = (), seed: int = 7, **limits: Any
         ) -> BoardServer:
-            config = ServerConfig(port=0, seed=seed, limits=ServerLimits(**limits))
+            config = ServerConfig(port=0, layout="small", seed=seed, limits=ServerLimits(**limits))
             return await stack.enter_async_context(running_server(config, hooks=hooks))
 
         yield start

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from server.board import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Board
-from server.layout import LayoutError, load_layout, parse_layout
+from server.layout import LayoutError, builtin_layouts, load_layout, parse_layout
 
 TINY = """\
 ; a corridor with a tunnel on row 1
@@ -138,5 +138,60 @@ def test_too_many_ghosts_is_refused() -> None:
 
 
 def test_an_unknown_layout_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(LayoutError, match=r"not a shipped layout \(small"):
+    with pytest.raises(LayoutError, match=r"not a shipped layout \(classic, small"):
         load_layout("no-such-maze")
+
+
+def test_the_classic_maze_has_the_arcades_pellets_energizers_and_size() -> None:
+    layout = load_layout("classic")
+    assert (layout.width, layout.height) == (28, 31)
+    assert len(layout.pellets) == 240
+    assert len(layout.energizers) == 4
+    assert layout.doors == {(13, 12), (14, 12)}
+    board = Board(layout, random.Random(0))
+    starts = {g.name: g.tile for g in board.all_of(GHOST)}
+    assert starts["blinky"] == (13, 11)  # outside, above the door, as in the arcade
+    assert starts["pinky"][1] > 12  # inside the house
+    assert starts["inky"][0] < starts["clyde"][0]
+
+
+def test_pacman_cannot_get_into_the_classic_ghost_house() -> None:
+    reach = reachable("classic", load_layout("classic").pacman_start, "pacman")
+    assert (13, 13) not in reach
+    assert (13, 11) in reach
+
+
+def test_the_classic_tunnel_wraps_row_14() -> None:
+    board = Board(load_layout("classic"), random.Random(0))
+    me = board.add_pacman("u")
+    me.x, me.y = 0, 14
+    board.step(me, "left")
+    assert me.tile == (27, 14)
+
+
+def reachable(layout_name: str, start: tuple[int, int], blocks: str) -> set[tuple[int, int]]:
+    layout = load_layout(layout_name)
+    blocked = layout.blocks_pacman if blocks == "pacman" else layout.blocks_ghost
+    seen, todo = {start}, [start]
+    while todo:
+        x, y = todo.pop()
+        for dx, dy in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            tile = layout.wrap((x + dx, y + dy))
+            if tile not in seen and not blocked(tile):
+                seen.add(tile)
+                todo.append(tile)
+    return seen
+
+
+@pytest.mark.parametrize("name", builtin_layouts())
+def test_every_pellet_of_a_shipped_maze_is_reachable_by_pacman(name: str) -> None:
+    layout = load_layout(name)
+    reach = reachable(name, layout.pacman_start, "pacman")
+    assert layout.pellets | layout.energizers <= reach
+
+
+@pytest.mark.parametrize("name", builtin_layouts())
+def test_every_ghost_of_a_shipped_maze_can_get_out_to_pacman(name: str) -> None:
+    layout = load_layout(name)
+    for start in layout.ghost_starts:
+        assert layout.pacman_start in reachable(name, start, "ghost")
