@@ -75,7 +75,7 @@ class FindRequest(RequestBase):
 
 
 class MoveRequest(RequestBase):
-    """Move the caller's pac-man one step in ``direction``."""
+    """Steer the caller's pac-man toward ``direction``; it moves on the server's tick."""
 
     action: Literal["move"] = "move"
     name: Identifier
@@ -181,7 +181,7 @@ class FindReply(OkReply):
 
 
 class MoveReply(OkReply):
-    """Where the pac-man is after the move."""
+    """Where the pac-man is now (the steering takes effect on the next ticks)."""
 
     x_pos: Tile
     y_pos: Tile

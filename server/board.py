@@ -1,7 +1,14 @@
 """The board: every piece on the maze and the rules that move them. No I/O, no wall clock.
 
-The board advances only when told: ``tick()`` is one step of the board's clock. Randomness
-comes from the ``random.Random`` it is given, so a seeded board replays exactly.
+The board advances only when told: ``tick()`` is one step of the board's clock, and moving
+pieces travel a fixed distance per tick at their speed. A player's ``move`` only steers
+(sets the wanted direction, taken at the next tile where it is legal), so how fast a
+pac-man goes never depends on how often, or how fast, its client calls. Randomness comes
+from the ``random.Random`` the board is given, so a seeded board replays exactly.
+
+Where a piece is: ``(x, y)`` is the tile whose centre it is nearest, ``offset`` how far past
+that centre it is along ``heading``, in tiles, in [-0.5, 0.5) (negative: still coming up to
+the centre). Turns happen at centres; reversing is allowed anywhere, as in the arcade.
 """
 
 import random
@@ -19,6 +26,19 @@ KINDS = (PACMAN, GHOST, PELLET, ENERGIZER)
 STEPS: dict[str, Tile] = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
 OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 
+FULL_SPEED = 75.75757625 / 8
+"""The arcade's 100% speed in tiles per second: 75.76 pixels a second, 8 pixels a tile
+(The Pac-Man Dossier, "Speed")."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Speeds:
+    """How fast pieces go, in tiles per second: the arcade's level-1 fractions of full speed."""
+
+    pacman: float = 0.80 * FULL_SPEED
+    ghost: float = 0.75 * FULL_SPEED
+    ghost_tunnel: float = 0.40 * FULL_SPEED
+
 
 @dataclass(slots=True)
 class Piece:
@@ -30,6 +50,11 @@ class Piece:
     y: int
     owner: str | None = None
     heading: str = "left"
+    moving: bool = False
+    offset: float = 0.0
+    """Tiles past the centre of (x, y) along ``heading``, in [-0.5, 0.5)."""
+    wanted: str | None = None
+    """The direction the player steers toward, taken at the next tile where it is legal."""
 
     @property
     def tile(self) -> Tile:
@@ -42,13 +67,24 @@ class Board:
     Args:
         layout: the maze.
         rng: the source of every random choice the board makes.
-        ghost_step_ticks: ghosts move one tile every this many ticks.
+        tick_rate: ticks per second, to turn speeds into distances per tick.
+        speeds: how fast pac-men and ghosts go.
     """
 
-    def __init__(self, layout: Layout, rng: random.Random, *, ghost_step_ticks: int = 8) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        rng: random.Random,
+        *,
+        tick_rate: float = 60.0,
+        speeds: Speeds | None = None,
+    ) -> None:
         self.layout = layout
         self._rng = rng
-        self._ghost_step_ticks = ghost_step_ticks
+        speeds = speeds or Speeds()
+        self._pacman_step = speeds.pacman / tick_rate
+        self._ghost_step = speeds.ghost / tick_rate
+        self._ghost_tunnel_step = speeds.ghost_tunnel / tick_rate
         self._clock = 0
         self._pieces: dict[str, Piece] = {}
         self._by_kind: dict[str, dict[str, Piece]] = {kind: {} for kind in KINDS}
@@ -58,7 +94,9 @@ class Board:
         for x, y in sorted(layout.energizers):
             self._place(Piece(f"energizer-{x}-{y}", ENERGIZER, x, y))
         for name, (x, y) in zip(GHOST_NAMES, layout.ghost_starts, strict=False):
-            self._place(Piece(name, GHOST, x, y, heading="up"))
+            ghost = Piece(name, GHOST, x, y, heading="up", moving=True)
+            self._place(ghost)
+            self._at_centre(ghost)  # pick a way out that is open
 
     @property
     def clock(self) -> int:
@@ -79,29 +117,29 @@ class Board:
         return len(self._by_kind.get(kind, ()))
 
     def add_pacman(self, owner: str) -> Piece:
-        """Put a new pac-man for ``owner`` on the start tile and return it."""
+        """Put a new, standing pac-man for ``owner`` on the start tile and return it."""
         x, y = self.layout.pacman_start
         piece = Piece(pacman_name(owner), PACMAN, x, y, owner=owner)
         self._place(piece)
         return piece
 
     def can_step(self, piece: Piece, direction: str) -> bool:
-        """Whether ``piece`` could move one tile in ``direction`` now."""
-        return self._target(piece, direction) is not None
+        """Whether the tile next to ``piece`` toward ``direction`` is open to it."""
+        return self._open(piece, direction)
 
-    def step(self, piece: Piece, direction: str) -> Piece:
-        """Move a pac-man one tile toward ``direction`` if the maze allows, eating any food.
+    def steer(self, piece: Piece, direction: str) -> Piece:
+        """Steer a pac-man toward ``direction``; it moves on the board's ticks, not now.
 
-        A step into a wall is legal and leaves the pac-man where it is (as the arcade's
-        joystick does). The caller must have checked that ``piece`` is on this board.
+        A standing pac-man sets off if the way is open; a moving one reverses at once, or
+        turns at the next tile where ``direction`` is open. Steering into a wall is legal and
+        does nothing until a turn opens up. The caller must have checked that ``piece`` is a
+        pac-man on this board.
         """
-        piece.heading = direction
-        target = self._target(piece, direction)
-        if target is not None:
-            piece.x, piece.y = target
-            food = self._occupied_food.get(target)
-            if food is not None:
-                self._take(food)
+        piece.wanted = direction
+        if piece.moving and direction == OPPOSITE[piece.heading]:
+            piece.heading, piece.offset = direction, -piece.offset
+        elif not piece.moving and self._open(piece, direction):
+            piece.heading, piece.moving = direction, True
         return piece
 
     def remove(self, name: str) -> bool:
@@ -113,33 +151,65 @@ class Board:
         return True
 
     def tick(self) -> None:
-        """Advance the board's clock by one tick, moving the ghosts when their turn comes."""
+        """Advance the board's clock by one tick, moving every moving piece."""
         self._clock += 1
-        if self._clock % self._ghost_step_ticks == 0:
-            for ghost in self._by_kind[GHOST].values():
-                self._wander(ghost)
+        for pacman in self._by_kind[PACMAN].values():
+            if pacman.moving:
+                self._advance(pacman, self._pacman_step)
+        for ghost in self._by_kind[GHOST].values():
+            in_tunnel = ghost.tile in self.layout.tunnels
+            self._advance(ghost, self._ghost_tunnel_step if in_tunnel else self._ghost_step)
+
+    def _advance(self, piece: Piece, distance: float) -> None:
+        """Move ``piece`` ``distance`` tiles along its way, turning or stopping at centres."""
+        while distance > 0 and piece.moving:
+            if piece.offset < 0:  # coming up to the centre of its tile
+                if distance < -piece.offset:
+                    piece.offset += distance
+                    return
+                distance += piece.offset
+                piece.offset = 0.0
+                self._at_centre(piece)
+            else:  # leaving the centre for the edge of its tile
+                room = 0.5 - piece.offset
+                if distance < room:
+                    piece.offset += distance
+                    return
+                distance -= room
+                self._enter_next(piece)
+
+    def _at_centre(self, piece: Piece) -> None:
+        if piece.kind == GHOST:
+            self._wander(piece)
+        elif piece.wanted is not None and self._open(piece, piece.wanted):
+            piece.heading = piece.wanted
+        if not self._open(piece, piece.heading):
+            piece.moving = False
+
+    def _enter_next(self, piece: Piece) -> None:
+        dx, dy = STEPS[piece.heading]
+        piece.x, piece.y = self.layout.wrap((piece.x + dx, piece.y + dy))
+        piece.offset = -0.5
+        if piece.kind == PACMAN:
+            food = self._occupied_food.get(piece.tile)
+            if food is not None:
+                self._take(food)
 
     def _wander(self, ghost: Piece) -> None:
-        """A random walk that never reverses unless it must (the real AI is the game's)."""
-        choices = [
-            d for d in STEPS if d != OPPOSITE[ghost.heading] and self._target(ghost, d) is not None
-        ]
-        if not choices and self._target(ghost, OPPOSITE[ghost.heading]) is not None:
-            choices = [OPPOSITE[ghost.heading]]
+        """A random walk that never reverses unless it must (the real AI is in ghosts.py)."""
+        back = OPPOSITE[ghost.heading]
+        choices = [d for d in STEPS if d != back and self._open(ghost, d)]
         if choices:
-            direction = self._rng.choice(choices)
-            ghost.heading = direction
-            ghost.x, ghost.y = self._target(ghost, direction) or ghost.tile
+            ghost.heading = self._rng.choice(choices)
+        elif self._open(ghost, back):
+            ghost.heading = back
 
-    def _target(self, piece: Piece, direction: str) -> Tile | None:
+    def _open(self, piece: Piece, direction: str) -> bool:
         dx, dy = STEPS[direction]
         tile = self.layout.wrap((piece.x + dx, piece.y + dy))
-        blocked = (
-            self.layout.blocks_ghost(tile)
-            if piece.kind == GHOST
-            else self.layout.blocks_pacman(tile)
-        )
-        return None if blocked else tile
+        if piece.kind == GHOST:
+            return not self.layout.blocks_ghost(tile)
+        return not self.layout.blocks_pacman(tile)
 
     def _place(self, piece: Piece) -> None:
         self._pieces[piece.name] = piece

@@ -132,9 +132,9 @@ class Game:
         return self._existing(self._resolve(session, name))
 
     def move(self, session: Session, name: str, direction: str) -> Piece:
-        """Step the caller's own pac-man one tile toward ``direction``."""
+        """Steer the caller's own pac-man toward ``direction`` (it moves on the ticks)."""
         piece = self._own(session, self._resolve(session, name), "move")
-        return self.board.step(piece, direction)
+        return self.board.steer(piece, direction)
 
     def find_all(self, kind: str) -> list[Piece]:
         """Every piece of ``kind``; an unknown kind is refused, so typos do not look empty."""

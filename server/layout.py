@@ -40,6 +40,9 @@ class Layout:
     energizers: frozenset[Tile]
     pacman_start: Tile
     ghost_starts: tuple[Tile, ...]
+    tunnels: frozenset[Tile] = frozenset()
+    """Tiles of the side tunnels, where ghosts slow down: on a row open at both edges, the
+    empty floor running in from each edge."""
 
     def blocks_pacman(self, tile: Tile) -> bool:
         """Whether a pac-man may not stand on ``tile``."""
@@ -106,7 +109,9 @@ def parse_layout(text: str, name: str = "<string>") -> Layout:
             f"{name}, line {last_line}: at most {len(GHOST_NAMES)} ghost starts 'G', "
             f"found {len(ghost_starts)}"
         )
+    floor = {(x, y) for y, (_, line) in enumerate(rows) for x, c in enumerate(line) if c in " _"}
     return Layout(
+        tunnels=_tunnels(floor, width, len(rows)),
         name=name,
         width=width,
         height=len(rows),
@@ -117,6 +122,19 @@ def parse_layout(text: str, name: str = "<string>") -> Layout:
         pacman_start=pacman_starts[0],
         ghost_starts=tuple(ghost_starts),
     )
+
+
+def _tunnels(floor: set[Tile], width: int, height: int) -> frozenset[Tile]:
+    tunnels: set[Tile] = set()
+    for y in range(height):
+        if (0, y) not in floor or (width - 1, y) not in floor:
+            continue
+        for start, step in ((0, 1), (width - 1, -1)):
+            x = start
+            while 0 <= x < width and (x, y) in floor:
+                tunnels.add((x, y))
+                x += step
+    return frozenset(tunnels)
 
 
 def builtin_layouts() -> list[str]:

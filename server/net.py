@@ -40,7 +40,8 @@ class BoardServer:
         self.config = config
         self.seed = config.seed if config.seed is not None else secrets.randbits(32)
         layout = load_layout(config.layout)
-        self.game = Game(Board(layout, random.Random(self.seed)), config.limits)
+        board = Board(layout, random.Random(self.seed), tick_rate=config.tick_rate)
+        self.game = Game(board, config.limits)
         self.pipeline = Pipeline(self.game, hooks)
         self.url: str | None = None
         self._connection_ids = itertools.count(1)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from server.board import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Board
+from server.board import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Board, Piece, Speeds
 from server.layout import LayoutError, builtin_layouts, load_layout, parse_layout
 
 TINY = """\
@@ -16,8 +16,17 @@ _.P._
 """
 
 
+EIGHTH = Speeds(pacman=7.5, ghost=7.5, ghost_tunnel=3.75)
+"""At 60 ticks a second, an eighth of a tile a tick: eight ticks a tile, exactly."""
+
+
 def tiny_board(seed: int = 1) -> Board:
-    return Board(parse_layout(TINY, "tiny"), random.Random(seed), ghost_step_ticks=1)
+    return Board(parse_layout(TINY, "tiny"), random.Random(seed), speeds=EIGHTH)
+
+
+def ticks(board: Board, n: int) -> None:
+    for _ in range(n):
+        board.tick()
 
 
 def test_small_layout_has_its_pieces() -> None:
@@ -29,38 +38,88 @@ def test_small_layout_has_its_pieces() -> None:
     assert [g.name for g in board.all_of(GHOST)] == ["blinky", "pinky", "inky", "clyde"]
 
 
-def test_a_pacman_steps_one_tile_and_eats_the_pellet_there() -> None:
+def test_a_new_pacman_stands_still_until_steered() -> None:
     board = tiny_board()
     me = board.add_pacman("u")
-    assert board.get("pellet-3-1") is not None
-    board.step(me, "right")
-    assert me.tile == (3, 1)
-    assert board.get("pellet-3-1") is None
+    ticks(board, 40)
+    assert me.tile == (2, 1)
+    assert not me.moving
+
+
+def test_steering_moves_the_pacman_on_the_ticks_not_on_the_call() -> None:
+    board = tiny_board()
+    me = board.add_pacman("u")
+    board.steer(me, "right")
+    assert me.tile == (2, 1)  # nothing moves until the board ticks
+    ticks(board, 3)
+    assert me.tile == (2, 1)  # 3/8 of a tile: still nearest its own tile
+    ticks(board, 1)
+    assert me.tile == (3, 1)  # half way: now nearest the next one
+    assert board.get("pellet-3-1") is None  # and it has eaten the pellet there
     assert board.count(PELLET) == 1
 
 
-def test_a_step_into_a_wall_leaves_the_pacman_where_it_is() -> None:
+def test_speed_does_not_depend_on_how_often_a_client_steers() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    lazy, eager = board.add_pacman("lazy"), board.add_pacman("eager")
+    board.steer(lazy, "left")
+    for _ in range(40):
+        board.steer(eager, "left")
+        board.tick()
+    assert lazy.tile == eager.tile == (8, 23)
+    assert lazy.offset == eager.offset
+
+
+def test_a_pacman_stops_at_a_wall_and_steering_into_it_does_nothing() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")  # (13, 23): wall above, corridor to the left down to (6, 23)
+    board.steer(me, "up")
+    ticks(board, 16)
+    assert me.tile == (13, 23)
+    assert not me.moving
+    board.steer(me, "left")
+    ticks(board, 100)
+    assert me.tile == (6, 23)
+    assert not me.moving
+    assert me.offset == 0.0
+
+
+def test_an_open_row_is_a_tunnel_to_the_other_side() -> None:
     board = tiny_board()
     me = board.add_pacman("u")
-    board.step(me, "up")
-    assert me.tile == (2, 1)
+    board.steer(me, "left")
+    ticks(board, 8 * 3)
+    assert me.tile == (4, 1)  # (2,1) -> (1,1) -> (0,1) -> wraps to (4,1)
+
+
+def test_a_pacman_reverses_at_once_mid_tile() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")  # (13, 23), in a corridor running left and right
+    board.steer(me, "left")
+    ticks(board, 2)
+    assert me.offset == 0.25  # a quarter tile past the centre, going left
+    board.steer(me, "right")
+    assert me.heading == "right"
+    assert me.offset == -0.25  # the same spot, now coming back up to the centre
+    ticks(board, 2)
+    assert (me.tile, me.offset) == ((13, 23), 0.0)
+
+
+def test_a_wanted_turn_is_taken_where_the_maze_opens() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")
+    board.steer(me, "left")
+    board.steer(me, "up")  # no way up at (13, 23) .. (12, 23); the first opening is (12, 22)
+    ticks(board, 8 * 2)
     assert me.heading == "up"
-
-
-def test_a_step_off_the_edge_of_an_open_row_comes_in_at_the_other_side() -> None:
-    board = tiny_board()
-    me = board.add_pacman("u")
-    for _ in range(3):
-        board.step(me, "left")
-    assert me.tile == (4, 1)
+    assert me.tile == (12, 22)
 
 
 def test_pacmen_cannot_pass_the_ghost_house_door_but_ghosts_can() -> None:
     layout = parse_layout("#####\n#.P.#\n##-##\n#.G.#\n#####\n", "door")
-    board = Board(layout, random.Random(0), ghost_step_ticks=1)
+    board = Board(layout, random.Random(0))
     me = board.add_pacman("u")
-    board.step(me, "down")
-    assert me.tile == (2, 1)
+    assert not board.can_step(me, "down")
     ghost = board.get("blinky")
     assert ghost is not None
     assert board.can_step(ghost, "up")
@@ -76,36 +135,47 @@ def test_remove_takes_a_piece_off_once() -> None:
 
 def test_the_clock_counts_ticks() -> None:
     board = tiny_board()
-    for _ in range(5):
-        board.tick()
+    ticks(board, 5)
     assert board.clock == 5
 
 
-@pytest.mark.parametrize("seed", range(20))
+def test_pacman_is_faster_than_the_ghosts_and_ghosts_crawl_in_the_tunnel() -> None:
+    speeds = Speeds()
+    assert speeds.pacman > speeds.ghost > speeds.ghost_tunnel
+    assert speeds.ghost_tunnel / speeds.ghost == pytest.approx(0.40 / 0.75)
+
+
+def test_ghosts_slow_down_in_the_tunnel() -> None:
+    layout = load_layout("classic")
+    board = Board(layout, random.Random(0), speeds=EIGHTH)
+    ghost = board.get("blinky")
+    assert ghost is not None
+    ghost.x, ghost.y, ghost.heading, ghost.offset = 3, 14, "left", 0.0
+    ticks(board, 8)
+    assert ghost.tile == (2, 14)  # a sixteenth of a tile a tick in the tunnel: half a tile
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_ghosts_stay_off_walls_and_reverse_only_at_dead_ends(seed: int) -> None:
     layout = load_layout("small")
-    board = Board(layout, random.Random(seed), ghost_step_ticks=1)
-    for _ in range(300):
+    board = Board(layout, random.Random(seed))
+    for _ in range(600):
         before = {g.name: (g.tile, g.heading) for g in board.all_of(GHOST)}
         board.tick()
         for ghost in board.all_of(GHOST):
             assert ghost.tile not in layout.walls
             tile, heading = before[ghost.name]
             if ghost.heading == OPPOSITE[heading]:
+                probe = Piece(ghost.name, GHOST, *tile, heading=heading)
                 others = [d for d in OPPOSITE if d != OPPOSITE[heading]]
-                probe = Board(layout, random.Random(0))
-                piece = probe.get(ghost.name)
-                assert piece is not None
-                piece.x, piece.y = tile
-                piece.heading = heading
-                assert not any(probe.can_step(piece, d) for d in others)
+                assert not any(board.can_step(probe, d) for d in others)
 
 
 def test_a_seeded_board_replays_exactly() -> None:
     def trace(seed: int) -> list[tuple[int, int]]:
-        board = Board(load_layout("small"), random.Random(seed), ghost_step_ticks=1)
+        board = Board(load_layout("small"), random.Random(seed))
         out = []
-        for _ in range(100):
+        for _ in range(600):
             board.tick()
             out.extend(g.tile for g in board.all_of(GHOST))
         return out
@@ -162,10 +232,11 @@ def test_pacman_cannot_get_into_the_classic_ghost_house() -> None:
 
 
 def test_the_classic_tunnel_wraps_row_14() -> None:
-    board = Board(load_layout("classic"), random.Random(0))
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
     me = board.add_pacman("u")
-    me.x, me.y = 0, 14
-    board.step(me, "left")
+    me.x, me.y = 1, 14
+    board.steer(me, "left")
+    ticks(board, 16)
     assert me.tile == (27, 14)
 
 

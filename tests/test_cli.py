@@ -44,13 +44,6 @@ def test_demo_plays_the_loop_against_an_embedded_server() -> None:
     ]
 
 
-def test_demo_shows_remove_when_a_ghost_catches_the_pacman() -> None:
-    done = pacnet("demo", "--iterations", "50", "--interval", "0.1", "--seed", "2")
-    assert done.returncode == 0, done.stderr
-    assert "slain by" in done.stdout
-    assert table_row(done.stdout, "remove")[0] >= 1
-
-
 def test_demo_against_a_closed_port_is_post_failed_and_exits_nonzero(closed_port: int) -> None:
     done = pacnet("demo", "--server", f"ws://127.0.0.1:{closed_port}")
     assert done.returncode == 1

@@ -80,8 +80,11 @@ def test_a_hook_can_swallow_the_reply() -> None:
     assert exchange.frame is None
     assert exchange.failed
     assert exchange.log_fields()["code"] == "NO_REPLY"
-    moved = send(pipeline, conn, "find", name="pacman")  # the move was applied all the same
-    assert (moved["xPos"], moved["yPos"]) == (start[0] - 1, start[1])
+    pacman = pipeline.game.board.get("pacman-u")  # the move was applied all the same:
+    assert pacman is not None
+    assert pacman.heading == "left"
+    assert pacman.moving  # it is steering left, and will move on the next ticks
+    assert pacman.tile == start
 
 
 def test_replies_carry_the_board_clock() -> None:
@@ -122,7 +125,7 @@ def test_removing_your_own_pacman_twice_is_safe() -> None:
     assert send(pipeline, conn, "find", name="pacman")["status"] == "ok"
 
 
-def test_a_move_into_a_wall_succeeds_without_moving() -> None:
+def test_a_move_into_a_wall_succeeds_and_the_pacman_stays() -> None:
     pipeline = make_pipeline()
     conn = ConnectionState(1, user_id="u")
     send(pipeline, conn, "join")

@@ -1,0 +1,39 @@
+"""The demo's loop against a real in-process server, with the board arranged by the test."""
+
+import io
+
+from rich.console import Console
+
+from client.demo import DemoSettings, run_demo
+from protocol.outcome import Outcome
+from tests.conftest import StartServer
+
+
+async def test_the_demo_removes_its_pacman_when_a_ghost_is_on_it(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    board = server.game.board
+    blinky = board.get("blinky")
+    assert blinky is not None
+    blinky.x, blinky.y = board.layout.pacman_start  # waiting where every pac-man appears
+    blinky.moving = False
+    out = io.StringIO()
+    report = await run_demo(
+        server.url or "", DemoSettings(iterations=1, interval=0, seed=1), Console(file=out)
+    )
+    assert "slain by blinky; removed=True" in out.getvalue()
+    assert report.deaths == 1
+    assert report.tally.count("remove", Outcome.SUCCESS) == 1
+    assert report.tally.count("join", Outcome.SUCCESS) == 2  # and back on the board
+
+
+async def test_the_demo_counts_every_call_it_prints(start_server: StartServer) -> None:
+    server = await start_server()
+    out = io.StringIO()
+    report = await run_demo(
+        server.url or "", DemoSettings(iterations=5, interval=0, seed=3), Console(file=out)
+    )
+    printed = [line for line in out.getvalue().splitlines() if "SUCCESS" in line and "ms" in line]
+    assert len(printed) == report.tally.total() - 1  # all but the final leave
+    assert report.tally.count("find", Outcome.SUCCESS) == 5
