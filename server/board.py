@@ -15,6 +15,14 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from server.ghosts import (
+    SCATTER_TARGETS,
+    Mode,
+    ModeSchedule,
+    chase_target,
+    choose_direction,
+    distance_squared,
+)
 from server.layout import GHOST_NAMES, Layout, Tile
 
 PACMAN = ":pacman"
@@ -81,6 +89,10 @@ class Board:
     ) -> None:
         self.layout = layout
         self._rng = rng
+        self._tick_rate = tick_rate
+        self._schedule = ModeSchedule()
+        self.mode = Mode.SCATTER
+        """What the ghosts are doing now: level 1's timetable of scatter and chase."""
         speeds = speeds or Speeds()
         self._pacman_step = speeds.pacman / tick_rate
         self._ghost_step = speeds.ghost / tick_rate
@@ -153,6 +165,12 @@ class Board:
     def tick(self) -> None:
         """Advance the board's clock by one tick, moving every moving piece."""
         self._clock += 1
+        mode = self._schedule.mode_at(self._clock / self._tick_rate)
+        if mode is not self.mode:
+            self.mode = mode
+            for ghost in self._by_kind[GHOST].values():
+                if not self._in_house(ghost):  # a mode change turns every ghost around
+                    ghost.heading, ghost.offset = OPPOSITE[ghost.heading], -ghost.offset
         for pacman in self._by_kind[PACMAN].values():
             if pacman.moving:
                 self._advance(pacman, self._pacman_step)
@@ -180,7 +198,7 @@ class Board:
 
     def _at_centre(self, piece: Piece) -> None:
         if piece.kind == GHOST:
-            self._wander(piece)
+            self._steer_ghost(piece)
         elif piece.wanted is not None and self._open(piece, piece.wanted):
             piece.heading = piece.wanted
         if not self._open(piece, piece.heading):
@@ -195,20 +213,43 @@ class Board:
             if food is not None:
                 self._take(food)
 
-    def _wander(self, ghost: Piece) -> None:
-        """A random walk that never reverses unless it must (the real AI is in ghosts.py)."""
-        back = OPPOSITE[ghost.heading]
-        choices = [d for d in STEPS if d != back and self._open(ghost, d)]
-        if choices:
-            ghost.heading = self._rng.choice(choices)
-        elif self._open(ghost, back):
-            ghost.heading = back
+    def _steer_ghost(self, ghost: Piece) -> None:
+        """At a tile centre: turn toward this ghost's target (ghosts.py has the rules)."""
+        layout = self.layout
+        if self._in_house(ghost) and layout.house_exit is not None:
+            target = layout.house_exit
+
+            def passable(tile: Tile) -> bool:
+                return not layout.blocks_ghost(layout.wrap(tile))
+
+        else:
+            target = self._target(ghost)
+
+            def passable(tile: Tile) -> bool:
+                tile = layout.wrap(tile)
+                return not layout.blocks_ghost(tile) and tile not in layout.doors
+
+        ghost.heading = choose_direction(ghost.tile, ghost.heading, target, passable)
+
+    def _target(self, ghost: Piece) -> Tile:
+        """Where ``ghost`` aims: its corner in scatter, else by its personality at the pac-man
+        nearest to it (many pac-men share the board; the arcade had one)."""
+        pacmen = self._by_kind[PACMAN].values()
+        if self.mode is Mode.SCATTER or not pacmen:
+            return SCATTER_TARGETS[ghost.name]
+        prey = min(pacmen, key=lambda p: distance_squared(p.tile, ghost.tile))
+        blinky = self._pieces.get("blinky", ghost)
+        return chase_target(ghost.name, prey.tile, prey.heading, ghost.tile, blinky.tile)
+
+    def _in_house(self, ghost: Piece) -> bool:
+        return ghost.tile in self.layout.house or ghost.tile in self.layout.doors
 
     def _open(self, piece: Piece, direction: str) -> bool:
         dx, dy = STEPS[direction]
         tile = self.layout.wrap((piece.x + dx, piece.y + dy))
         if piece.kind == GHOST:
-            return not self.layout.blocks_ghost(tile)
+            leaving = self._in_house(piece)  # only a ghost on its way out may use the door
+            return not self.layout.blocks_ghost(tile) and (leaving or tile not in self.layout.doors)
         return not self.layout.blocks_pacman(tile)
 
     def _place(self, piece: Piece) -> None:

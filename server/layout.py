@@ -43,6 +43,11 @@ class Layout:
     tunnels: frozenset[Tile] = frozenset()
     """Tiles of the side tunnels, where ghosts slow down: on a row open at both edges, the
     empty floor running in from each edge."""
+    house: frozenset[Tile] = frozenset()
+    """The ghost house: tiles ghosts start on that pac-man's part of the maze cannot reach
+    without passing a door, and the floor around them."""
+    house_exit: Tile | None = None
+    """The tile just outside the house's door, where a ghost leaving the house heads."""
 
     def blocks_pacman(self, tile: Tile) -> bool:
         """Whether a pac-man may not stand on ``tile``."""
@@ -110,8 +115,11 @@ def parse_layout(text: str, name: str = "<string>") -> Layout:
             f"found {len(ghost_starts)}"
         )
     floor = {(x, y) for y, (_, line) in enumerate(rows) for x, c in enumerate(line) if c in " _"}
+    house = _house(walls | doors, ghost_starts, pacman_starts[0], width, len(rows))
     return Layout(
         tunnels=_tunnels(floor, width, len(rows)),
+        house=house,
+        house_exit=_house_exit(house, doors),
         name=name,
         width=width,
         height=len(rows),
@@ -135,6 +143,38 @@ def _tunnels(floor: set[Tile], width: int, height: int) -> frozenset[Tile]:
                 tunnels.add((x, y))
                 x += step
     return frozenset(tunnels)
+
+
+def _region(start: Tile, blocked: set[Tile], width: int, height: int) -> set[Tile]:
+    seen, todo = {start}, [start]
+    while todo:
+        x, y = todo.pop()
+        for dx, dy in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            tile = ((x + dx) % width, (y + dy) % height)
+            if tile not in seen and tile not in blocked:
+                seen.add(tile)
+                todo.append(tile)
+    return seen
+
+
+def _house(
+    blocked: set[Tile], ghost_starts: list[Tile], pacman_start: Tile, width: int, height: int
+) -> frozenset[Tile]:
+    house: set[Tile] = set()
+    for start in ghost_starts:
+        region = _region(start, blocked, width, height)
+        if pacman_start not in region:
+            house |= region
+    return frozenset(house)
+
+
+def _house_exit(house: frozenset[Tile], doors: set[Tile]) -> Tile | None:
+    """The tile beyond the first door (reading order), away from the house."""
+    for x, y in sorted(doors, key=lambda t: (t[1], t[0])):
+        for dx, dy in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            if (x - dx, y - dy) in house and (x + dx, y + dy) not in doors:
+                return (x + dx, y + dy)
+    return None
 
 
 def builtin_layouts() -> list[str]:
