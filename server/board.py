@@ -34,6 +34,13 @@ KINDS = (PACMAN, GHOST, PELLET, ENERGIZER)
 STEPS: dict[str, Tile] = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
 OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 
+POINTS = {":pellet": 10, ":energizer": 50}
+"""What eating each kind of food scores (The Pac-Man Dossier, "The Basics")."""
+LIVES = 3
+EXTRA_LIFE_AT = 10_000
+DEATH_SECONDS = 1.5
+"""How long a caught pac-man is off the board before it comes back at the start."""
+
 FULL_SPEED = 75.75757625 / 8
 """The arcade's 100% speed in tiles per second: 75.76 pixels a second, 8 pixels a tile
 (The Pac-Man Dossier, "Speed")."""
@@ -63,6 +70,8 @@ class Piece:
     """Tiles past the centre of (x, y) along ``heading``, in [-0.5, 0.5)."""
     wanted: str | None = None
     """The direction the player steers toward, taken at the next tile where it is legal."""
+    score: int = 0
+    lives: int = LIVES
 
     @property
     def tile(self) -> Tile:
@@ -101,6 +110,9 @@ class Board:
         self._pieces: dict[str, Piece] = {}
         self._by_kind: dict[str, dict[str, Piece]] = {kind: {} for kind in KINDS}
         self._occupied_food: dict[Tile, Piece] = {}
+        self._down: dict[str, tuple[Piece, int]] = {}
+        """Caught pac-men waiting to come back: name -> (piece, the tick it returns on)."""
+        self._death_ticks = round(DEATH_SECONDS * tick_rate)
         for x, y in sorted(layout.pellets):
             self._place(Piece(f"pellet-{x}-{y}", PELLET, x, y))
         for x, y in sorted(layout.energizers):
@@ -129,11 +141,35 @@ class Board:
         return len(self._by_kind.get(kind, ()))
 
     def add_pacman(self, owner: str) -> Piece:
-        """Put a new, standing pac-man for ``owner`` on the start tile and return it."""
+        """``owner``'s pac-man: the one on the board, or the one that was caught and is about
+        to come back, or else a new game's (three lives, no score) standing at the start."""
+        name = pacman_name(owner)
+        existing = self._pieces.get(name) or self._down.get(name, (None, 0))[0]
+        if existing is not None:
+            return existing
         x, y = self.layout.pacman_start
-        piece = Piece(pacman_name(owner), PACMAN, x, y, owner=owner)
+        piece = Piece(name, PACMAN, x, y, owner=owner)
         self._place(piece)
         return piece
+
+    def pacman_status(self, name: str) -> str:
+        """``on the board``, ``caught`` (back soon), or ``gone`` (game over, or never here)."""
+        if name in self._pieces:
+            return "on the board"
+        return "caught" if name in self._down else "gone"
+
+    def lose_life(self, name: str) -> bool:
+        """The pac-man ``name`` is caught: off the board, back at the start after a moment if
+        it has a life left, else gone for good (game over). False if it was not on the board:
+        a pac-man can only be caught once."""
+        piece = self._pieces.get(name)
+        if piece is None or piece.kind != PACMAN:
+            return False
+        self._take(piece)
+        piece.lives -= 1
+        if piece.lives > 0:
+            self._down[name] = (piece, self._clock + self._death_ticks)
+        return True
 
     def can_step(self, piece: Piece, direction: str) -> bool:
         """Whether the tile next to ``piece`` toward ``direction`` is open to it."""
@@ -155,7 +191,8 @@ class Board:
         return piece
 
     def remove(self, name: str) -> bool:
-        """Take ``name`` off the board; False if it was not on it."""
+        """Take ``name`` off the board for good; False if it was not on it."""
+        self._down.pop(name, None)
         piece = self._pieces.get(name)
         if piece is None:
             return False
@@ -177,6 +214,24 @@ class Board:
         for ghost in self._by_kind[GHOST].values():
             in_tunnel = ghost.tile in self.layout.tunnels
             self._advance(ghost, self._ghost_tunnel_step if in_tunnel else self._ghost_step)
+        self._catch()
+        self._bring_back()
+
+    def _catch(self) -> None:
+        """The server is the referee: a ghost on a pac-man's tile catches it, whether or not
+        that pac-man's client ever calls ``remove``."""
+        ghost_tiles = {ghost.tile for ghost in self._by_kind[GHOST].values()}
+        caught = [p.name for p in self._by_kind[PACMAN].values() if p.tile in ghost_tiles]
+        for name in caught:
+            self.lose_life(name)
+
+    def _bring_back(self) -> None:
+        back = [name for name, (_, at) in self._down.items() if at <= self._clock]
+        for name in back:
+            piece, _ = self._down.pop(name)
+            piece.x, piece.y = self.layout.pacman_start
+            piece.moving, piece.offset, piece.wanted = False, 0.0, None
+            self._place(piece)
 
     def _advance(self, piece: Piece, distance: float) -> None:
         """Move ``piece`` ``distance`` tiles along its way, turning or stopping at centres."""
@@ -212,6 +267,13 @@ class Board:
             food = self._occupied_food.get(piece.tile)
             if food is not None:
                 self._take(food)
+                self._score(piece, POINTS[food.kind])
+
+    def _score(self, piece: Piece, points: int) -> None:
+        before = piece.score
+        piece.score += points
+        if before < EXTRA_LIFE_AT <= piece.score:
+            piece.lives += 1
 
     def _steer_ghost(self, ghost: Piece) -> None:
         """At a tile centre: turn toward this ghost's target (ghosts.py has the rules)."""

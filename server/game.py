@@ -98,7 +98,7 @@ class Game:
         """Put ``user_id`` on the board, or resume them on ``connection`` with ``token``.
 
         Joining again as yourself on the same connection is safe: it returns the same
-        session and brings back your pac-man if it had been removed.
+        session, and starts a new game if your last one is over.
         """
         session = self.sessions.get(user_id)
         if session is None:
@@ -122,8 +122,7 @@ class Game:
                     f"user {user_id!r} is already on the board; resuming needs its sessionToken",
                 )
             session.connection = connection
-        if self.board.get(session.pacman) is None:
-            self.board.add_pacman(user_id)
+        self.board.add_pacman(user_id)
         self.keepalive.refresh(user_id, now)
         return session
 
@@ -145,15 +144,17 @@ class Game:
         return list(self.board.all_of(kind))
 
     def remove(self, session: Session, name: str) -> bool:
-        """Take the caller's own pac-man off the board.
+        """The article's ``board.remove(pacman)``: the caller's own pac-man is caught (a life
+        lost; back at the start in a moment if one is left).
 
-        Returns False, not an error, when it is already gone: a retried ``remove`` after an
-        UNKNOWN must be safe.
+        Returns False, not an error, when it is not on the board (the server's referee
+        caught it first, or a retried ``remove`` after an UNKNOWN): removing twice must be
+        safe.
         """
         resolved = self._resolve(session, name)
         if resolved != session.pacman:
             self._own(session, resolved, "remove")  # refuses: only your own is removable
-        return self.board.remove(resolved)
+        return self.board.lose_life(resolved)
 
     def leave(self, session: Session) -> None:
         """Take the user and their pac-man off the board."""
@@ -201,7 +202,14 @@ class Game:
     def _existing(self, name: str) -> Piece:
         piece = self.board.get(name)
         if piece is None:
-            raise Refusal(ErrorCode.NOT_FOUND, f"nothing called {name!r} is on the board")
+            status = self.board.pacman_status(name)
+            why = {
+                "caught": "it was caught and is back at the start in a moment",
+                "gone": "nothing by that name is on the board",
+            }[status]
+            if status == "gone" and name.startswith("pacman-"):
+                why = "no such pac-man on the board (game over? join to play again)"
+            raise Refusal(ErrorCode.NOT_FOUND, f"{name!r}: {why}")
         return piece
 
     def _own(self, session: Session, name: str, verb: str) -> Piece:

@@ -36,9 +36,19 @@ async def start_server() -> AsyncIterator[StartServer]:
     async with AsyncExitStack() as stack:
 
         async def start(
-            *, hooks: tuple[StageHook, ...] = (), seed: int = 7, **limits: Any
+            *,
+            hooks: tuple[StageHook, ...] = (),
+            seed: int = 7,
+            tick_rate: float = 60.0,
+            **limits: Any,
         ) -> BoardServer:
-            config = ServerConfig(port=0, layout="small", seed=seed, limits=ServerLimits(**limits))
+            config = ServerConfig(
+                port=0,
+                layout="small",
+                seed=seed,
+                tick_rate=tick_rate,
+                limits=ServerLimits(**limits),
+            )
             return await stack.enter_async_context(running_server(config, hooks=hooks))
 
         yield start

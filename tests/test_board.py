@@ -310,3 +310,46 @@ def test_every_ghost_of_a_shipped_maze_can_get_out_to_pacman(name: str) -> None:
     layout = load_layout(name)
     for start in layout.ghost_starts:
         assert layout.pacman_start in reachable(name, start, "ghost")
+
+
+def test_a_ghost_on_a_pacmans_tile_catches_it_and_it_comes_back_with_a_life_less() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")
+    blinky = board.get("blinky")
+    assert blinky is not None
+    blinky.x, blinky.y, blinky.moving = *me.tile, False
+    board.tick()
+    assert board.get("pacman-u") is None
+    assert board.pacman_status("pacman-u") == "caught"
+    assert board.lose_life("pacman-u") is False  # caught once, not twice
+    blinky.x, blinky.y = 1, 1
+    ticks(board, 90)
+    assert board.get("pacman-u") is me
+    assert (me.tile, me.lives, me.moving) == (board.layout.pacman_start, 2, False)
+
+
+def test_the_third_catch_is_game_over_and_joining_starts_a_new_game() -> None:
+    board = Board(load_layout("classic"), random.Random(0))
+    me = board.add_pacman("u")
+    me.score = 1234
+    for _ in range(3):
+        assert board.lose_life("pacman-u") is True
+        ticks(board, 90)
+    assert board.pacman_status("pacman-u") == "gone"
+    again = board.add_pacman("u")
+    assert (again.lives, again.score) == (3, 0)
+
+
+def test_food_scores_and_ten_thousand_points_earn_a_life() -> None:
+    no_ghosts = parse_layout("#####\n_.P._\n#####\n", "corridor")
+    board = Board(no_ghosts, random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")
+    me.score = 9_990
+    board.steer(me, "right")
+    ticks(board, 4)  # onto the pellet at (3, 1)
+    assert me.score == 10_000
+    assert me.lives == 4
+    board.steer(me, "left")
+    ticks(board, 8 * 2)  # back over (2, 1), then the pellet at (1, 1)
+    assert me.score == 10_010
+    assert me.lives == 4  # the extra life comes once

@@ -1,18 +1,23 @@
 """The demo's loop against a real in-process server, with the board arranged by the test."""
 
+import asyncio
 import io
 
 from rich.console import Console
 
 from client.demo import DemoSettings, run_demo
+from client.remote import RemoteBoard
+from protocol.errors import ErrorCode
 from protocol.outcome import Outcome
-from tests.conftest import StartServer
+from tests.conftest import MS, StartServer
 
 
 async def test_the_demo_removes_its_pacman_when_a_ghost_is_on_it(
     start_server: StartServer,
 ) -> None:
-    server = await start_server()
+    # A board that ticks every 5 s: the server's own referee stays out of the way, so this is
+    # the article's client-side path (findAll, overlap, remove).
+    server = await start_server(tick_rate=0.2)
     board = server.game.board
     blinky = board.get("blinky")
     assert blinky is not None
@@ -25,7 +30,22 @@ async def test_the_demo_removes_its_pacman_when_a_ghost_is_on_it(
     assert "slain by blinky; removed=True" in out.getvalue()
     assert report.deaths == 1
     assert report.tally.count("remove", Outcome.SUCCESS) == 1
-    assert report.tally.count("join", Outcome.SUCCESS) == 2  # and back on the board
+    assert report.tally.count("join", Outcome.SUCCESS) == 2
+
+
+async def test_a_client_that_never_calls_remove_is_still_caught(start_server: StartServer) -> None:
+    server = await start_server()
+    board = server.game.board
+    blinky = board.get("blinky")
+    assert blinky is not None
+    blinky.x, blinky.y = board.layout.pacman_start
+    blinky.moving = False
+    async with RemoteBoard(server.url or "", "careless") as remote:
+        assert (await remote.join()).ok
+        await asyncio.sleep(100 * MS)  # a few ticks: the server referees
+        found = await remote.find("pacman")
+    assert found.code is ErrorCode.NOT_FOUND
+    assert "caught" in found.message
 
 
 async def test_the_demo_counts_every_call_it_prints(start_server: StartServer) -> None:

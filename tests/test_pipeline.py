@@ -113,16 +113,23 @@ def test_every_success_reply_validates_against_its_actions_model() -> None:
         assert isinstance(decode_reply(action, json.dumps(reply)), OkReply), reply
 
 
-def test_removing_your_own_pacman_twice_is_safe() -> None:
+def test_removing_your_own_pacman_twice_is_safe_and_it_comes_back() -> None:
     pipeline = make_pipeline()
     conn = ConnectionState(1, user_id="u")
     send(pipeline, conn, "join")
     assert send(pipeline, conn, "remove", name="pacman")["removed"] is True
     assert send(pipeline, conn, "remove", name="pacman")["removed"] is False
     assert send(pipeline, conn, "remove", name="pacman-u")["removed"] is False
-    assert send(pipeline, conn, "find", name="pacman")["error"]["code"] == "NOT_FOUND"
-    assert send(pipeline, conn, "join")["status"] == "ok"  # joining again brings it back
-    assert send(pipeline, conn, "find", name="pacman")["status"] == "ok"
+    caught = send(pipeline, conn, "find", name="pacman")
+    assert caught["error"]["code"] == "NOT_FOUND"
+    assert "caught" in caught["error"]["message"]
+    for _ in range(90):  # the death pause: 1.5 s of ticks
+        pipeline.game.tick(now=0.0)
+    back = send(pipeline, conn, "find", name="pacman")
+    assert (back["xPos"], back["yPos"]) == pipeline.game.board.layout.pacman_start
+    pacman = pipeline.game.board.get("pacman-u")
+    assert pacman is not None
+    assert pacman.lives == 2
 
 
 def test_a_move_into_a_wall_succeeds_and_the_pacman_stays() -> None:
