@@ -12,7 +12,7 @@ the centre). Turns happen at centres; reversing is allowed anywhere, as in the a
 """
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from server.ghosts import (
@@ -38,6 +38,12 @@ POINTS = {":pellet": 10, ":energizer": 50}
 """What eating each kind of food scores (The Pac-Man Dossier, "The Basics")."""
 LIVES = 3
 EXTRA_LIFE_AT = 10_000
+GHOST_POINTS = (200, 400, 800, 1600)
+"""Ghosts eaten during one fright, in order (the Dossier)."""
+FRIGHT_SECONDS = 6.0
+"""How long an energizer frightens the ghosts on level 1 (the Dossier's table)."""
+FLASH_SECONDS = 2.0
+"""The last part of a fright, when frightened ghosts flash (five flashes in the arcade)."""
 DEATH_SECONDS = 1.5
 """How long a caught pac-man is off the board before it comes back at the start."""
 
@@ -53,6 +59,9 @@ class Speeds:
     pacman: float = 0.80 * FULL_SPEED
     ghost: float = 0.75 * FULL_SPEED
     ghost_tunnel: float = 0.40 * FULL_SPEED
+    ghost_frightened: float = 0.50 * FULL_SPEED
+    eyes: float = 1.50 * FULL_SPEED
+    """Eyes hurrying home: fast in the arcade too, but this figure is pacnet's choice."""
 
 
 @dataclass(slots=True)
@@ -72,6 +81,8 @@ class Piece:
     """The direction the player steers toward, taken at the next tile where it is legal."""
     score: int = 0
     lives: int = LIVES
+    state: str = "normal"
+    """A ghost's: ``normal``, ``frightened`` (blue, edible), or ``eyes`` (eaten, going home)."""
 
     @property
     def tile(self) -> Tile:
@@ -106,6 +117,17 @@ class Board:
         self._pacman_step = speeds.pacman / tick_rate
         self._ghost_step = speeds.ghost / tick_rate
         self._ghost_tunnel_step = speeds.ghost_tunnel / tick_rate
+        self._frightened_step = speeds.ghost_frightened / tick_rate
+        self._eyes_step = speeds.eyes / tick_rate
+        self._fright_ticks = round(FRIGHT_SECONDS * tick_rate)
+        self._flash_ticks = round(FLASH_SECONDS * tick_rate)
+        self._fright_until = 0
+        """The tick the current fright ends on (none running when it is in the past)."""
+        self._eaten_in_fright: dict[str, int] = {}
+        """Ghosts each pac-man has eaten since the last energizer, for 200-400-800-1600."""
+        self._mode_ticks = 0
+        """Ticks of the scatter/chase timetable: it stands still while the ghosts are
+        frightened, as in the arcade."""
         self._clock = 0
         self._pieces: dict[str, Piece] = {}
         self._by_kind: dict[str, dict[str, Piece]] = {kind: {} for kind in KINDS}
@@ -202,28 +224,83 @@ class Board:
     def tick(self) -> None:
         """Advance the board's clock by one tick, moving every moving piece."""
         self._clock += 1
-        mode = self._schedule.mode_at(self._clock / self._tick_rate)
-        if mode is not self.mode:
-            self.mode = mode
+        if self._clock == self._fright_until:
             for ghost in self._by_kind[GHOST].values():
-                if not self._in_house(ghost):  # a mode change turns every ghost around
-                    ghost.heading, ghost.offset = OPPOSITE[ghost.heading], -ghost.offset
+                if ghost.state == "frightened":
+                    ghost.state = "normal"
+        if not self.frightened:
+            self._mode_ticks += 1
+            mode = self._schedule.mode_at(self._mode_ticks / self._tick_rate)
+            if mode is not self.mode:
+                self.mode = mode
+                self._turn_ghosts_around()
         for pacman in self._by_kind[PACMAN].values():
             if pacman.moving:
                 self._advance(pacman, self._pacman_step)
         for ghost in self._by_kind[GHOST].values():
-            in_tunnel = ghost.tile in self.layout.tunnels
-            self._advance(ghost, self._ghost_tunnel_step if in_tunnel else self._ghost_step)
+            self._advance(ghost, self._ghost_speed(ghost))
         self._catch()
         self._bring_back()
 
+    @property
+    def frightened(self) -> bool:
+        """Whether an energizer's fright is running."""
+        return self._clock < self._fright_until
+
+    @property
+    def fright_ticks_left(self) -> int:
+        """Ticks until the fright ends (0: none); ghosts flash in the last ``FLASH_SECONDS``."""
+        return max(0, self._fright_until - self._clock)
+
+    def flashing(self) -> bool:
+        """Whether frightened ghosts are flashing: the fright is about to end."""
+        return 0 < self.fright_ticks_left <= self._flash_ticks
+
+    def _frighten(self) -> None:
+        """An energizer: every ghost not already eyes turns blue and turns around."""
+        self._fright_until = self._clock + self._fright_ticks
+        self._eaten_in_fright.clear()
+        for ghost in self._by_kind[GHOST].values():
+            if ghost.state != "eyes":
+                ghost.state = "frightened"
+        self._turn_ghosts_around()
+
+    def _turn_ghosts_around(self) -> None:
+        for ghost in self._by_kind[GHOST].values():
+            if not self._in_house(ghost) and ghost.state != "eyes":
+                ghost.heading, ghost.offset = OPPOSITE[ghost.heading], -ghost.offset
+
+    def _ghost_speed(self, ghost: Piece) -> float:
+        if ghost.state == "eyes":
+            return self._eyes_step
+        if ghost.tile in self.layout.tunnels:
+            return self._ghost_tunnel_step
+        return self._frightened_step if ghost.state == "frightened" else self._ghost_step
+
     def _catch(self) -> None:
-        """The server is the referee: a ghost on a pac-man's tile catches it, whether or not
-        that pac-man's client ever calls ``remove``."""
-        ghost_tiles = {ghost.tile for ghost in self._by_kind[GHOST].values()}
-        caught = [p.name for p in self._by_kind[PACMAN].values() if p.tile in ghost_tiles]
+        """The server is the referee. A ghost on a pac-man's tile catches it, whether or not
+        that pac-man's client ever calls ``remove``; a frightened one is eaten instead; eyes
+        are harmless."""
+        ghosts: dict[Tile, list[Piece]] = {}
+        for ghost in self._by_kind[GHOST].values():
+            if ghost.state != "eyes":
+                ghosts.setdefault(ghost.tile, []).append(ghost)
+        caught = []
+        for pacman in self._by_kind[PACMAN].values():
+            for ghost in ghosts.get(pacman.tile, ()):
+                if ghost.state == "frightened":
+                    self._eat_ghost(pacman, ghost)
+                elif ghost.state == "normal":
+                    caught.append(pacman.name)
+                    break
         for name in caught:
             self.lose_life(name)
+
+    def _eat_ghost(self, pacman: Piece, ghost: Piece) -> None:
+        eaten = self._eaten_in_fright.get(pacman.name, 0)
+        self._eaten_in_fright[pacman.name] = eaten + 1
+        self._score(pacman, GHOST_POINTS[min(eaten, len(GHOST_POINTS) - 1)])
+        ghost.state = "eyes"
 
     def _bring_back(self) -> None:
         back = [name for name, (_, at) in self._down.items() if at <= self._clock]
@@ -268,6 +345,8 @@ class Board:
             if food is not None:
                 self._take(food)
                 self._score(piece, POINTS[food.kind])
+                if food.kind == ENERGIZER:
+                    self._frighten()
 
     def _score(self, piece: Piece, points: int) -> None:
         before = piece.score
@@ -276,22 +355,46 @@ class Board:
             piece.lives += 1
 
     def _steer_ghost(self, ghost: Piece) -> None:
-        """At a tile centre: turn toward this ghost's target (ghosts.py has the rules)."""
+        """At a tile centre: turn by this ghost's state (ghosts.py has the targeting rules)."""
         layout = self.layout
-        if self._in_house(ghost) and layout.house_exit is not None:
-            target = layout.house_exit
-
-            def passable(tile: Tile) -> bool:
-                return not layout.blocks_ghost(layout.wrap(tile))
-
+        home = layout.house_exit
+        if ghost.state == "eyes" and home is not None:
+            if ghost.tile in layout.house:
+                ghost.state = "normal"  # home: revived, and it leaves again like the others
+            else:
+                below_door = self._house_entry()
+                target = below_door if ghost.tile == home or ghost.tile in layout.doors else home
+                ghost.heading = choose_direction(
+                    ghost.tile, ghost.heading, target, self._passable(ghost, doors=True)
+                )
+                return
+        if self._in_house(ghost) and home is not None:
+            target = home
+            passable = self._passable(ghost, doors=True)
+        elif ghost.state == "frightened":
+            back = OPPOSITE[ghost.heading]
+            ways = [d for d in STEPS if d != back and self._open(ghost, d)]
+            ghost.heading = self._rng.choice(ways) if ways else back
+            return
         else:
             target = self._target(ghost)
-
-            def passable(tile: Tile) -> bool:
-                tile = layout.wrap(tile)
-                return not layout.blocks_ghost(tile) and tile not in layout.doors
-
+            passable = self._passable(ghost, doors=False)
         ghost.heading = choose_direction(ghost.tile, ghost.heading, target, passable)
+
+    def _passable(self, ghost: Piece, *, doors: bool) -> Callable[[Tile], bool]:
+        layout = self.layout
+
+        def passable(tile: Tile) -> bool:
+            tile = layout.wrap(tile)
+            return not layout.blocks_ghost(tile) and (doors or tile not in layout.doors)
+
+        return passable
+
+    def _house_entry(self) -> Tile:
+        """The first house tile past the door, where eyes come back to life."""
+        door = min(self.layout.doors, key=lambda t: (t[1], t[0]))
+        exit_x, exit_y = self.layout.house_exit or door
+        return (2 * door[0] - exit_x, 2 * door[1] - exit_y)
 
     def _target(self, ghost: Piece) -> Tile:
         """Where ``ghost`` aims: its corner in scatter, else by its personality at the pac-man
@@ -310,8 +413,9 @@ class Board:
         dx, dy = STEPS[direction]
         tile = self.layout.wrap((piece.x + dx, piece.y + dy))
         if piece.kind == GHOST:
-            leaving = self._in_house(piece)  # only a ghost on its way out may use the door
-            return not self.layout.blocks_ghost(tile) and (leaving or tile not in self.layout.doors)
+            # Only a ghost on its way out, or eyes on their way home, may use the door.
+            door_ok = piece.state == "eyes" or self._in_house(piece)
+            return not self.layout.blocks_ghost(tile) and (door_ok or tile not in self.layout.doors)
         return not self.layout.blocks_pacman(tile)
 
     def _place(self, piece: Piece) -> None:

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from server.board import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Board, Speeds
+from server.board import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Board, Piece, Speeds
 from server.ghosts import Mode
 from server.layout import LayoutError, builtin_layouts, load_layout, parse_layout
 
@@ -353,3 +353,83 @@ def test_food_scores_and_ten_thousand_points_earn_a_life() -> None:
     ticks(board, 8 * 2)  # back over (2, 1), then the pellet at (1, 1)
     assert me.score == 10_010
     assert me.lives == 4  # the extra life comes once
+
+
+def frightened_board() -> tuple[Board, Piece]:
+    """Classic maze, pac-man just below the bottom-left energizer at (1, 23), about to eat it."""
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")
+    me.x, me.y = 1, 24
+    board.steer(me, "up")
+    ticks(board, 4)  # half a tile: onto the energizer
+    return board, me
+
+
+def test_an_energizer_frightens_every_ghost_and_scores_fifty() -> None:
+    board, me = frightened_board()
+    assert me.score == 50
+    assert board.frightened
+    assert {g.state for g in board.all_of(GHOST)} == {"frightened"}
+
+
+def test_a_fright_turns_every_ghost_outside_the_house_around() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    ticks(board, 60 * 3)  # let some out of the house
+    before = {g.name: (g.heading, g.offset) for g in board.all_of(GHOST)}
+    outside = [
+        g for g in board.all_of(GHOST) if g.tile not in board.layout.house | board.layout.doors
+    ]
+    assert outside
+    board._frighten()
+    for ghost in outside:
+        heading, offset = before[ghost.name]
+        assert (ghost.heading, ghost.offset) == (OPPOSITE[heading], -offset)
+
+
+def test_the_fright_lasts_six_seconds_and_flashes_at_the_end() -> None:
+    board, _ = frightened_board()
+    assert board.fright_ticks_left == 360
+    assert not board.flashing()
+    ticks(board, 60 * 4 + 5)
+    assert board.flashing()
+    ticks(board, 60 * 2)
+    assert not board.frightened
+    assert "frightened" not in {g.state for g in board.all_of(GHOST)}
+
+
+def test_eating_frightened_ghosts_scores_200_400_800_1600_and_sends_them_home_as_eyes() -> None:
+    board, me = frightened_board()
+    score = me.score
+    for expected, name in zip(
+        (200, 400, 800, 1600), ("blinky", "pinky", "inky", "clyde"), strict=True
+    ):
+        ghost = board.get(name)
+        assert ghost is not None
+        ghost.x, ghost.y, ghost.offset = *me.tile, 0.0
+        board._catch()
+        assert ghost.state == "eyes"
+        assert me.score == score + expected
+        score = me.score
+    assert board.get("pacman-u") is me  # eaten ghosts do not catch anyone
+
+
+def test_eyes_go_home_and_come_back_to_life() -> None:
+    board, me = frightened_board()
+    blinky = board.get("blinky")
+    assert blinky is not None
+    blinky.x, blinky.y, blinky.offset = *me.tile, 0.0
+    board._catch()
+    assert blinky.state == "eyes"
+    for _ in range(60 * 20):
+        board.tick()
+        if blinky.state == "normal":
+            break
+    assert blinky.state == "normal"
+    assert blinky.tile in board.layout.house
+
+
+def test_the_scatter_chase_clock_stands_still_during_a_fright() -> None:
+    board, _ = frightened_board()
+    ticks(board, 60 * 6)  # the whole fright
+    ticks(board, 60 * 2)
+    assert board.mode is Mode.SCATTER  # 8.1 s after the start, but only 2.1 s of timetable
