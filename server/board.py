@@ -132,17 +132,15 @@ class Board:
         self._pieces: dict[str, Piece] = {}
         self._by_kind: dict[str, dict[str, Piece]] = {kind: {} for kind in KINDS}
         self._occupied_food: dict[Tile, Piece] = {}
+        self.level = 1
+        """Mazes cleared so far, plus one. Every level plays by level 1's speeds and timings."""
         self._down: dict[str, tuple[Piece, int]] = {}
         """Caught pac-men waiting to come back: name -> (piece, the tick it returns on)."""
         self._death_ticks = round(DEATH_SECONDS * tick_rate)
-        for x, y in sorted(layout.pellets):
-            self._place(Piece(f"pellet-{x}-{y}", PELLET, x, y))
-        for x, y in sorted(layout.energizers):
-            self._place(Piece(f"energizer-{x}-{y}", ENERGIZER, x, y))
+        self._lay_food()
         for name, (x, y) in zip(GHOST_NAMES, layout.ghost_starts, strict=False):
-            ghost = Piece(name, GHOST, x, y, heading="up", moving=True)
-            self._place(ghost)
-            self._at_centre(ghost)  # pick a way out that is open
+            self._place(Piece(name, GHOST, x, y))
+        self._start_ghosts()
 
     @property
     def clock(self) -> int:
@@ -241,6 +239,30 @@ class Board:
             self._advance(ghost, self._ghost_speed(ghost))
         self._catch()
         self._bring_back()
+
+    def _lay_food(self) -> None:
+        for x, y in sorted(self.layout.pellets):
+            self._place(Piece(f"pellet-{x}-{y}", PELLET, x, y))
+        for x, y in sorted(self.layout.energizers):
+            self._place(Piece(f"energizer-{x}-{y}", ENERGIZER, x, y))
+
+    def _start_ghosts(self) -> None:
+        """Every ghost on its start tile, normal, picking a way out that is open."""
+        starts = dict(zip(GHOST_NAMES, self.layout.ghost_starts, strict=False))
+        for ghost in self._by_kind[GHOST].values():
+            ghost.x, ghost.y = starts[ghost.name]
+            ghost.heading, ghost.offset, ghost.moving, ghost.state = "up", 0.0, True, "normal"
+            self._at_centre(ghost)
+
+    def _next_level(self) -> None:
+        """The maze is clear: the food comes back, and every piece starts over."""
+        self.level += 1
+        self._lay_food()
+        self._start_ghosts()
+        self._fright_until, self._mode_ticks, self.mode = 0, 0, Mode.SCATTER
+        for pacman in self._by_kind[PACMAN].values():
+            pacman.x, pacman.y = self.layout.pacman_start
+            pacman.moving, pacman.offset, pacman.wanted = False, 0.0, None
 
     @property
     def frightened(self) -> bool:
@@ -347,6 +369,8 @@ class Board:
                 self._score(piece, POINTS[food.kind])
                 if food.kind == ENERGIZER:
                     self._frighten()
+                if not self._occupied_food:
+                    self._next_level()
 
     def _score(self, piece: Piece, points: int) -> None:
         before = piece.score

@@ -433,3 +433,18 @@ def test_the_scatter_chase_clock_stands_still_during_a_fright() -> None:
     ticks(board, 60 * 6)  # the whole fright
     ticks(board, 60 * 2)
     assert board.mode is Mode.SCATTER  # 8.1 s after the start, but only 2.1 s of timetable
+
+
+def test_clearing_the_maze_starts_the_next_level_with_the_food_back() -> None:
+    corridor = parse_layout("#####\n_.P.#\n#####\n", "corridor")
+    board = Board(corridor, random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")
+    board.steer(me, "right")
+    ticks(board, 4)  # the pellet at (3, 1)
+    assert board.level == 1
+    board.steer(me, "left")
+    ticks(board, 4 + 8)  # back through (2, 1) onto the last pellet at (1, 1)
+    assert board.level == 2
+    assert board.count(PELLET) == 2
+    assert (me.tile, me.moving) == (corridor.pacman_start, False)
+    assert me.score == 20
