@@ -12,31 +12,25 @@ the centre). Turns happen at centres; reversing is allowed anywhere, as in the a
 """
 
 import random
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from server.ghosts import (
-    SCATTER_TARGETS,
-    Mode,
-    ModeSchedule,
-    chase_target,
-    choose_direction,
-    distance_squared,
-)
+from server.ghosts import Mode, ModeSchedule, in_house, pilot_ghost
 from server.layout import GHOST_NAMES, Layout, Tile
-
-PACMAN = ":pacman"
-GHOST = ":ghost"
-PELLET = ":pellet"
-ENERGIZER = ":energizer"
-KINDS = (PACMAN, GHOST, PELLET, ENERGIZER)
-
-STEPS: dict[str, Tile] = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
-OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
+from server.pieces import (
+    ENERGIZER,
+    GHOST,
+    KINDS,
+    OPPOSITE,
+    PACMAN,
+    PELLET,
+    STEPS,
+    Piece,
+    Speeds,
+    pacman_name,
+)
 
 POINTS = {":pellet": 10, ":energizer": 50}
 """What eating each kind of food scores (The Pac-Man Dossier, "The Basics")."""
-LIVES = 3
 EXTRA_LIFE_AT = 10_000
 GHOST_POINTS = (200, 400, 800, 1600)
 """Ghosts eaten during one fright, in order (the Dossier)."""
@@ -46,47 +40,6 @@ FLASH_SECONDS = 2.0
 """The last part of a fright, when frightened ghosts flash (five flashes in the arcade)."""
 DEATH_SECONDS = 1.5
 """How long a caught pac-man is off the board before it comes back at the start."""
-
-FULL_SPEED = 75.75757625 / 8
-"""The arcade's 100% speed in tiles per second: 75.76 pixels a second, 8 pixels a tile
-(The Pac-Man Dossier, "Speed")."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Speeds:
-    """How fast pieces go, in tiles per second: the arcade's level-1 fractions of full speed."""
-
-    pacman: float = 0.80 * FULL_SPEED
-    ghost: float = 0.75 * FULL_SPEED
-    ghost_tunnel: float = 0.40 * FULL_SPEED
-    ghost_frightened: float = 0.50 * FULL_SPEED
-    eyes: float = 1.50 * FULL_SPEED
-    """Eyes hurrying home: fast in the arcade too, but this figure is pacnet's choice."""
-
-
-@dataclass(slots=True)
-class Piece:
-    """One thing on the board. ``owner`` is the user id of a pac-man, else None."""
-
-    name: str
-    kind: str
-    x: int
-    y: int
-    owner: str | None = None
-    heading: str = "left"
-    moving: bool = False
-    offset: float = 0.0
-    """Tiles past the centre of (x, y) along ``heading``, in [-0.5, 0.5)."""
-    wanted: str | None = None
-    """The direction the player steers toward, taken at the next tile where it is legal."""
-    score: int = 0
-    lives: int = LIVES
-    state: str = "normal"
-    """A ghost's: ``normal``, ``frightened`` (blue, edible), or ``eyes`` (eaten, going home)."""
-
-    @property
-    def tile(self) -> Tile:
-        return (self.x, self.y)
 
 
 class Board:
@@ -352,7 +305,10 @@ class Board:
 
     def _at_centre(self, piece: Piece) -> None:
         if piece.kind == GHOST:
-            self._steer_ghost(piece)
+            pilot_ghost(
+                piece, self.layout, self.mode, self._by_kind[PACMAN].values(),
+                self._pieces.get("blinky"), self._rng,
+            )  # fmt: skip
         elif piece.wanted is not None and self._open(piece, piece.wanted):
             piece.heading = piece.wanted
         if not self._open(piece, piece.heading):
@@ -378,60 +334,8 @@ class Board:
         if before < EXTRA_LIFE_AT <= piece.score:
             piece.lives += 1
 
-    def _steer_ghost(self, ghost: Piece) -> None:
-        """At a tile centre: turn by this ghost's state (ghosts.py has the targeting rules)."""
-        layout = self.layout
-        home = layout.house_exit
-        if ghost.state == "eyes" and home is not None:
-            if ghost.tile in layout.house:
-                ghost.state = "normal"  # home: revived, and it leaves again like the others
-            else:
-                below_door = self._house_entry()
-                target = below_door if ghost.tile == home or ghost.tile in layout.doors else home
-                ghost.heading = choose_direction(
-                    ghost.tile, ghost.heading, target, self._passable(ghost, doors=True)
-                )
-                return
-        if self._in_house(ghost) and home is not None:
-            target = home
-            passable = self._passable(ghost, doors=True)
-        elif ghost.state == "frightened":
-            back = OPPOSITE[ghost.heading]
-            ways = [d for d in STEPS if d != back and self._open(ghost, d)]
-            ghost.heading = self._rng.choice(ways) if ways else back
-            return
-        else:
-            target = self._target(ghost)
-            passable = self._passable(ghost, doors=False)
-        ghost.heading = choose_direction(ghost.tile, ghost.heading, target, passable)
-
-    def _passable(self, ghost: Piece, *, doors: bool) -> Callable[[Tile], bool]:
-        layout = self.layout
-
-        def passable(tile: Tile) -> bool:
-            tile = layout.wrap(tile)
-            return not layout.blocks_ghost(tile) and (doors or tile not in layout.doors)
-
-        return passable
-
-    def _house_entry(self) -> Tile:
-        """The first house tile past the door, where eyes come back to life."""
-        door = min(self.layout.doors, key=lambda t: (t[1], t[0]))
-        exit_x, exit_y = self.layout.house_exit or door
-        return (2 * door[0] - exit_x, 2 * door[1] - exit_y)
-
-    def _target(self, ghost: Piece) -> Tile:
-        """Where ``ghost`` aims: its corner in scatter, else by its personality at the pac-man
-        nearest to it (many pac-men share the board; the arcade had one)."""
-        pacmen = self._by_kind[PACMAN].values()
-        if self.mode is Mode.SCATTER or not pacmen:
-            return SCATTER_TARGETS[ghost.name]
-        prey = min(pacmen, key=lambda p: distance_squared(p.tile, ghost.tile))
-        blinky = self._pieces.get("blinky", ghost)
-        return chase_target(ghost.name, prey.tile, prey.heading, ghost.tile, blinky.tile)
-
     def _in_house(self, ghost: Piece) -> bool:
-        return ghost.tile in self.layout.house or ghost.tile in self.layout.doors
+        return in_house(self.layout, ghost.tile)
 
     def _open(self, piece: Piece, direction: str) -> bool:
         dx, dy = STEPS[direction]
@@ -453,8 +357,3 @@ class Board:
         del self._by_kind[piece.kind][piece.name]
         if piece.kind in (PELLET, ENERGIZER):
             del self._occupied_food[piece.tile]
-
-
-def pacman_name(owner: str) -> str:
-    """The name of ``owner``'s pac-man on the board."""
-    return f"pacman-{owner}"

@@ -11,9 +11,10 @@ from typing import Any
 
 from protocol.errors import ErrorCode
 from protocol.models import OWN_PACMAN
-from server.board import KINDS, Board, Piece, pacman_name
+from server.board import Board
 from server.config import ServerLimits
 from server.keepalive import KeepaliveTable
+from server.pieces import KINDS, Piece, pacman_name
 from server.throttle import Throttle
 
 

@@ -17,11 +17,13 @@ whose next tile is nearest its target (straight-line distance), ties going up, l
 right in that order. Ghosts never reverse except when their mode changes.
 """
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import Enum
 
-from server.layout import Tile
+from server.layout import Layout, Tile
+from server.pieces import Piece
 
 DIRECTIONS = ("up", "left", "down", "right")
 """The arcade's tie-break order."""
@@ -117,3 +119,78 @@ class ModeSchedule:
             if seconds < elapsed:
                 return Mode.SCATTER if index % 2 == 0 else Mode.CHASE
         return Mode.CHASE
+
+
+def pilot_ghost(
+    ghost: Piece,
+    layout: Layout,
+    mode: Mode,
+    pacmen: Collection[Piece],
+    blinky: Piece | None,
+    rng: random.Random,
+) -> None:
+    """At a tile centre, set ``ghost``'s heading by its state: eyes go home and revive in the
+    house; in the house a ghost heads out; frightened ones turn at random (``rng``); the
+    rest aim at their target for ``mode``."""
+    home = layout.house_exit
+    if ghost.state == "eyes" and home is not None:
+        if ghost.tile in layout.house:
+            ghost.state = "normal"  # home: revived, and it leaves again like the others
+        else:
+            at_door = ghost.tile == home or ghost.tile in layout.doors
+            target = house_entry(layout) if at_door else home
+            ghost.heading = choose_direction(
+                ghost.tile, ghost.heading, target, passable(layout, doors=True)
+            )
+            return
+    if in_house(layout, ghost.tile) and home is not None:
+        ghost.heading = choose_direction(
+            ghost.tile, ghost.heading, home, passable(layout, doors=True)
+        )
+    elif ghost.state == "frightened":
+        back, open_to = REVERSE[ghost.heading], passable(layout, doors=False)
+        ways = [d for d in DIRECTIONS if d != back and open_to(_step(ghost.tile, d))]
+        ghost.heading = rng.choice(ways) if ways else back
+    else:
+        target = ghost_target(ghost, mode, pacmen, blinky)
+        ghost.heading = choose_direction(
+            ghost.tile, ghost.heading, target, passable(layout, doors=False)
+        )
+
+
+def ghost_target(ghost: Piece, mode: Mode, pacmen: Collection[Piece], blinky: Piece | None) -> Tile:
+    """Where ``ghost`` aims: its corner in scatter (or with no pac-man about), else by its
+    personality at the pac-man nearest to it (many pac-men share the board; the arcade had
+    one)."""
+    if mode is Mode.SCATTER or not pacmen:
+        return SCATTER_TARGETS[ghost.name]
+    prey = min(pacmen, key=lambda p: distance_squared(p.tile, ghost.tile))
+    pivot = (blinky or ghost).tile
+    return chase_target(ghost.name, prey.tile, prey.heading, ghost.tile, pivot)
+
+
+def in_house(layout: Layout, tile: Tile) -> bool:
+    """Whether ``tile`` is in the ghost house or its door."""
+    return tile in layout.house or tile in layout.doors
+
+
+def house_entry(layout: Layout) -> Tile:
+    """The first house tile past the door, where eyes come back to life."""
+    door = min(layout.doors, key=lambda t: (t[1], t[0]))
+    exit_x, exit_y = layout.house_exit or door
+    return (2 * door[0] - exit_x, 2 * door[1] - exit_y)
+
+
+def passable(layout: Layout, *, doors: bool) -> Callable[[Tile], bool]:
+    """Where a ghost may step: never a wall; the door only if ``doors``."""
+
+    def open_to(tile: Tile) -> bool:
+        tile = layout.wrap(tile)
+        return not layout.blocks_ghost(tile) and (doors or tile not in layout.doors)
+
+    return open_to
+
+
+def _step(tile: Tile, direction: str) -> Tile:
+    dx, dy = VECTORS[direction]
+    return (tile[0] + dx, tile[1] + dy)

@@ -39,8 +39,8 @@ from protocol.models import (
     Request,
 )
 from protocol.outcome import Step
-from server.board import Piece
 from server.game import Game, Refusal, Session
+from server.pieces import Piece
 
 
 class Stage(Enum):
