@@ -162,13 +162,21 @@ class OkReply(ReplyBase):
     status: Literal["ok"] = "ok"
 
 
+MazeRow = Annotated[str, StringConstraints(pattern=r"^[# -]*$", max_length=10_000)]
+"""One row of the maze as a client draws it: ``#`` wall, ``-`` ghost-house door, space open."""
+
+
 class JoinReply(OkReply):
-    """You are on the board: your pac-man's name, your session token, the board's size."""
+    """You are on the board: your pac-man's name, your session token, the board's size, and
+    the maze's walls so you can draw it."""
 
     name: Identifier
     session_token: Identifier
     width: Tile
     height: Tile
+    maze: tuple[MazeRow, ...] = Field(
+        description="`height` rows of `width` characters: `#` wall, `-` door, space open."
+    )
 
 
 class FindReply(OkReply):

@@ -49,6 +49,16 @@ class Layout:
     house_exit: Tile | None = None
     """The tile just outside the house's door, where a ghost leaving the house heads."""
 
+    def rows(self) -> tuple[str, ...]:
+        """The maze as a client draws it: ``#`` wall, ``-`` door, space open."""
+        return tuple(
+            "".join(
+                "#" if (x, y) in self.walls else "-" if (x, y) in self.doors else " "
+                for x in range(self.width)
+            )
+            for y in range(self.height)
+        )
+
     def blocks_pacman(self, tile: Tile) -> bool:
         """Whether a pac-man may not stand on ``tile``."""
         return tile in self.walls or tile in self.doors

@@ -141,6 +141,7 @@ class Pipeline:
     def __init__(self, game: Game, hooks: Sequence[StageHook] = ()) -> None:
         self.game = game
         self.hooks = list(hooks)
+        self._maze_rows = game.board.layout.rows()
         self._stages: tuple[tuple[Stage, Callable[[Exchange], None]], ...] = (
             (Stage.RECEIVE, _nothing),
             (Stage.VALIDATE, self._validate),
@@ -251,6 +252,7 @@ class Pipeline:
             "sessionToken": session.token,
             "width": layout.width,
             "height": layout.height,
+            "maze": self._maze_rows,
         }
 
     def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:

@@ -168,7 +168,7 @@ _REQUEST_SAMPLES: dict[str, dict[str, Any]] = {
     "leave": {},
 }
 _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
-    "join": {"name": "pacman-u", "sessionToken": "t", "width": 17, "height": 11},
+    "join": {"name": "pacman-u", "sessionToken": "t", "width": 2, "height": 1, "maze": ["# "]},
     "find": {"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2},
     "move": {"xPos": 1, "yPos": 2},
     "findAll": {"entities": [{"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2}]},
