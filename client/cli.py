@@ -7,8 +7,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
@@ -69,6 +72,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
     demo.add_argument("--verbose", action="store_true", help="show server and client logs")
     demo.set_defaults(run=run_demo_command)
+
+    play = commands.add_parser(
+        "play",
+        help="play in a window, over the network",
+        description="Play pac-man in a window. The board lives on a server: an embedded one "
+        "on a free port unless --server is given. Arrows or WASD (or a gamepad) steer; Esc quits.",
+    )
+    play.add_argument("--server", metavar="URL", help="a running server (ws://HOST:PORT)")
+    play.add_argument(
+        "--name", metavar="NAME", help="your name on the board (a random one by default)"
+    )
+    play.add_argument(
+        "--layout", default="classic", metavar="NAME_OR_PATH",
+        help="maze of the embedded server (%(default)s)",
+    )  # fmt: skip
+    play.add_argument(
+        "--exit-after", type=embedded.positive_float, metavar="SECONDS",
+        help="close the window after this long (for automation)",
+    )  # fmt: skip
+    play.add_argument(
+        "--screenshot", type=Path, metavar="PATH", help="save the last frame as a PNG on exit"
+    )
+    play.set_defaults(run=run_play_command)
     return parser
 
 
@@ -117,6 +143,48 @@ async def _demo(
     async with embedded.running_server(config) as server:
         assert server.url is not None
         return await run_demo(server.url, settings, console)
+
+
+def run_play_command(args: argparse.Namespace) -> int:
+    if args.server is not None and not args.server.startswith(("ws://", "wss://")):
+        return _fail("play", f"--server must be a ws:// or wss:// URL, not {args.server!r}")
+    if not _has_display():
+        return _fail(
+            "play",
+            "no display to open a window on: run it on a desktop, or under a virtual screen "
+            "(xvfb-run uv run pacnet play); for a game without a window, try pacnet demo",
+        )
+    embedded.configure_logging("console", level=logging.WARNING)
+    name = args.name or f"player-{secrets.token_hex(2)}"
+    from client.window import run_window  # pygame only for the window, never for bots
+
+    async def play() -> int:
+        if args.server is not None:
+            return await run_window(
+                args.server, name, exit_after=args.exit_after, screenshot=args.screenshot
+            )
+        config = embedded.ServerConfig(port=0, layout=args.layout)
+        async with embedded.running_server(config) as server:
+            assert server.url is not None
+            return await run_window(
+                server.url, name, exit_after=args.exit_after, screenshot=args.screenshot
+            )
+
+    try:
+        return asyncio.run(play())
+    except embedded.LayoutError as exc:
+        return _fail("play", str(exc))
+    except OSError as exc:
+        return _fail("play", f"cannot start the embedded server: {exc.strerror or exc}")
+
+
+def _has_display() -> bool:
+    driver = os.environ.get("SDL_VIDEODRIVER", "")
+    return bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or driver in ("dummy", "offscreen", "windows", "cocoa")
+    )
 
 
 def _fail(command: str, message: str) -> int:

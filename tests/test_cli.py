@@ -1,5 +1,6 @@
 """The command line as a user meets it: real processes, exit codes, one-line errors."""
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,10 +11,12 @@ from protocol.outcome import Outcome
 from tests.conftest import ROOT, ServerProcess
 
 
-def pacnet(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def pacnet(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "client.cli", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
     )  # fmt: skip
 
 
@@ -107,8 +110,25 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(
     )
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["demo"], ["play"]])
 def test_help_works_for_every_command(command: list[str]) -> None:
     done = pacnet(*command, "--help", timeout=20)
     assert done.returncode == 0
     assert "usage: pacnet" in done.stdout
+
+
+def test_play_without_a_display_says_what_to_do_in_one_line() -> None:
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    done = pacnet("play", timeout=20, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "pacnet play: error: no display to open a window on: run it on a desktop, or under a "
+        "virtual screen (xvfb-run uv run pacnet play); for a game without a window, try pacnet demo"
+    ]
+
+
+def test_play_refuses_a_server_that_is_not_a_websocket_url() -> None:
+    done = pacnet("play", "--server", "http://example", timeout=20)
+    assert done.returncode == 1
+    assert "--server must be a ws:// or wss:// URL" in done.stderr

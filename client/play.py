@@ -1,0 +1,67 @@
+"""The window's network side: the article's loop over the remote board, as an async task.
+
+    board.move(pacman, joystick direction)
+    ghosts = board.findAll(":ghost")
+    for ghost in ghosts: if overlaps(pacman, ghost): board.remove(pacman)
+
+It never blocks the frame loop: it runs on the same event loop, awaits each call (each has
+its deadline), and leaves what it learns in a ``View`` the frames draw from.
+"""
+
+import asyncio
+from collections.abc import Callable
+
+from client.remote import CallResult, RemoteBoard
+from client.view import View
+from protocol.models import OWN_PACMAN, Direction, Entity, OkReply
+
+INPUT_INTERVAL = 0.1
+"""Seconds between turns of the loop: 10 turns a second, about 35 calls a second with the
+food refresh, under the server's default 50 a second per user."""
+FOOD_INTERVAL = 0.5
+"""Seconds between refreshes of the pellets and energizers (they only ever disappear)."""
+
+
+def overlaps(me: Entity, ghost: Entity) -> bool:
+    """The article's ``board.overlaps``: on the same tile."""
+    return (me.x_pos, me.y_pos) == (ghost.x_pos, ghost.y_pos)
+
+
+async def article_loop(
+    board: RemoteBoard,
+    view: View,
+    joystick: Callable[[], Direction | None],
+    report: Callable[[CallResult[OkReply]], None],
+) -> None:
+    """Play until cancelled: steer, look at the ghosts and pac-men, remove on a collision."""
+    loop = asyncio.get_running_loop()
+    next_food = 0.0
+    while True:
+        direction = joystick()
+        if direction is not None:
+            report(await board.move(OWN_PACMAN, direction))
+        ghosts = await board.find_all(":ghost")
+        pacmen = await board.find_all(":pacman")
+        report(ghosts)
+        report(pacmen)
+        if ghosts.reply is not None and pacmen.reply is not None:
+            view.update(loop.time(), [*ghosts.reply.entities, *pacmen.reply.entities])
+            me = next((p for p in pacmen.reply.entities if p.name == board.pacman), None)
+            if me is not None and any(overlaps(me, ghost) for ghost in ghosts.reply.entities):
+                report(await board.remove(OWN_PACMAN))
+        if loop.time() >= next_food:
+            next_food = loop.time() + FOOD_INTERVAL
+            await _refresh_food(board, view, report)
+        await asyncio.sleep(INPUT_INTERVAL)
+
+
+async def _refresh_food(
+    board: RemoteBoard, view: View, report: Callable[[CallResult[OkReply]], None]
+) -> None:
+    pellets = await board.find_all(":pellet")
+    energizers = await board.find_all(":energizer")
+    report(pellets)
+    report(energizers)
+    if pellets.reply is not None and energizers.reply is not None:
+        entities = [*pellets.reply.entities, *energizers.reply.entities]
+        view.food = {e.name: e for e in entities}

@@ -1,0 +1,70 @@
+"""What the window knows of the board: the last snapshots it got, and where to draw each
+piece between them. No pygame, no I/O: the network loop writes, the frame loop reads."""
+
+from dataclasses import dataclass, field
+
+from protocol.models import Entity
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Positions of the moving pieces at one moment (loop time, seconds)."""
+
+    at: float
+    pieces: dict[str, Entity]
+
+
+@dataclass
+class View:
+    """The window's picture of the board, fed by the article loop."""
+
+    width: int = 0
+    height: int = 0
+    me: str | None = None
+    food: dict[str, Entity] = field(default_factory=dict)
+    previous: Snapshot = field(default_factory=lambda: Snapshot(0.0, {}))
+    latest: Snapshot = field(default_factory=lambda: Snapshot(0.0, {}))
+    headings: dict[str, str] = field(default_factory=dict)
+    """Where each moving piece last went, worked out from its moves (for mouths and eyes)."""
+
+    def update(self, at: float, pieces: list[Entity]) -> None:
+        """A new snapshot of the moving pieces arrived at loop time ``at``."""
+        current = {entity.name: entity for entity in pieces}
+        for name, entity in current.items():
+            before = self.latest.pieces.get(name)
+            if before is not None:
+                heading = _heading(before, entity)
+                if heading is not None:
+                    self.headings[name] = heading
+        self.previous, self.latest = self.latest, Snapshot(at, current)
+
+    def positions(self, now: float) -> dict[str, Point]:
+        """Where to draw each moving piece at ``now``: between the last two snapshots.
+
+        Rendering one snapshot interval behind the server keeps motion smooth at any frame
+        rate; a jump of more than a tile (the tunnel, a respawn) is drawn as a jump.
+        """
+        previous, latest = self.previous, self.latest
+        span = latest.at - previous.at
+        alpha = 1.0 if span <= 0 else min(1.0, max(0.0, (now - latest.at) / span))
+        out: dict[str, Point] = {}
+        for name, entity in latest.pieces.items():
+            before = previous.pieces.get(name)
+            x1, y1 = float(entity.x_pos), float(entity.y_pos)
+            if before is None or abs(before.x_pos - x1) + abs(before.y_pos - y1) > 1:
+                out[name] = (x1, y1)
+                continue
+            x0, y0 = float(before.x_pos), float(before.y_pos)
+            out[name] = (x0 + (x1 - x0) * alpha, y0 + (y1 - y0) * alpha)
+        return out
+
+
+def _heading(before: Entity, after: Entity) -> str | None:
+    dx, dy = after.x_pos - before.x_pos, after.y_pos - before.y_pos
+    if abs(dx) > 1 or abs(dy) > 1 or (dx == 0 and dy == 0):
+        return None
+    if dx:
+        return "right" if dx > 0 else "left"
+    return "down" if dy > 0 else "up"

@@ -1,0 +1,256 @@
+"""``pacnet play``: the board in a pygame window, played over the network.
+
+The frame loop and the network loop share one asyncio event loop: frames are paced with
+``asyncio.sleep``, so calls in flight progress between frames and a stalled server never
+freezes the window. Frames draw from the ``View`` the article loop fills, interpolating
+between its last two snapshots. Rendering reads state; it never changes the board.
+"""
+
+import asyncio
+import contextlib
+import math
+import zlib
+from pathlib import Path
+
+import pygame
+
+from client.play import article_loop
+from client.remote import CallResult, RemoteBoard
+from client.timeouts import Timeouts
+from client.view import Point, View
+from protocol.models import Direction, OkReply
+from protocol.outcome import Outcome
+
+TILE = 16
+"""Pixels per tile in the base image, before it is scaled to the window."""
+HUD = 24
+FPS = 60
+
+BLACK = (0, 0, 0)
+WALL = (33, 33, 222)
+DOOR = (255, 184, 222)
+PELLET = (255, 184, 151)
+PACMAN = (255, 255, 0)
+GHOSTS = {
+    "blinky": (255, 0, 0),
+    "pinky": (255, 184, 255),
+    "inky": (0, 255, 255),
+    "clyde": (255, 184, 82),
+}
+KEYS: dict[int, Direction] = {
+    pygame.K_UP: "up", pygame.K_w: "up", pygame.K_DOWN: "down", pygame.K_s: "down",
+    pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right", pygame.K_d: "right",
+}  # fmt: skip
+
+
+class Joystick:
+    """The direction the player holds: the last key pressed, or the gamepad's hat/stick."""
+
+    def __init__(self) -> None:
+        self.direction: Direction | None = None
+        self._pads = [pygame.joystick.Joystick(i) for i in range(pygame.joystick.get_count())]
+
+    def press(self, key: int) -> None:
+        if key in KEYS:
+            self.direction = KEYS[key]
+
+    def read(self) -> Direction | None:
+        for pad in self._pads:
+            if pad.get_numhats():
+                hx, hy = pad.get_hat(0)
+                if hx or hy:
+                    return ("right" if hx > 0 else "left") if hx else ("up" if hy > 0 else "down")
+            if pad.get_numaxes() >= 2:
+                ax, ay = pad.get_axis(0), pad.get_axis(1)
+                if max(abs(ax), abs(ay)) > 0.5:
+                    if abs(ax) > abs(ay):
+                        return "right" if ax > 0 else "left"
+                    return "down" if ay > 0 else "up"
+        return self.direction
+
+
+async def run_window(
+    url: str,
+    user_id: str,
+    *,
+    exit_after: float | None = None,
+    screenshot: Path | None = None,
+    timeouts: Timeouts | None = None,
+) -> int:
+    """Play in a window until it is closed (or ``exit_after`` seconds); returns an exit status."""
+    pygame.display.init()
+    pygame.font.init()
+    pygame.joystick.init()
+    try:
+        async with RemoteBoard(url, user_id, timeouts=timeouts) as board:
+            joined = await board.join()
+            if joined.reply is None:
+                raise SystemExit(f"pacnet play: error: cannot join {url}: {joined.describe()}")
+            view = View(joined.reply.width, joined.reply.height, joined.reply.name)
+            return await _play(board, view, joined.reply.maze, exit_after, screenshot)
+    finally:
+        pygame.quit()
+
+
+async def _play(
+    board: RemoteBoard,
+    view: View,
+    maze: tuple[str, ...],
+    exit_after: float | None,
+    screenshot: Path | None,
+) -> int:
+    size = (view.width * TILE, view.height * TILE + HUD)
+    screen = pygame.display.set_mode((size[0] * 2, size[1] * 2), pygame.RESIZABLE)
+    pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
+    base = pygame.Surface(size)
+    walls = _draw_maze(maze, size)
+    font = pygame.font.Font(None, 18)
+    joystick = Joystick()
+    stats = _Stats()
+    loop = asyncio.get_running_loop()
+    start = next_frame = loop.time()
+    network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
+    try:
+        while True:
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT:
+                    return 0
+                if event.type == pygame.KEYDOWN:
+                    if event.key == pygame.K_ESCAPE:
+                        return 0
+                    joystick.press(event.key)
+            now = loop.time()
+            _draw_frame(base, walls, view, now - start, view.positions(now), font, stats)
+            pygame.transform.smoothscale(base, screen.get_size(), screen)
+            pygame.display.flip()
+            if exit_after is not None and now - start >= exit_after:
+                if screenshot is not None:
+                    pygame.image.save(base, str(screenshot))
+                return 0
+            next_frame += 1 / FPS
+            await asyncio.sleep(max(0.0, next_frame - loop.time()))
+    finally:
+        network.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await network
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.counts = {outcome: 0 for outcome in Outcome}
+
+    def record(self, result: CallResult[OkReply]) -> None:
+        self.counts[result.outcome] += 1
+
+
+def _draw_maze(maze: tuple[str, ...], size: tuple[int, int]) -> pygame.Surface:
+    """The walls, drawn once: a blue line wherever a wall meets open floor, as the arcade."""
+    surface = pygame.Surface(size, pygame.SRCALPHA)
+
+    def wall(x: int, y: int) -> bool:
+        return 0 <= y < len(maze) and 0 <= x < len(maze[y]) and maze[y][x] == "#"
+
+    for y, row in enumerate(maze):
+        for x, cell in enumerate(row):
+            left, top = x * TILE, y * TILE + HUD
+            if cell == "-":
+                pygame.draw.line(
+                    surface, DOOR, (left, top + TILE // 2), (left + TILE, top + TILE // 2), 2
+                )
+            if cell != "#":
+                continue
+            inset = TILE // 2
+            for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                if not wall(x + dx, y + dy) and 0 <= x + dx < len(row) and 0 <= y + dy < len(maze):
+                    cx, cy = left + inset, top + inset
+                    ex, ey = cx + dx * (inset - 2), cy + dy * (inset - 2)
+                    a = (ex - dy * inset, ey - dx * inset)
+                    b = (ex + dy * inset, ey + dx * inset)
+                    pygame.draw.line(surface, WALL, a, b, 2)
+    return surface
+
+
+def _draw_frame(
+    base: pygame.Surface,
+    walls: pygame.Surface,
+    view: View,
+    t: float,
+    where: dict[str, Point],
+    font: pygame.font.Font,
+    stats: _Stats,
+) -> None:
+    base.fill(BLACK)
+    base.blit(walls, (0, 0))
+    blink = int(t * 4) % 2 == 0
+    for food in view.food.values():
+        centre = _centre((food.x_pos, food.y_pos))
+        if food.kind == ":energizer":
+            if blink:
+                pygame.draw.circle(base, PELLET, centre, TILE // 2 - 1)
+        else:
+            pygame.draw.circle(base, PELLET, centre, 2)
+    for name, point in where.items():
+        heading = view.headings.get(name, "left")
+        if name in GHOSTS:
+            _draw_ghost(base, _centre(point), GHOSTS[name], heading)
+        else:
+            colour = PACMAN if name == view.me else _player_colour(name)
+            _draw_pacman(base, _centre(point), colour, heading, t)
+            if name != view.me:
+                label = font.render(name.removeprefix("pacman-"), True, colour)
+                base.blit(
+                    label,
+                    label.get_rect(midbottom=(_centre(point)[0], _centre(point)[1] - TILE // 2)),
+                )
+    _draw_hud(base, font, stats)
+
+
+def _draw_pacman(
+    surface: pygame.Surface,
+    centre: tuple[int, int],
+    colour: tuple[int, int, int],
+    heading: str,
+    t: float,
+) -> None:
+    radius = TILE // 2 + 1
+    pygame.draw.circle(surface, colour, centre, radius)
+    mouth = abs(math.sin(t * 12)) * 0.9  # half-angle in radians: opens and closes
+    angle = {"right": 0.0, "up": math.pi / 2, "left": math.pi, "down": -math.pi / 2}[heading]
+    cx, cy = centre
+    points: list[tuple[float, float]] = [centre]
+    for a in (angle - mouth, angle + mouth):
+        points.append((cx + math.cos(a) * (radius + 1), cy - math.sin(a) * (radius + 1)))
+    if mouth > 0.05:
+        pygame.draw.polygon(surface, BLACK, points)
+
+
+def _draw_ghost(
+    surface: pygame.Surface, centre: tuple[int, int], colour: tuple[int, int, int], heading: str
+) -> None:
+    cx, cy = centre
+    radius = TILE // 2 + 1
+    pygame.draw.circle(surface, colour, (cx, cy - 1), radius)
+    pygame.draw.rect(surface, colour, (cx - radius, cy - 1, 2 * radius + 1, radius))
+    dx, dy = {"right": (2, 0), "left": (-2, 0), "up": (0, -2), "down": (0, 2)}[heading]
+    for ex in (cx - 4, cx + 4):
+        pygame.draw.circle(surface, (255, 255, 255), (ex, cy - 2), 3)
+        pygame.draw.circle(surface, (33, 33, 222), (ex + dx, cy - 2 + dy), 1)
+
+
+def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:
+    x = 4
+    for outcome, n in stats.counts.items():
+        text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
+        surface.blit(text, (x, 6))
+        x += text.get_width() + 10
+
+
+def _centre(point: Point) -> tuple[int, int]:
+    return (round(point[0] * TILE + TILE / 2), round(point[1] * TILE + TILE / 2 + HUD))
+
+
+def _player_colour(name: str) -> tuple[int, int, int]:
+    """Another player's pac-man: a colour of its own, the same on every screen."""
+    colour = pygame.Color(0)
+    colour.hsva = (zlib.crc32(name.encode()) % 360, 80, 100, 100)
+    return (colour.r, colour.g, colour.b)

@@ -1,0 +1,53 @@
+"""The window, on SDL's dummy video driver: it plays against a real in-process server, and
+what it draws is where the board says things are."""
+
+from pathlib import Path
+
+import pygame
+import pytest
+
+from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, run_window
+from server.config import ServerConfig
+from server.embedded import running_server
+
+
+@pytest.fixture(autouse=True)
+def dummy_video(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+
+
+def pixel(image: pygame.Surface, tile: tuple[int, int], dx: int = 0) -> tuple[int, int, int]:
+    colour = image.get_at((tile[0] * TILE + TILE // 2 + dx, tile[1] * TILE + TILE // 2 + HUD))
+    return (colour.r, colour.g, colour.b)
+
+
+async def test_the_window_draws_the_maze_and_pacman_where_the_board_says(tmp_path: Path) -> None:
+    shot = tmp_path / "frame.png"
+    async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
+        status = await run_window(server.url or "", "tester", exit_after=1.5, screenshot=shot)
+        start = server.game.board.layout.pacman_start
+        blinky = server.game.board.get("blinky")
+    assert status == 0
+    image = pygame.image.load(str(shot))
+    assert image.get_size() == (28 * TILE, 31 * TILE + HUD)
+    # Standing at the start (nobody steered), facing left: yellow behind the mouth, black beside.
+    assert pixel(image, start, dx=4) == PACMAN
+    assert pixel(image, (start[0] - 2, start[1])) != PACMAN
+    blues = sum(
+        1 for x in range(image.get_width()) for y in range(HUD, image.get_height())
+        if tuple(image.get_at((x, y)))[:3] == WALL
+    )  # fmt: skip
+    assert blues > 2_000  # the maze's walls
+    assert blinky is not None
+    colours = {
+        tuple(image.get_at((x, y)))[:3]
+        for x in range(0, image.get_width(), 2)
+        for y in range(HUD, image.get_height(), 2)
+    }
+    assert GHOSTS["blinky"] in colours
+
+
+async def test_the_window_reports_a_server_it_cannot_join(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"cannot join ws://127\.0\.0\.1:9"):
+        await run_window("ws://127.0.0.1:9", "tester", exit_after=0.5)
