@@ -34,11 +34,14 @@ class View:
         current = {entity.name: entity for entity in pieces}
         for name, entity in current.items():
             before = self.latest.pieces.get(name)
-            if before is not None:
-                heading = _heading(before, entity)
-                if heading is not None:
-                    self.headings[name] = heading
+            heading = entity.heading or (_heading(before, entity) if before else None)
+            if heading is not None:
+                self.headings[name] = heading
         self.previous, self.latest = self.latest, Snapshot(at, current)
+
+    def mine(self) -> Entity | None:
+        """Our own pac-man as last seen (None while it is off the board)."""
+        return self.latest.pieces.get(self.me) if self.me else None
 
     def positions(self, now: float) -> dict[str, Point]:
         """Where to draw each moving piece at ``now``: between the last two snapshots.

@@ -99,7 +99,7 @@ async def _play(
     exit_after: float | None,
     screenshot: Path | None,
 ) -> int:
-    size = (view.width * TILE, view.height * TILE + HUD)
+    size = (view.width * TILE, view.height * TILE + 2 * HUD)
     screen = pygame.display.set_mode((size[0] * 2, size[1] * 2), pygame.RESIZABLE)
     pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
     base = pygame.Surface(size)
@@ -192,7 +192,8 @@ def _draw_frame(
     for name, point in where.items():
         heading = view.headings.get(name, "left")
         if name in GHOSTS:
-            _draw_ghost(base, _centre(point), GHOSTS[name], heading)
+            state = view.latest.pieces[name].state or "normal"
+            _draw_ghost(base, _centre(point), _ghost_colour(name, state, t), heading, state)
         else:
             colour = PACMAN if name == view.me else _player_colour(name)
             _draw_pacman(base, _centre(point), colour, heading, t)
@@ -202,7 +203,7 @@ def _draw_frame(
                     label,
                     label.get_rect(midbottom=(_centre(point)[0], _centre(point)[1] - TILE // 2)),
                 )
-    _draw_hud(base, font, stats)
+    _draw_hud(base, font, stats, view)
 
 
 def _draw_pacman(
@@ -224,24 +225,53 @@ def _draw_pacman(
         pygame.draw.polygon(surface, BLACK, points)
 
 
+FRIGHTENED = (33, 33, 255)
+FLASH = (222, 222, 255)
+
+
+def _ghost_colour(name: str, state: str, t: float) -> tuple[int, int, int]:
+    if state == "frightened" or (state == "flashing" and int(t * 5) % 2 == 0):
+        return FRIGHTENED
+    return FLASH if state == "flashing" else GHOSTS[name]
+
+
 def _draw_ghost(
-    surface: pygame.Surface, centre: tuple[int, int], colour: tuple[int, int, int], heading: str
+    surface: pygame.Surface,
+    centre: tuple[int, int],
+    colour: tuple[int, int, int],
+    heading: str,
+    state: str = "normal",
 ) -> None:
     cx, cy = centre
     radius = TILE // 2 + 1
-    pygame.draw.circle(surface, colour, (cx, cy - 1), radius)
-    pygame.draw.rect(surface, colour, (cx - radius, cy - 1, 2 * radius + 1, radius))
+    if state != "eyes":
+        pygame.draw.circle(surface, colour, (cx, cy - 1), radius)
+        pygame.draw.rect(surface, colour, (cx - radius, cy - 1, 2 * radius + 1, radius))
+    if state in ("frightened", "flashing"):  # a frightened face: small eyes, no pupils
+        for ex in (cx - 3, cx + 3):
+            pygame.draw.circle(surface, (255, 184, 151), (ex, cy - 2), 1)
+        return
     dx, dy = {"right": (2, 0), "left": (-2, 0), "up": (0, -2), "down": (0, 2)}[heading]
     for ex in (cx - 4, cx + 4):
         pygame.draw.circle(surface, (255, 255, 255), (ex, cy - 2), 3)
         pygame.draw.circle(surface, (33, 33, 222), (ex + dx, cy - 2 + dy), 1)
 
 
-def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:
-    x = 4
+def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, view: View) -> None:
+    """Score and lives along the top; every call's outcome, counted, along the bottom."""
+    me = view.mine()
+    if me is not None and me.score is not None:
+        surface.blit(font.render(f"SCORE {me.score}", True, (255, 255, 255)), (4, 6))
+        for life in range(me.lives or 0):
+            _draw_pacman(
+                surface, (surface.get_width() - 12 - life * 18, HUD // 2), PACMAN, "left", 0.3
+            )
+    else:
+        surface.blit(font.render("caught... back in a moment", True, (255, 255, 255)), (4, 6))
+    x, y = 4, surface.get_height() - HUD + 6
     for outcome, n in stats.counts.items():
         text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
-        surface.blit(text, (x, 6))
+        surface.blit(text, (x, y))
         x += text.get_width() + 10
 
 

@@ -136,13 +136,43 @@ REQUEST_TYPES: dict[str, type[RequestBase]] = {
 # --- replies ---------------------------------------------------------------------------
 
 
+GhostState = Literal["normal", "frightened", "flashing", "eyes"]
+"""A ghost's state: chasing or scattering; frightened (blue, edible); frightened and about to
+recover (flashing); or eaten, its eyes on the way home."""
+
+
+def _absent_if_none(value: Any) -> bool:
+    return value is None
+
+
+Heading = Annotated[
+    Direction | None,
+    Field(default=None, exclude_if=_absent_if_none, description="Moving pieces: where they head."),
+]
+State = Annotated[
+    GhostState | None,
+    Field(default=None, exclude_if=_absent_if_none, description="Ghosts: their state."),
+]
+Count = Annotated[
+    int | None,
+    Field(default=None, ge=0, exclude_if=_absent_if_none, description="Pac-men only."),
+]
+
+
 class Entity(WireModel):
-    """One thing on the board, at integer tile coordinates (column, row from the top-left)."""
+    """One thing on the board, at integer tile coordinates (column, row from the top-left).
+
+    Moving pieces also say where they head; ghosts their state; pac-men their score and lives.
+    """
 
     name: Identifier
     kind: Kind
     x_pos: Tile
     y_pos: Tile
+    heading: Heading = None
+    state: State = None
+    score: Count = None
+    lives: Count = None
 
 
 class ReplyBase(WireModel):
@@ -180,12 +210,16 @@ class JoinReply(OkReply):
 
 
 class FindReply(OkReply):
-    """Where the entity is."""
+    """Where the entity is (with the same extra fields as an ``Entity``)."""
 
     name: Identifier
     kind: Kind
     x_pos: Tile
     y_pos: Tile
+    heading: Heading = None
+    state: State = None
+    score: Count = None
+    lives: Count = None
 
 
 class MoveReply(OkReply):
@@ -215,10 +249,6 @@ class ErrorBody(WireModel):
     message: str
 
 
-def _is_none(value: Any) -> bool:
-    return value is None
-
-
 class ErrorReply(ReplyBase):
     """The server refused the request. Definite: the request changed nothing."""
 
@@ -226,7 +256,7 @@ class ErrorReply(ReplyBase):
     error: ErrorBody
     retry_after_ms: Annotated[int, Field(ge=0)] | None = Field(
         default=None,
-        exclude_if=_is_none,
+        exclude_if=_absent_if_none,
         description="With THROTTLED: how long to wait before the bucket has a token again.",
     )
 

@@ -40,7 +40,7 @@ from protocol.models import (
 )
 from protocol.outcome import Step
 from server.game import Game, Refusal, Session
-from server.pieces import Piece
+from server.pieces import GHOST, PACMAN, Piece
 
 
 class Stage(Enum):
@@ -257,7 +257,7 @@ class Pipeline:
 
     def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
-        return _entity(self.game.find(exchange.session, request.name))
+        return _entity(self.game.find(exchange.session, request.name), self.game.board.flashing())
 
     def _move(self, exchange: Exchange, request: MoveRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
@@ -265,7 +265,9 @@ class Pipeline:
         return {"xPos": piece.x, "yPos": piece.y}
 
     def _find_all(self, exchange: Exchange, request: FindAllRequest) -> dict[str, Any]:
-        return {"entities": [_entity(piece) for piece in self.game.find_all(request.kind)]}
+        flashing = self.game.board.flashing()
+        pieces = self.game.find_all(request.kind)
+        return {"entities": [_entity(piece, flashing) for piece in pieces]}
 
     def _remove(self, exchange: Exchange, request: RemoveRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
@@ -301,6 +303,18 @@ def _nothing(exchange: Exchange) -> None:
     """RECEIVE: the frame is here; the stage exists so hooks can act on arrival."""
 
 
-def _entity(piece: Piece) -> dict[str, Any]:
-    """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``."""
-    return {"name": piece.name, "kind": piece.kind, "xPos": piece.x, "yPos": piece.y}
+def _entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
+    """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``, and for moving pieces
+    their heading, a ghost's state, a pac-man's score and lives."""
+    entity: dict[str, Any] = {
+        "name": piece.name,
+        "kind": piece.kind,
+        "xPos": piece.x,
+        "yPos": piece.y,
+    }
+    if piece.kind == GHOST:
+        state = "flashing" if flashing and piece.state == "frightened" else piece.state
+        entity.update(heading=piece.heading, state=state)
+    elif piece.kind == PACMAN:
+        entity.update(heading=piece.heading, score=piece.score, lives=piece.lives)
+    return entity

@@ -191,3 +191,25 @@ def test_any_frame_gets_exactly_one_reply_and_an_error_changes_nothing(frame: st
         assert isinstance(decode_reply(exchange.request.action, exchange.frame), OkReply)
     # The connection goes on: the next request is answered (ok, or USER_NOT_FOUND after a leave).
     assert send(pipeline, conn, "ping", now=1.0)["requestId"] == "r"
+
+
+def test_moving_pieces_say_where_they_head_ghosts_their_state_pacmen_their_score() -> None:
+    pipeline = make_pipeline()
+    conn = ConnectionState(1, user_id="u")
+    send(pipeline, conn, "join")
+    ghosts = send(pipeline, conn, "findAll", kind=":ghost")["entities"]
+    assert {g["state"] for g in ghosts} == {"normal"}
+    assert all(g["heading"] in ("up", "down", "left", "right") for g in ghosts)
+    (me,) = send(pipeline, conn, "findAll", kind=":pacman")["entities"]
+    assert (me["score"], me["lives"]) == (0, 3)
+    pellets = send(pipeline, conn, "findAll", kind=":pellet")["entities"]
+    assert set(pellets[0]) == {"name", "kind", "xPos", "yPos"}  # food carries no extras
+    pipeline.game.board._frighten()
+    states = {g["state"] for g in send(pipeline, conn, "findAll", kind=":ghost")["entities"]}
+    assert states == {"frightened"}
+    for _ in range(60 * 5):
+        pipeline.game.tick(now=0.0)
+    states = {g["state"] for g in send(pipeline, conn, "findAll", kind=":ghost")["entities"]}
+    assert states == {"flashing"}
+    mine = send(pipeline, conn, "find", name="pacman")
+    assert mine["lives"] == 3

@@ -169,7 +169,16 @@ _REQUEST_SAMPLES: dict[str, dict[str, Any]] = {
 }
 _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
     "join": {"name": "pacman-u", "sessionToken": "t", "width": 2, "height": 1, "maze": ["# "]},
-    "find": {"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2},
+    "find": {
+        "name": "blinky",
+        "kind": ":ghost",
+        "xPos": 1,
+        "yPos": 2,
+        "heading": "up",
+        "state": "frightened",
+        "score": 0,
+        "lives": 0,
+    },
     "move": {"xPos": 1, "yPos": 2},
     "findAll": {"entities": [{"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2}]},
     "remove": {"removed": True},

@@ -30,12 +30,12 @@ async def test_the_window_draws_the_maze_and_pacman_where_the_board_says(tmp_pat
         blinky = server.game.board.get("blinky")
     assert status == 0
     image = pygame.image.load(str(shot))
-    assert image.get_size() == (28 * TILE, 31 * TILE + HUD)
+    assert image.get_size() == (28 * TILE, 31 * TILE + 2 * HUD)
     # Standing at the start (nobody steered), facing left: yellow behind the mouth, black beside.
     assert pixel(image, start, dx=4) == PACMAN
     assert pixel(image, (start[0] - 2, start[1])) != PACMAN
     blues = sum(
-        1 for x in range(image.get_width()) for y in range(HUD, image.get_height())
+        1 for x in range(image.get_width()) for y in range(HUD, image.get_height() - HUD)
         if tuple(image.get_at((x, y)))[:3] == WALL
     )  # fmt: skip
     assert blues > 2_000  # the maze's walls
