@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         "play",
         help="play in a window, over the network",
         description="Play pac-man in a window. The board lives on a server: an embedded one "
-        "on a free port unless --server is given. Arrows or WASD (or a gamepad) steer; Esc quits.",
+        "on a free port unless --server is given. Arrows or WASD (or a gamepad) steer; H shows "
+        "the calls panel; Esc quits.",
     )
     play.add_argument("--server", metavar="URL", help="a running server (ws://HOST:PORT)")
     play.add_argument(
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument(
         "--screenshot", type=Path, metavar="PATH", help="save the last frame as a PNG on exit"
     )
+    play.add_argument("--hud", action="store_true", help="start with the H panel open")
     play.set_defaults(run=run_play_command)
     return parser
 
@@ -159,16 +161,15 @@ def run_play_command(args: argparse.Namespace) -> int:
     from client.window import run_window  # pygame only for the window, never for bots
 
     async def play() -> int:
+        options = {"exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud}
         if args.server is not None:
-            return await run_window(
-                args.server, name, exit_after=args.exit_after, screenshot=args.screenshot
-            )
+            await run_window(args.server, name, **options)
+            return 0
         config = embedded.ServerConfig(port=0, layout=args.layout)
         async with embedded.running_server(config) as server:
             assert server.url is not None
-            return await run_window(
-                server.url, name, exit_after=args.exit_after, screenshot=args.screenshot
-            )
+            await run_window(server.url, name, **options)
+        return 0
 
     try:
         return asyncio.run(play())

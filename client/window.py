@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 import math
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygame
 
 from client.play import article_loop
 from client.remote import CallResult, RemoteBoard
+from client.tally import ARTICLE_CALLS, RecentCalls
 from client.timeouts import Timeouts
 from client.view import Point, View
 from protocol.models import Direction, OkReply
@@ -69,6 +71,16 @@ class Joystick:
         return self.direction
 
 
+@dataclass
+class WindowReport:
+    """How a session in the window went."""
+
+    frames: int = 0
+    longest_frame_gap: float = 0.0
+    """Seconds: the longest time between two frames (the window must never freeze)."""
+    outcomes: dict[Outcome, int] = field(default_factory=dict)
+
+
 async def run_window(
     url: str,
     user_id: str,
@@ -76,8 +88,16 @@ async def run_window(
     exit_after: float | None = None,
     screenshot: Path | None = None,
     timeouts: Timeouts | None = None,
-) -> int:
-    """Play in a window until it is closed (or ``exit_after`` seconds); returns an exit status."""
+    hud: bool = False,
+    report: WindowReport | None = None,
+) -> WindowReport:
+    """Play in a window until it is closed (or ``exit_after`` seconds).
+
+    ``report``, if given, is filled as the session goes (and returned at the end).
+
+    Raises:
+        SystemExit: the board cannot be joined (with a one-line message).
+    """
     pygame.display.init()
     pygame.font.init()
     pygame.joystick.init()
@@ -87,7 +107,8 @@ async def run_window(
             if joined.reply is None:
                 raise SystemExit(f"pacnet play: error: cannot join {url}: {joined.describe()}")
             view = View(joined.reply.width, joined.reply.height, joined.reply.name)
-            return await _play(board, view, joined.reply.maze, exit_after, screenshot)
+            report = report or WindowReport()
+            return await _play(board, view, joined.reply.maze, exit_after, screenshot, hud, report)
     finally:
         pygame.quit()
 
@@ -98,7 +119,9 @@ async def _play(
     maze: tuple[str, ...],
     exit_after: float | None,
     screenshot: Path | None,
-) -> int:
+    hud: bool,
+    report: WindowReport,
+) -> WindowReport:
     size = (view.width * TILE, view.height * TILE + 2 * HUD)
     screen = pygame.display.set_mode((size[0] * 2, size[1] * 2), pygame.RESIZABLE)
     pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
@@ -106,27 +129,34 @@ async def _play(
     walls = _draw_maze(maze, size)
     font = pygame.font.Font(None, 18)
     joystick = Joystick()
-    stats = _Stats()
+    stats = _Stats(board)
+    stats.shown = hud
+    report.outcomes = stats.counts
     loop = asyncio.get_running_loop()
-    start = next_frame = loop.time()
+    start = next_frame = last_frame = loop.time()
     network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
     try:
         while True:
             for event in pygame.event.get():
                 if event.type == pygame.QUIT:
-                    return 0
+                    return report
                 if event.type == pygame.KEYDOWN:
                     if event.key == pygame.K_ESCAPE:
-                        return 0
+                        return report
+                    if event.key in (pygame.K_h, pygame.K_TAB):
+                        stats.shown = not stats.shown
                     joystick.press(event.key)
             now = loop.time()
+            if report.frames:
+                report.longest_frame_gap = max(report.longest_frame_gap, now - last_frame)
+            report.frames, last_frame = report.frames + 1, now
             _draw_frame(base, walls, view, now - start, view.positions(now), font, stats)
             pygame.transform.smoothscale(base, screen.get_size(), screen)
             pygame.display.flip()
             if exit_after is not None and now - start >= exit_after:
                 if screenshot is not None:
                     pygame.image.save(base, str(screenshot))
-                return 0
+                return report
             next_frame += 1 / FPS
             await asyncio.sleep(max(0.0, next_frame - loop.time()))
     finally:
@@ -136,11 +166,17 @@ async def _play(
 
 
 class _Stats:
-    def __init__(self) -> None:
+    """What the HUD shows: every call's outcome, counted, and the recent ones in detail."""
+
+    def __init__(self, board: RemoteBoard) -> None:
+        self.board = board
         self.counts = {outcome: 0 for outcome in Outcome}
+        self.recent = RecentCalls()
+        self.shown = False
 
     def record(self, result: CallResult[OkReply]) -> None:
         self.counts[result.outcome] += 1
+        self.recent.record(result.action, result.outcome, result.latency, result.describe())
 
 
 def _draw_maze(maze: tuple[str, ...], size: tuple[int, int]) -> pygame.Surface:
@@ -273,6 +309,35 @@ def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, vi
         text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
         surface.blit(text, (x, y))
         x += text.get_width() + 10
+    if stats.shown:
+        _draw_panel(surface, font, stats)
+
+
+def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:
+    """The H key's panel: the four calls by the five outcomes, latency, connection, failures."""
+    panel = pygame.Surface((surface.get_width() - 16, 230), pygame.SRCALPHA)
+    panel.fill((0, 0, 0, 215))
+    white = (255, 255, 255)
+    columns = [70 + 74 * i for i in range(len(Outcome))]
+    small = pygame.font.Font(None, 15)
+    for outcome, x in zip(Outcome, columns, strict=True):
+        panel.blit(small.render(outcome.value, True, pygame.Color(outcome.colour)), (x, 10))
+    for row, action in enumerate(ARTICLE_CALLS):
+        y = 28 + 18 * row
+        panel.blit(font.render(action, True, white), (8, y))
+        for outcome, x in zip(Outcome, columns, strict=True):
+            n = stats.board.tally.count(action, outcome)
+            panel.blit(
+                font.render(str(n), True, pygame.Color(outcome.colour) if n else (90, 90, 90)),
+                (x, y),
+            )
+    p50, p99 = stats.recent.percentile(0.50), stats.recent.percentile(0.99)
+    latency = "-" if p50 is None or p99 is None else f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
+    state = "connected" if stats.board.connected else "not connected"
+    panel.blit(font.render(f"latency p50 / p99: {latency}    {state}", True, white), (8, 108))
+    for i, line in enumerate(stats.recent.failures):
+        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 130 + 16 * i))
+    surface.blit(panel, (8, HUD + 8))
 
 
 def _centre(point: Point) -> tuple[int, int]:

@@ -1,14 +1,20 @@
 """The window, on SDL's dummy video driver: it plays against a real in-process server, and
 what it draws is where the board says things are."""
 
+import asyncio
+import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pygame
 import pytest
 
-from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, run_window
+from client.timeouts import Timeouts
+from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, WindowReport, run_window
+from protocol.outcome import Outcome
 from server.config import ServerConfig
 from server.embedded import running_server
+from tests.conftest import ServerProcess
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +31,10 @@ def pixel(image: pygame.Surface, tile: tuple[int, int], dx: int = 0) -> tuple[in
 async def test_the_window_draws_the_maze_and_pacman_where_the_board_says(tmp_path: Path) -> None:
     shot = tmp_path / "frame.png"
     async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
-        status = await run_window(server.url or "", "tester", exit_after=1.5, screenshot=shot)
+        report = await run_window(server.url or "", "tester", exit_after=1.5, screenshot=shot)
         start = server.game.board.layout.pacman_start
         blinky = server.game.board.get("blinky")
-    assert status == 0
+    assert report.frames > 30
     image = pygame.image.load(str(shot))
     assert image.get_size() == (28 * TILE, 31 * TILE + 2 * HUD)
     # Standing at the start (nobody steered), facing left: yellow behind the mouth, black beside.
@@ -51,3 +57,28 @@ async def test_the_window_draws_the_maze_and_pacman_where_the_board_says(tmp_pat
 async def test_the_window_reports_a_server_it_cannot_join(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"cannot join ws://127\.0\.0\.1:9"):
         await run_window("ws://127.0.0.1:9", "tester", exit_after=0.5)
+
+
+async def test_the_window_keeps_drawing_while_the_server_is_stopped_and_recovers(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    process = server_process("--layout", "small")
+    live = WindowReport()
+    window = asyncio.create_task(
+        run_window(
+            process.url, "stalled", exit_after=4.0, timeouts=Timeouts(reply=0.3), hud=True,
+            report=live,
+        )
+    )  # fmt: skip
+    await asyncio.sleep(1.0)
+    process.signal(signal.SIGSTOP)
+    await asyncio.sleep(1.5)
+    unknown_in_stall = live.outcomes[Outcome.UNKNOWN]
+    successes_before = live.outcomes[Outcome.SUCCESS]
+    process.signal(signal.SIGCONT)
+    report = await window
+    assert unknown_in_stall >= 1
+    assert report.outcomes[Outcome.UNKNOWN] >= 1  # calls went UNKNOWN during the stall
+    assert report.longest_frame_gap < 0.5  # and the frames never stopped
+    assert report.frames > 3.0 * 30
+    assert report.outcomes[Outcome.SUCCESS] > successes_before  # it recovered by itself
