@@ -78,6 +78,8 @@ class WindowReport:
     frames: int = 0
     longest_frame_gap: float = 0.0
     """Seconds: the longest time between two frames (the window must never freeze)."""
+    frame_times: list[tuple[float, float]] = field(default_factory=list)
+    """(loop time, seconds since the frame before) for every frame after the first."""
     outcomes: dict[Outcome, int] = field(default_factory=dict)
 
 
@@ -149,9 +151,12 @@ async def _play(
             now = loop.time()
             if report.frames:
                 report.longest_frame_gap = max(report.longest_frame_gap, now - last_frame)
+                report.frame_times.append((now, now - last_frame))
             report.frames, last_frame = report.frames + 1, now
             _draw_frame(base, walls, view, now - start, view.positions(now), font, stats)
-            pygame.transform.smoothscale(base, screen.get_size(), screen)
+            pygame.transform.scale(
+                base, screen.get_size(), screen
+            )  # smoothscale costs ~4 ms a frame
             pygame.display.flip()
             if exit_after is not None and now - start >= exit_after:
                 if screenshot is not None:

@@ -1,0 +1,102 @@
+"""Frame times of the window, with the server running and with it stopped for 3 s.
+
+    uv run python bench/frametime.py
+
+Starts ``pacnet serve`` as a child process and the window in this one (on SDL's dummy video
+driver unless a display is set), plays 3 s normally, stops the server with SIGSTOP for 3 s,
+resumes it for 2 s more, and prints frame-time p50/p99/max for each phase. Target: p99 under
+20 ms in both (docs/performance.md): the network must never hold a frame up.
+"""
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+NORMAL, STALLED, AFTER = 3.0, 3.0, 2.0
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json"],
+        stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    assert server.stderr is not None
+    line = server.stderr.readline()
+    return server, str(json.loads(line)["url"])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure(url: str, server: subprocess.Popen[bytes]) -> dict[str, list[float]]:
+    from client.timeouts import Timeouts
+    from client.window import WindowReport, run_window
+
+    report = WindowReport()
+    window = asyncio.create_task(
+        run_window(url, "bench", exit_after=NORMAL + STALLED + AFTER, report=report,
+                   timeouts=Timeouts(reply=0.5))
+    )  # fmt: skip
+    await asyncio.sleep(0.5)  # joined and drawing
+    begin = asyncio.get_running_loop().time()
+    await asyncio.sleep(NORMAL)
+    stop = asyncio.get_running_loop().time()
+    server.send_signal(signal.SIGSTOP)
+    await asyncio.sleep(STALLED)
+    resume = asyncio.get_running_loop().time()
+    server.send_signal(signal.SIGCONT)
+    await window
+    phases: dict[str, list[float]] = {"server running": [], "server stopped (SIGSTOP)": []}
+    for at, gap in report.frame_times:
+        if begin <= at < stop:
+            phases["server running"].append(gap)
+        elif stop <= at < resume:
+            phases["server stopped (SIGSTOP)"].append(gap)
+    return phases
+
+
+def main() -> int:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy" if not os.environ.get("DISPLAY") else "")
+    if not os.environ["SDL_VIDEODRIVER"]:
+        del os.environ["SDL_VIDEODRIVER"]
+    from server.logs import configure_logging
+
+    configure_logging("console", level=logging.WARNING)
+    server, url = start_server()
+    try:
+        phases = asyncio.run(measure(url, server))
+    finally:
+        server.send_signal(signal.SIGCONT)
+        server.terminate()
+        server.wait(timeout=10)
+    print(
+        f"- driver: {os.environ.get('SDL_VIDEODRIVER', 'display ' + os.environ.get('DISPLAY', ''))}"
+    )
+    print(f"- {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print()
+    print("| phase | frames | frame time p50 ms | p99 ms | max ms | target p99 < 20 ms |")
+    print("|---|---:|---:|---:|---:|:---:|")
+    ok = True
+    for phase, gaps in phases.items():
+        p50, p99 = percentile(gaps, 0.5) * 1000, percentile(gaps, 0.99) * 1000
+        met = p99 < 20
+        ok &= met
+        verdict = "met" if met else "NOT met"
+        worst = max(gaps) * 1000
+        print(f"| {phase} | {len(gaps)} | {p50:.1f} | {p99:.1f} | {worst:.1f} | {verdict} |")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
