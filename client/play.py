@@ -37,6 +37,12 @@ async def article_loop(
     loop = asyncio.get_running_loop()
     next_food = 0.0
     while True:
+        if view.rejoin:
+            view.rejoin = False
+            joined = await board.join()
+            report(joined)
+            if joined.ok:
+                view.last_lives = None
         direction = joystick()
         if direction is not None:
             report(await board.move(OWN_PACMAN, direction))

@@ -28,6 +28,10 @@ class View:
     latest: Snapshot = field(default_factory=lambda: Snapshot(0.0, {}))
     headings: dict[str, str] = field(default_factory=dict)
     """Where each moving piece last went, worked out from its moves (for mouths and eyes)."""
+    last_lives: int | None = None
+    """Our pac-man's lives when last seen on the board."""
+    rejoin: bool = False
+    """Set by the player (Enter after a game over); the network loop joins again and clears it."""
 
     def update(self, at: float, pieces: list[Entity]) -> None:
         """A new snapshot of the moving pieces arrived at loop time ``at``."""
@@ -38,10 +42,18 @@ class View:
             if heading is not None:
                 self.headings[name] = heading
         self.previous, self.latest = self.latest, Snapshot(at, current)
+        mine = self.mine()
+        if mine is not None and mine.lives is not None:
+            self.last_lives = mine.lives
 
     def mine(self) -> Entity | None:
         """Our own pac-man as last seen (None while it is off the board)."""
         return self.latest.pieces.get(self.me) if self.me else None
+
+    @property
+    def game_over(self) -> bool:
+        """Our pac-man is off the board and was on its last life: only a new join helps."""
+        return self.mine() is None and self.last_lives == 1
 
     def positions(self, now: float) -> dict[str, Point]:
         """Where to draw each moving piece at ``now``: between the last two snapshots.

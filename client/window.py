@@ -147,6 +147,8 @@ async def _play(
                         return report
                     if event.key in (pygame.K_h, pygame.K_TAB):
                         stats.shown = not stats.shown
+                    if event.key == pygame.K_RETURN and view.game_over:
+                        view.rejoin = True
                     joystick.press(event.key)
             now = loop.time()
             if report.frames:
@@ -307,6 +309,8 @@ def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, vi
             _draw_pacman(
                 surface, (surface.get_width() - 12 - life * 18, HUD // 2), PACMAN, "left", 0.3
             )
+    elif view.game_over:
+        surface.blit(font.render("GAME OVER - Enter to play again", True, (255, 0, 0)), (4, 6))
     else:
         surface.blit(font.render("caught... back in a moment", True, (255, 255, 255)), (4, 6))
     x, y = 4, surface.get_height() - HUD + 6

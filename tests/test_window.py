@@ -10,7 +10,9 @@ import pygame
 import pytest
 
 from client.timeouts import Timeouts
+from client.view import View
 from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, WindowReport, run_window
+from protocol.models import Entity
 from protocol.outcome import Outcome
 from server.config import ServerConfig
 from server.embedded import running_server
@@ -82,3 +84,14 @@ async def test_the_window_keeps_drawing_while_the_server_is_stopped_and_recovers
     assert report.longest_frame_gap < 0.5  # and the frames never stopped
     assert report.frames > 3.0 * 30
     assert report.outcomes[Outcome.SUCCESS] > successes_before  # it recovered by itself
+
+
+def test_the_view_knows_a_game_is_over_only_after_the_last_life() -> None:
+    view = View(28, 31, "pacman-me")
+    me = Entity(name="pacman-me", kind=":pacman", x_pos=1, y_pos=1, lives=2)
+    view.update(1.0, [me])
+    view.update(2.0, [])  # caught with a life left: back in a moment
+    assert not view.game_over
+    view.update(3.0, [me.model_copy(update={"lives": 1})])
+    view.update(4.0, [])
+    assert view.game_over
