@@ -253,7 +253,9 @@ def test_too_many_ghosts_is_refused() -> None:
 
 
 def test_an_unknown_layout_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(LayoutError, match=r"not a shipped layout \(classic, corridor, cross, small\)"):
+    with pytest.raises(
+        LayoutError, match=r"not a shipped layout \(classic, corridor, cross, small\)"
+    ):
         load_layout("no-such-maze")
 
 
