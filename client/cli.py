@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "board server, printing one line per call and a table of the outcomes. Without "
         "--server it starts its own server in-process.",
     )
-    demo.add_argument("--server", metavar="URL", help="a running server (ws://HOST:PORT)")
+    _add_server_options(demo, "small", "small keeps a short run eventful")
     demo.add_argument(
         "--iterations", type=embedded.positive_int, default=DemoSettings.iterations,
         help="turns of the loop (%(default)s)",
@@ -63,10 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--timeout", type=embedded.positive_float, default=Timeouts.reply, metavar="SECONDS",
         help="how long a call waits for its reply before it is UNKNOWN (%(default)s)",
-    )  # fmt: skip
-    demo.add_argument(
-        "--layout", default="small", metavar="NAME_OR_PATH",
-        help="maze of the embedded server: small keeps a short run eventful (%(default)s)",
     )  # fmt: skip
     demo.add_argument("--user", metavar="USER_ID", help="play as this user id")
     demo.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
@@ -80,14 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         "on a free port unless --server is given. Arrows or WASD (or a gamepad) steer; H shows "
         "the calls panel; Esc quits.",
     )
-    play.add_argument("--server", metavar="URL", help="a running server (ws://HOST:PORT)")
+    _add_server_options(play, "classic", "the arcade's")
     play.add_argument(
         "--name", metavar="NAME", help="your name on the board (a random one by default)"
     )
-    play.add_argument(
-        "--layout", default="classic", metavar="NAME_OR_PATH",
-        help="maze of the embedded server (%(default)s)",
-    )  # fmt: skip
     play.add_argument(
         "--exit-after", type=embedded.positive_float, metavar="SECONDS",
         help="close the window after this long (for automation)",
@@ -98,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--hud", action="store_true", help="start with the H panel open")
     play.set_defaults(run=run_play_command)
     return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser, layout: str, why: str) -> None:
+    """--server, or --layout for the embedded server a command starts without one."""
+    parser.add_argument("--server", metavar="URL", help="a running server (ws://HOST:PORT)")
+    parser.add_argument(
+        "--layout", default=layout, metavar="NAME_OR_PATH",
+        help=f"maze of the embedded server: {why} (%(default)s)",
+    )  # fmt: skip
+
+
+def _bad_server_url(args: argparse.Namespace) -> str | None:
+    if args.server is not None and not args.server.startswith(("ws://", "wss://")):
+        return f"--server must be a ws:// or wss:// URL, not {args.server!r}"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,8 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    if args.server is not None and not args.server.startswith(("ws://", "wss://")):
-        return _fail("demo", f"--server must be a ws:// or wss:// URL, not {args.server!r}")
+    if problem := _bad_server_url(args):
+        return _fail("demo", problem)
     if args.interval < 0:
         return _fail("demo", "--interval must be 0 or more seconds")
     embedded.configure_logging("console", level=logging.INFO if args.verbose else logging.WARNING)
@@ -148,8 +155,8 @@ async def _demo(
 
 
 def run_play_command(args: argparse.Namespace) -> int:
-    if args.server is not None and not args.server.startswith(("ws://", "wss://")):
-        return _fail("play", f"--server must be a ws:// or wss:// URL, not {args.server!r}")
+    if problem := _bad_server_url(args):
+        return _fail("play", problem)
     if not _has_display():
         return _fail(
             "play",
