@@ -52,6 +52,7 @@ async def article_loop(
         report(pacmen)
         if ghosts.reply is not None and pacmen.reply is not None:
             view.update(loop.time(), [*ghosts.reply.entities, *pacmen.reply.entities])
+            view.level = ghosts.reply.level or view.level
             me = next((p for p in pacmen.reply.entities if p.name == board.pacman), None)
             if me is not None and any(overlaps(me, ghost) for ghost in ghosts.reply.entities):
                 report(await board.remove(OWN_PACMAN))

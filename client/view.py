@@ -28,6 +28,7 @@ class View:
     latest: Snapshot = field(default_factory=lambda: Snapshot(0.0, {}))
     headings: dict[str, str] = field(default_factory=dict)
     """Where each moving piece last went, worked out from its moves (for mouths and eyes)."""
+    level: int = 1
     last_lives: int | None = None
     """Our pac-man's lives when last seen on the board."""
     rejoin: bool = False

@@ -305,6 +305,8 @@ def _draw_ghost(
 def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, view: View) -> None:
     """Score and lives along the top; every call's outcome, counted, along the bottom."""
     me = view.mine()
+    level = font.render(f"LEVEL {view.level}", True, (255, 255, 255))
+    surface.blit(level, level.get_rect(midtop=(surface.get_width() // 2, 6)))
     if me is not None and me.score is not None:
         surface.blit(font.render(f"SCORE {me.score}", True, (255, 255, 255)), (4, 6))
         for life in range(me.lives or 0):

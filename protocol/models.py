@@ -230,9 +230,12 @@ class MoveReply(OkReply):
 
 
 class FindAllReply(OkReply):
-    """Every entity of the kind asked for."""
+    """Every entity of the kind asked for, and the level the board is on."""
 
     entities: tuple[Entity, ...]
+    level: int | None = Field(
+        default=None, ge=1, exclude_if=_absent_if_none, description="The board's level (1, 2, ...)."
+    )
 
 
 class RemoveReply(OkReply):

@@ -267,7 +267,8 @@ class Pipeline:
     def _find_all(self, exchange: Exchange, request: FindAllRequest) -> dict[str, Any]:
         flashing = self.game.board.flashing()
         pieces = self.game.find_all(request.kind)
-        return {"entities": [_entity(piece, flashing) for piece in pieces]}
+        entities = [_entity(piece, flashing) for piece in pieces]
+        return {"entities": entities, "level": self.game.board.level}
 
     def _remove(self, exchange: Exchange, request: RemoveRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it

@@ -197,7 +197,9 @@ def test_moving_pieces_say_where_they_head_ghosts_their_state_pacmen_their_score
     pipeline = make_pipeline()
     conn = ConnectionState(1, user_id="u")
     send(pipeline, conn, "join")
-    ghosts = send(pipeline, conn, "findAll", kind=":ghost")["entities"]
+    found = send(pipeline, conn, "findAll", kind=":ghost")
+    assert found["level"] == 1
+    ghosts = found["entities"]
     assert {g["state"] for g in ghosts} == {"normal"}
     assert all(g["heading"] in ("up", "down", "left", "right") for g in ghosts)
     (me,) = send(pipeline, conn, "findAll", kind=":pacman")["entities"]

@@ -180,7 +180,10 @@ _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
         "lives": 0,
     },
     "move": {"xPos": 1, "yPos": 2},
-    "findAll": {"entities": [{"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2}]},
+    "findAll": {
+        "entities": [{"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2}],
+        "level": 1,
+    },
     "remove": {"removed": True},
     "ping": {},
     "leave": {},
