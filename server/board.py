@@ -14,7 +14,14 @@ the centre). Turns happen at centres; reversing is allowed anywhere, as in the a
 import random
 from collections.abc import Iterable
 
-from server.ghosts import Mode, ModeSchedule, in_house, pilot_ghost
+from server.ghosts import (
+    RELEASE_DOTS,
+    RELEASE_QUIET_SECONDS,
+    Mode,
+    ModeSchedule,
+    in_house,
+    pilot_ghost,
+)
 from server.layout import GHOST_NAMES, Layout, Tile
 from server.pieces import (
     ENERGIZER,
@@ -90,6 +97,10 @@ class Board:
         self._down: dict[str, tuple[Piece, int]] = {}
         """Caught pac-men waiting to come back: name -> (piece, the tick it returns on)."""
         self._death_ticks = round(DEATH_SECONDS * tick_rate)
+        self._quiet_ticks = round(RELEASE_QUIET_SECONDS * tick_rate)
+        self._dots = 0
+        """Food eaten on this level, for releasing the ghosts from the house."""
+        self._since_dot = 0
         self._lay_food()
         for name, (x, y) in zip(GHOST_NAMES, layout.ghost_starts, strict=False):
             self._place(Piece(name, GHOST, x, y))
@@ -190,6 +201,8 @@ class Board:
                 self._advance(pacman, self._pacman_step)
         for ghost in self._by_kind[GHOST].values():
             self._advance(ghost, self._ghost_speed(ghost))
+        self._since_dot += 1
+        self._release_ghosts()
         self._catch()
         self._bring_back()
 
@@ -200,12 +213,24 @@ class Board:
             self._place(Piece(f"energizer-{x}-{y}", ENERGIZER, x, y))
 
     def _start_ghosts(self) -> None:
-        """Every ghost on its start tile, normal, picking a way out that is open."""
+        """Every ghost on its start tile, normal; Inky and Clyde wait in the house."""
         starts = dict(zip(GHOST_NAMES, self.layout.ghost_starts, strict=False))
+        self._dots = self._since_dot = 0
         for ghost in self._by_kind[GHOST].values():
             ghost.x, ghost.y = starts[ghost.name]
             ghost.heading, ghost.offset, ghost.moving, ghost.state = "up", 0.0, True, "normal"
+            ghost.waiting = ghost.name in RELEASE_DOTS and in_house(self.layout, ghost.tile)
             self._at_centre(ghost)
+
+    def _release_ghosts(self) -> None:
+        """Let out the ghosts whose dot count is reached, or the next one after a quiet spell."""
+        waiting = [g for g in self._by_kind[GHOST].values() if g.waiting]
+        for ghost in waiting:
+            if self._dots >= RELEASE_DOTS[ghost.name] or self._since_dot >= self._quiet_ticks:
+                ghost.waiting, ghost.moving = False, True
+                self._since_dot = 0 if self._since_dot >= self._quiet_ticks else self._since_dot
+                if ghost.offset == 0.0:
+                    self._at_centre(ghost)  # it may have been standing: pick its way out
 
     def _next_level(self) -> None:
         """The maze is clear: the food comes back, and every piece starts over."""
@@ -323,6 +348,7 @@ class Board:
             if food is not None:
                 self._take(food)
                 self._score(piece, POINTS[food.kind])
+                self._dots, self._since_dot = self._dots + 1, 0
                 if food.kind == ENERGIZER:
                     self._frighten()
                 if not self._occupied_food:

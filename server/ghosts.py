@@ -38,6 +38,12 @@ SCATTER_TARGETS: dict[str, Tile] = {
 }
 """Fixed tiles outside the maze's corners, one per ghost: each circles its own corner."""
 
+RELEASE_DOTS = {"inky": 30, "clyde": 60}
+"""Dots eaten on a level before each ghost leaves the house (level 1; Blinky and Pinky leave
+at once). The Dossier's "ghost house" section."""
+RELEASE_QUIET_SECONDS = 4.0
+"""With no dot eaten for this long, the next ghost still waiting is released anyway."""
+
 CLYDE_SHY_DISTANCE = 8
 """Tiles from pac-man within which Clyde gives up the chase for his corner."""
 
@@ -143,6 +149,12 @@ def pilot_ghost(
                 ghost.tile, ghost.heading, target, passable(layout, doors=True)
             )
             return
+    if ghost.waiting:  # bob up and down in the house until released
+        if ghost.heading not in ("up", "down"):
+            ghost.heading = "up"
+        if not passable(layout, doors=False)(_step(ghost.tile, ghost.heading)):
+            ghost.heading = REVERSE[ghost.heading]
+        return
     if in_house(layout, ghost.tile) and home is not None:
         ghost.heading = choose_direction(
             ghost.tile, ghost.heading, home, passable(layout, doors=True)

@@ -50,6 +50,8 @@ class Piece:
     """The direction the player steers toward, taken at the next tile where it is legal."""
     score: int = 0
     lives: int = LIVES
+    waiting: bool = False
+    """A ghost held in the house until the dots eaten (or a quiet spell) release it."""
     state: str = "normal"
     """A ghost's: ``normal``, ``frightened`` (blue, edible), or ``eyes`` (eaten, going home)."""
 

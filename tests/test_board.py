@@ -451,3 +451,31 @@ def test_clearing_the_maze_starts_the_next_level_with_the_food_back() -> None:
     assert board.count(PELLET) == 2
     assert (me.tile, me.moving) == (corridor.pacman_start, False)
     assert me.score == 20
+
+
+def test_inky_and_clyde_wait_in_the_house_until_released() -> None:
+    board = Board(load_layout("classic"), random.Random(0))
+    inky, clyde = board.get("inky"), board.get("clyde")
+    assert inky is not None
+    assert clyde is not None
+    assert inky.waiting
+    assert clyde.waiting
+    ticks(board, 60 * 3)
+    assert inky.tile in board.layout.house  # still bobbing inside
+    ticks(board, 60 * 1 + 5)  # four quiet seconds: the next one goes
+    assert not inky.waiting
+    assert clyde.waiting
+    ticks(board, 60 * 4 + 5)
+    assert not clyde.waiting
+
+
+def test_eating_dots_releases_inky_at_thirty() -> None:
+    board = Board(load_layout("classic"), random.Random(0))
+    inky = board.get("inky")
+    assert inky is not None
+    board._dots = 29
+    board.tick()
+    assert inky.waiting
+    board._dots = 30
+    board.tick()
+    assert not inky.waiting
