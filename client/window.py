@@ -134,6 +134,7 @@ async def _play(
     joystick = Joystick()
     stats = _Stats(board)
     stats.shown = hud
+    presenter = Presenter()
     report.outcomes = stats.counts
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
@@ -157,10 +158,7 @@ async def _play(
                 report.frame_times.append((now, now - last_frame))
             report.frames, last_frame = report.frames + 1, now
             _draw_frame(base, walls, view, now - start, view.positions(now), font, stats)
-            if screen.get_size() == base.get_size():
-                screen.blit(base, (0, 0))
-            else:  # plain scale: smoothscale cost ~4 ms a frame under Xvfb
-                pygame.transform.scale(base, screen.get_size(), screen)
+            presenter.show(base, screen)
             pygame.display.flip()
             if exit_after is not None and now - start >= exit_after:
                 if screenshot is not None:
@@ -186,6 +184,33 @@ class _Stats:
     def record(self, result: CallResult[OkReply]) -> None:
         self.counts[result.outcome] += 1
         self.recent.record(result.action, result.outcome, result.latency, result.describe())
+
+
+class Presenter:
+    """Puts a frame on the screen: copied as is at its own size; scaled to fit, keeping its
+    shape, in a resized window (black bars where it does not fit).
+
+    Plain ``scale`` into a surface kept between frames: ``smoothscale`` and a new surface a
+    frame cost milliseconds per frame under Xvfb (docs/performance.md).
+    """
+
+    def __init__(self) -> None:
+        self._scaled: pygame.Surface | None = None
+        self._at = (0, 0)
+
+    def show(self, frame: pygame.Surface, screen: pygame.Surface) -> None:
+        if screen.get_size() == frame.get_size():
+            screen.blit(frame, (0, 0))
+            return
+        (fw, fh), (sw, sh) = frame.get_size(), screen.get_size()
+        factor = min(sw / fw, sh / fh)
+        size = (max(1, round(fw * factor)), max(1, round(fh * factor)))
+        if self._scaled is None or self._scaled.get_size() != size:
+            self._scaled = pygame.Surface(size)
+            self._at = ((sw - size[0]) // 2, (sh - size[1]) // 2)
+            screen.fill(BLACK)  # the bars, once per size
+        pygame.transform.scale(frame, size, self._scaled)
+        screen.blit(self._scaled, self._at)
 
 
 def _draw_maze(maze: tuple[str, ...], size: tuple[int, int]) -> pygame.Surface:

@@ -11,7 +11,7 @@ import pytest
 
 from client.timeouts import Timeouts
 from client.view import View
-from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, WindowReport, run_window
+from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter, WindowReport, run_window
 from protocol.models import Entity
 from protocol.outcome import Outcome
 from server.config import ServerConfig
@@ -95,3 +95,17 @@ def test_the_view_knows_a_game_is_over_only_after_the_last_life() -> None:
     view.update(3.0, [me.model_copy(update={"lives": 1})])
     view.update(4.0, [])
     assert view.game_over
+
+
+def test_a_resized_window_keeps_the_frames_shape_with_black_bars() -> None:
+    frame = pygame.Surface((100, 50))
+    frame.fill((255, 255, 0))
+    screen = pygame.Surface((400, 400))
+    screen.fill((9, 9, 9))
+    presenter = Presenter()
+    presenter.show(frame, screen)
+    presenter.show(frame, screen)  # the second frame reuses the scaled surface
+    assert tuple(screen.get_at((200, 200)))[:3] == (255, 255, 0)  # the picture, centred
+    assert tuple(screen.get_at((200, 10)))[:3] == (0, 0, 0)  # a bar above it
+    assert tuple(screen.get_at((200, 100)))[:3] == (255, 255, 0)  # 400 x 200, from y = 100
+    assert tuple(screen.get_at((200, 99)))[:3] == (0, 0, 0)
