@@ -69,6 +69,17 @@ async def test_call_as_a_user_who_never_joined_is_fatal(server: Any, action: str
     assert result.step is Step.VALIDATE_REQUEST
 
 
+async def while_stopped(
+    process: ServerProcess, call: Call, board: RemoteBoard
+) -> CallResult[OkReply]:
+    """Make ``call`` while the server process is frozen with SIGSTOP; it resumes afterwards."""
+    process.signal(signal.SIGSTOP)
+    try:
+        return await call(board)
+    finally:
+        process.signal(signal.SIGCONT)
+
+
 @pytest.mark.parametrize("action", CALLS)
 async def test_call_to_a_stopped_server_is_unknown(
     server_process: Callable[..., ServerProcess], action: str
@@ -76,11 +87,7 @@ async def test_call_to_a_stopped_server_is_unknown(
     process = server_process()
     async with RemoteBoard(process.url, "8765309", timeouts=FAST) as board:
         assert (await board.join()).ok
-        process.signal(signal.SIGSTOP)
-        try:
-            result = await CALLS[action](board)
-        finally:
-            process.signal(signal.SIGCONT)
+        result = await while_stopped(process, CALLS[action], board)
         assert result.outcome is Outcome.UNKNOWN, result.describe()
         assert result.step is None  # the client cannot tell where it died
         assert result.message == f"no reply in {round(300 * MS * 1000)} ms"
@@ -95,11 +102,7 @@ async def test_unknown_remove_was_applied_once_the_stopped_server_resumed(
     process = server_process()
     async with RemoteBoard(process.url, "8765309", timeouts=FAST) as board:
         assert (await board.join()).ok
-        process.signal(signal.SIGSTOP)
-        try:
-            removed = await board.remove("pacman")
-        finally:
-            process.signal(signal.SIGCONT)
+        removed = await while_stopped(process, CALLS["remove"], board)
         assert removed.outcome is Outcome.UNKNOWN
         after = await board.find("pacman")
     assert after.code is ErrorCode.NOT_FOUND  # it happened after all
