@@ -42,7 +42,7 @@ class RecentCalls:
         self.failures: deque[str] = deque(maxlen=failures)
         """Newest last: ``move -> UNKNOWN: no reply in 500 ms``."""
 
-    def record(self, action: str, outcome: Outcome, latency: float, description: str) -> None:
+    def record(self, outcome: Outcome, latency: float, description: str) -> None:
         self._latencies.append(latency)
         if outcome is not Outcome.SUCCESS:
             self.failures.append(description)

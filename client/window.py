@@ -17,7 +17,7 @@ import pygame
 
 from client.play import article_loop
 from client.remote import CallResult, RemoteBoard
-from client.tally import ARTICLE_CALLS, RecentCalls
+from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
 from client.timeouts import Timeouts
 from client.view import Point, View
 from protocol.models import Direction, OkReply
@@ -76,11 +76,20 @@ class WindowReport:
     """How a session in the window went."""
 
     frames: int = 0
-    longest_frame_gap: float = 0.0
-    """Seconds: the longest time between two frames (the window must never freeze)."""
     frame_times: list[tuple[float, float]] = field(default_factory=list)
     """(loop time, seconds since the frame before) for every frame after the first."""
-    outcomes: dict[Outcome, int] = field(default_factory=dict)
+    tally: OutcomeTally = field(default_factory=OutcomeTally)
+    """The board's own count of its calls, by action and outcome."""
+
+    @property
+    def longest_frame_gap(self) -> float:
+        """Seconds: the longest time between two frames (the window must never freeze)."""
+        return max((gap for _, gap in self.frame_times), default=0.0)
+
+    @property
+    def outcomes(self) -> dict[Outcome, int]:
+        """Every call the window made, by outcome."""
+        return {outcome: self.tally.total(outcome=outcome) for outcome in Outcome}
 
 
 async def run_window(
@@ -135,7 +144,7 @@ async def _play(
     stats = _Stats(board)
     stats.shown = hud
     presenter = Presenter()
-    report.outcomes = stats.counts
+    report.tally = board.tally
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
     network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
@@ -154,7 +163,6 @@ async def _play(
                     joystick.press(event.key)
             now = loop.time()
             if report.frames:
-                report.longest_frame_gap = max(report.longest_frame_gap, now - last_frame)
                 report.frame_times.append((now, now - last_frame))
             report.frames, last_frame = report.frames + 1, now
             _draw_frame(base, walls, view, now - start, view.positions(now), font, stats)
@@ -177,13 +185,11 @@ class _Stats:
 
     def __init__(self, board: RemoteBoard) -> None:
         self.board = board
-        self.counts = {outcome: 0 for outcome in Outcome}
         self.recent = RecentCalls()
         self.shown = False
 
     def record(self, result: CallResult[OkReply]) -> None:
-        self.counts[result.outcome] += 1
-        self.recent.record(result.action, result.outcome, result.latency, result.describe())
+        self.recent.record(result.outcome, result.latency, result.describe())
 
 
 class Presenter:
@@ -343,7 +349,8 @@ def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, vi
     else:
         surface.blit(font.render("caught... back in a moment", True, (255, 255, 255)), (4, 6))
     x, y = 4, surface.get_height() - HUD + 6
-    for outcome, n in stats.counts.items():
+    for outcome in Outcome:
+        n = stats.board.tally.total(outcome=outcome)
         text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
         surface.blit(text, (x, y))
         x += text.get_width() + 10
