@@ -202,16 +202,15 @@ class Game:
 
     def _existing(self, name: str) -> Piece:
         piece = self.board.get(name)
-        if piece is None:
-            status = self.board.pacman_status(name)
-            why = {
-                "caught": "it was caught and is back at the start in a moment",
-                "gone": "nothing by that name is on the board",
-            }[status]
-            if status == "gone" and name.startswith("pacman-"):
-                why = "no such pac-man on the board (game over? join to play again)"
-            raise Refusal(ErrorCode.NOT_FOUND, f"{name!r}: {why}")
-        return piece
+        if piece is not None:
+            return piece
+        if self.board.pacman_status(name) == "caught":
+            why = "it was caught and is back at the start in a moment"
+        elif name.startswith("pacman-"):
+            why = "no such pac-man on the board (game over? join to play again)"
+        else:
+            why = "nothing by that name is on the board"
+        raise Refusal(ErrorCode.NOT_FOUND, f"{name!r}: {why}")
 
     def _own(self, session: Session, name: str, verb: str) -> Piece:
         piece = self._existing(name)
