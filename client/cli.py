@@ -165,6 +165,7 @@ def run_play_command(args: argparse.Namespace) -> int:
         )
     embedded.configure_logging("console", level=logging.WARNING)
     name = args.name or f"player-{secrets.token_hex(2)}"
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in the player's terminal
     from client.window import run_window  # pygame only for the window, never for bots
 
     async def play() -> int:
