@@ -43,28 +43,39 @@ KEYS: dict[int, Direction] = {
     pygame.K_UP: "up", pygame.K_w: "up", pygame.K_DOWN: "down", pygame.K_s: "down",
     pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right", pygame.K_d: "right",
 }  # fmt: skip
+STICK_DEAD_ZONE = 0.5
+"""How far a stick must lean (of 1.0) to steer: a resting stick drifts a little."""
 
 
 class Joystick:
-    """The direction the player holds: the last key pressed, or the gamepad's hat/stick."""
+    """The direction the player holds: the last key pressed, or a gamepad's hat or stick.
+
+    Gamepads come and go while the window is open: SDL announces every pad, including those
+    plugged in before the start, with a ``JOYDEVICEADDED`` event.
+    """
 
     def __init__(self) -> None:
         self.direction: Direction | None = None
-        self._pads = [pygame.joystick.Joystick(i) for i in range(pygame.joystick.get_count())]
+        self._pads: dict[int, pygame.joystick.JoystickType] = {}
 
-    def press(self, key: int) -> None:
-        if key in KEYS:
-            self.direction = KEYS[key]
+    def handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.KEYDOWN and event.key in KEYS:
+            self.direction = KEYS[event.key]
+        elif event.type == pygame.JOYDEVICEADDED:
+            pad = pygame.joystick.Joystick(event.device_index)
+            self._pads[pad.get_instance_id()] = pad
+        elif event.type == pygame.JOYDEVICEREMOVED:
+            self._pads.pop(event.instance_id, None)
 
     def read(self) -> Direction | None:
-        for pad in self._pads:
+        for pad in self._pads.values():
             if pad.get_numhats():
                 hx, hy = pad.get_hat(0)
                 if hx or hy:
                     return ("right" if hx > 0 else "left") if hx else ("up" if hy > 0 else "down")
             if pad.get_numaxes() >= 2:
                 ax, ay = pad.get_axis(0), pad.get_axis(1)
-                if max(abs(ax), abs(ay)) > 0.5:
+                if max(abs(ax), abs(ay)) > STICK_DEAD_ZONE:
                     if abs(ax) > abs(ay):
                         return "right" if ax > 0 else "left"
                     return "down" if ay > 0 else "up"
@@ -160,7 +171,7 @@ async def _play(
                         stats.shown = not stats.shown
                     if event.key == pygame.K_RETURN and view.game_over:
                         view.rejoin = True
-                    joystick.press(event.key)
+                joystick.handle(event)
             now = loop.time()
             if report.frames:
                 report.frame_times.append((now, now - last_frame))

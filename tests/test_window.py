@@ -17,6 +17,7 @@ from protocol.outcome import Outcome
 from server.config import ServerConfig
 from server.embedded import running_server
 from tests.conftest import ServerProcess
+from tests.gamepad import VirtualGamepad
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +110,33 @@ def test_a_resized_window_keeps_the_frames_shape_with_black_bars() -> None:
     assert tuple(screen.get_at((200, 10)))[:3] == (0, 0, 0)  # a bar above it
     assert tuple(screen.get_at((200, 100)))[:3] == (255, 255, 0)  # 400 x 200, from y = 100
     assert tuple(screen.get_at((200, 99)))[:3] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("control", ["d-pad", "stick"])
+async def test_a_gamepad_plugged_in_while_playing_steers_pacman(control: str) -> None:
+    async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
+        window = asyncio.create_task(run_window(server.url or "", "padded", exit_after=2.5))
+        await asyncio.sleep(0.5)  # the window is open and playing
+        pad = VirtualGamepad()
+        if control == "d-pad":
+            pad.hat("left")
+        else:
+            pad.stick(-0.9, 0.1)
+        await window
+        start = server.game.board.layout.pacman_start
+        moved = server.game.board.get("pacman-padded")
+    assert moved is not None
+    assert moved.tile[1] == start[1]
+    assert moved.tile[0] < start[0] - 2  # it ran left, several tiles, steered by the pad alone
+
+
+async def test_a_stick_at_rest_does_not_steer() -> None:
+    async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
+        window = asyncio.create_task(run_window(server.url or "", "resting", exit_after=1.5))
+        await asyncio.sleep(0.5)
+        VirtualGamepad().stick(0.3, -0.2)  # drift inside the dead zone
+        await window
+        start = server.game.board.layout.pacman_start
+        stayed = server.game.board.get("pacman-resting")
+    assert stayed is not None
+    assert stayed.tile == start
