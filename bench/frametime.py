@@ -6,8 +6,14 @@ Starts ``pacnet serve`` as a child process and the window in this one (on SDL's 
 driver unless a display is set), plays 3 s normally, stops the server with SIGSTOP for 3 s,
 resumes it for 2 s more, and prints frame-time p50/p99/max for each phase. Target: p99 under
 20 ms in both (docs/performance.md): the network must never hold a frame up.
+
+    uv run python bench/frametime.py --scale 1.5    # the player made the window bigger
+
+``--scale`` resizes the window, as a player dragging its corner would, once it is open: every
+frame is then scaled to fit, which is the window's most expensive way to present.
 """
 
+import argparse
 import asyncio
 import json
 import logging
@@ -22,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 NORMAL, STALLED, AFTER = 3.0, 3.0, 2.0
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
@@ -39,7 +46,23 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(url: str, server: subprocess.Popen[bytes]) -> dict[str, list[float]]:
+def resize(scale: float) -> str:
+    """Resize the open window as a window manager would; SDL then sends the window a resize."""
+    import warnings
+
+    import pygame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # we only resize, never draw here
+        window = pygame.Window.from_display_module()
+    width, height = window.size
+    window.size = (round(width * scale), round(height * scale))
+    return f"{width} x {height} resized to {window.size[0]} x {window.size[1]}"
+
+
+async def measure(
+    url: str, server: subprocess.Popen[bytes], scale: float
+) -> tuple[dict[str, list[float]], str]:
     from client.timeouts import Timeouts
     from client.window import WindowReport, run_window
 
@@ -49,6 +72,8 @@ async def measure(url: str, server: subprocess.Popen[bytes]) -> dict[str, list[f
                    timeouts=Timeouts(reply=0.5))
     )  # fmt: skip
     await asyncio.sleep(0.5)  # joined and drawing
+    size = resize(scale) if scale != 1 else "frame's own size, unscaled"
+    await asyncio.sleep(0.5)  # the window manager and SDL have settled on the new size
     begin = asyncio.get_running_loop().time()
     await asyncio.sleep(NORMAL)
     stop = asyncio.get_running_loop().time()
@@ -63,10 +88,13 @@ async def measure(url: str, server: subprocess.Popen[bytes]) -> dict[str, list[f
             phases["server running"].append(gap)
         elif stop <= at < resume:
             phases["server stopped (SIGSTOP)"].append(gap)
-    return phases
+    return phases, size
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="resize the window by this")
+    args = parser.parse_args()
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy" if not os.environ.get("DISPLAY") else "")
     if not os.environ["SDL_VIDEODRIVER"]:
         del os.environ["SDL_VIDEODRIVER"]
@@ -75,7 +103,7 @@ def main() -> int:
     configure_logging("console", level=logging.WARNING)
     server, url = start_server()
     try:
-        phases = asyncio.run(measure(url, server))
+        phases, size = asyncio.run(measure(url, server, args.scale))
     finally:
         server.send_signal(signal.SIGCONT)
         server.terminate()
@@ -83,6 +111,7 @@ def main() -> int:
     print(
         f"- driver: {os.environ.get('SDL_VIDEODRIVER', 'display ' + os.environ.get('DISPLAY', ''))}"
     )
+    print(f"- window: {size}")
     print(f"- {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print()
     print("| phase | frames | frame time p50 ms | p99 ms | max ms | target p99 < 20 ms |")
