@@ -83,7 +83,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--tick-rate", type=positive_float, default=defaults.tick_rate, metavar="HZ",
         help="board clock ticks per second (%(default)s)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=None, help="seed for the board's randomness")
+    parser.add_argument(
+        "--seed", type=int, default=None,
+        help="seed for the board's and the faults' randomness (a run can be replayed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--admin-token", default=os.environ.get("PACNET_ADMIN_TOKEN"), metavar="TOKEN",
+        help="token for the /admin endpoint (fault injection); default: $PACNET_ADMIN_TOKEN, "
+        "else a new one, printed at start",
+    )  # fmt: skip
     parser.add_argument(
         "--log-format", choices=("json", "console"), default="console",
         help="one JSON object per line, or text for people (%(default)s)",
@@ -100,7 +108,7 @@ def run_serve(args: argparse.Namespace) -> int:
         )  # fmt: skip
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
-            seed=args.seed, limits=limits,
+            seed=args.seed, limits=limits, admin_token=args.admin_token or None, crash_exits=True,
         )  # fmt: skip
         server = BoardServer(config)
     except (LayoutError, ValueError) as exc:

@@ -55,3 +55,9 @@ class ServerConfig:
     ping_interval: float | None = 20.0
     """Seconds between WebSocket pings the server sends (websockets' default)."""
     limits: ServerLimits = field(default_factory=ServerLimits)
+    admin_token: str | None = None
+    """The token ``/admin`` requires (fault injection); None generates one and logs it."""
+    crash_exits: bool = False
+    """What a ``crash`` fault in ``exit`` mode does: end the process on the spot (``pacnet
+    serve``), or, in an embedded server that shares its process, drop every connection and
+    stop listening, which is what the rest of the world sees of a crash."""

@@ -6,8 +6,10 @@ pure core (``board``, ``game``, ``pipeline``).
 
 import asyncio
 import itertools
+import os
 import random
 import secrets
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -16,11 +18,18 @@ import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from faults.admin import AdminEndpoint
+from faults.engine import FaultSet
+from faults.spec import Domain
 from server.board import Board
 from server.config import ServerConfig
+from server.faults import ServerFaults
 from server.game import Game
 from server.layout import load_layout
-from server.pipeline import ConnectionState, Exchange, Pipeline, StageHook
+from server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
+
+CRASH_EXIT_STATUS = 70
+"""What a ``crash`` fault ends ``pacnet serve`` with (EX_SOFTWARE): not 0, not a signal."""
 
 log = structlog.get_logger("pacnet.server")
 
@@ -42,7 +51,10 @@ class BoardServer:
         layout = load_layout(config.layout)
         board = Board(layout, random.Random(self.seed), tick_rate=config.tick_rate)
         self.game = Game(board, config.limits)
-        self.pipeline = Pipeline(self.game, hooks)
+        self.faults = FaultSet(Domain.SERVER, self.seed)
+        """The server's own faults (fault injection), switched on through ``/admin``."""
+        self.admin = AdminEndpoint(self.faults, config.admin_token)
+        self.pipeline = Pipeline(self.game, [ServerFaults(self.faults), *hooks])
         self.url: str | None = None
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None
@@ -72,6 +84,7 @@ class BoardServer:
             compression=None,  # frames are a few hundred bytes: deflate costs more than it saves
             max_size=config.limits.max_message_bytes,
             ping_interval=config.ping_interval,
+            process_request=self.admin.process_request,
         )
         self.url = _url_of(self._server, config.host)
         log.info(
@@ -83,6 +96,7 @@ class BoardServer:
             keepalive_timeout=config.limits.keepalive_timeout,
             rate=config.limits.rate,
             burst=config.limits.burst,
+            admin_token=self.admin.token if self.admin.generated_token else "(given)",
         )
         return self.url
 
@@ -101,11 +115,26 @@ class BoardServer:
         """Ask ``run()`` to close every connection and return."""
         self._stop.set()
 
+    def _crash(self) -> None:
+        """Die as a crashed server does: at once, with no goodbye to anyone."""
+        log.critical("server_crashed", reason="crash fault", clock=self.game.board.clock)
+        if self.config.crash_exits:
+            sys.stderr.flush()
+            os._exit(CRASH_EXIT_STATUS)
+        assert self._server is not None
+        self._server.close(close_connections=False)
+        for connection in list(self._server.connections):
+            connection.transport.abort()
+        self.stop()
+
     def statistics(self) -> dict[str, Any]:
         """A snapshot of the server: the game's size and the open connections."""
         return {**self.game.statistics(), "connections": self._connections}
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
+        if websocket.request is not None and self.admin.owns(websocket.request.path):
+            await self.admin.serve(websocket)
+            return
         state = ConnectionState(next(self._connection_ids), peer=_peer(websocket))
         self._connections += 1
         handle = self.pipeline.handle
@@ -118,6 +147,10 @@ class BoardServer:
                     _log_failure(exchange)
         except ConnectionClosed:
             pass  # the peer went away mid-conversation; its user stays until keepalive expiry
+        except Crash as crash:
+            if crash.mode != "abort":
+                self._crash()
+            websocket.transport.abort()  # no close frame: to the peer, the server vanished
         finally:
             self._connections -= 1
             if state.user_id is not None:

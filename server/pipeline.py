@@ -12,10 +12,11 @@
 
 Every stage may refuse with a definite error (nothing changed). A hook sees each stage
 before it runs: the place where fault injection plugs in. A hook may refuse (``Refusal``),
-or swallow the reply (``NoReply``); an unexpected exception before UPDATE_STATE becomes an
-INTERNAL error, one during or after it becomes no reply at all, because the server can no
-longer promise that nothing changed (Maelstrom's rule: never a definite error under
-indefinite conditions).
+swallow the reply (``NoReply``), answer in the stage's place (``Answer``), or crash
+(``Crash``, which ``handle`` lets through to the I/O shell). An unexpected exception before
+UPDATE_STATE becomes an INTERNAL error, one during or after it becomes no reply at all,
+because the server can no longer promise that nothing changed (Maelstrom's rule: never a
+definite error under indefinite conditions).
 """
 
 from collections.abc import Callable, Sequence
@@ -65,6 +66,23 @@ class Stage(Enum):
 
 class NoReply(Exception):
     """Raised by a hook to end the exchange without any reply."""
+
+
+class Answer(Exception):
+    """Raised by a hook to reply with ``reply`` (wire form) instead of running the stage."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__("answered by a hook")
+        self.reply = reply
+
+
+class Crash(Exception):
+    """Raised by a hook: the server dies on the spot (``exit``) or drops only this
+    connection (``abort``). It passes through ``handle``: the I/O shell does the dying."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(f"crash ({mode})")
+        self.mode = mode
 
 
 @dataclass(slots=True)
@@ -127,7 +145,7 @@ class Exchange:
 
 
 StageHook = Callable[[Stage, Exchange], None]
-"""Called before each stage runs; may raise Refusal or NoReply."""
+"""Called before each stage runs; may raise Refusal, NoReply, Answer or Crash."""
 
 
 class Pipeline:
@@ -190,6 +208,10 @@ class Pipeline:
             )
         except NoReply:
             return exchange
+        except Answer as answer:
+            exchange.reply = answer.reply
+        except Crash:
+            raise
         except Exception as exc:  # a server bug: answer only if nothing can have changed
             exchange.crash = exc
             if exchange.stage.step >= Step.UPDATE_SERVER_STATE:

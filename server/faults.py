@@ -1,0 +1,99 @@
+"""The server's fault domain: faults injected inside the request pipeline, at the stage
+where each failure really happens.
+
+    fault         stage (step)              what the server does
+    -----------   -----------------------   ------------------------------------------------
+    crash         RECEIVE (2)               exits (``exit``) or drops the connection
+                                            (``abort``) before doing anything
+    reject        THROTTLE (3)              refuses the request as INVALID_MESSAGE
+    update_fails  UPDATE_STATE (4)          STATE_UPDATE_FAILED; the update never runs
+    disk_full     UPDATE_STATE (4)          answers at once with an empty ``ok`` reply and
+                                            does nothing (the article's catalog server)
+    no_reply      REPLY (5)                 the update is done; no reply is sent
+    bad_version   REPLY (5)                 the update is done; the reply says ``"v": 2``
+
+``reject`` runs once the request is decoded (still step 3), so its error reply echoes the
+requestId and the action and user filters can apply. Every fault that fires is logged as
+``fault_injected`` with the requestId it hit.
+"""
+
+from typing import Any
+
+import structlog
+from pydantic_core import from_json
+
+from faults.engine import FaultSet, Message
+from faults.spec import Fault, FaultKind
+from protocol.errors import ErrorCode
+from server.game import Refusal
+from server.pipeline import Answer, Crash, Exchange, NoReply, Stage
+
+log = structlog.get_logger("pacnet.server")
+
+_AT: dict[Stage, tuple[FaultKind, ...]] = {
+    Stage.RECEIVE: (FaultKind.CRASH,),
+    Stage.THROTTLE: (FaultKind.REJECT,),
+    Stage.UPDATE_STATE: (FaultKind.UPDATE_FAILS, FaultKind.DISK_FULL),
+    Stage.REPLY: (FaultKind.NO_REPLY, FaultKind.BAD_VERSION),
+}
+
+
+class ServerFaults:
+    """A pipeline hook that injects the server's faults from ``faults``."""
+
+    def __init__(self, faults: FaultSet) -> None:
+        self.faults = faults
+
+    def __call__(self, stage: Stage, exchange: Exchange) -> None:
+        if not self.faults:
+            return
+        kinds = _AT.get(stage)
+        if kinds is None:
+            return
+        request_id, action, user = _identify(exchange)
+        message = Message(action=action, user=user, connection=exchange.connection.id)
+        for fault in self.faults.fire(kinds, message, exchange.now):
+            log.info(
+                "fault_injected", domain="server", fault=fault.id, kind=fault.kind.value,
+                step=fault.step.name, requestId=request_id, userId=user, action=action,
+                stage=stage.label,
+            )  # fmt: skip
+            _inject(fault, exchange)
+
+
+def _inject(fault: Fault, exchange: Exchange) -> None:
+    match fault.kind:
+        case FaultKind.CRASH:
+            raise Crash(fault.crash.value)
+        case FaultKind.REJECT:
+            raise Refusal(ErrorCode.INVALID_MESSAGE, f"rejected as invalid (fault {fault.id})")
+        case FaultKind.UPDATE_FAILS:
+            raise Refusal(
+                ErrorCode.STATE_UPDATE_FAILED, f"the state update failed (fault {fault.id})"
+            )
+        case FaultKind.DISK_FULL:
+            request = exchange.request
+            assert request is not None  # UPDATE_STATE comes after VALIDATE
+            raise Answer({"v": 1, "requestId": request.request_id, "status": "ok"})
+        case FaultKind.NO_REPLY:
+            raise NoReply
+        case FaultKind.BAD_VERSION:
+            if isinstance(exchange.reply, dict):
+                exchange.reply = {**exchange.reply, "v": 2}
+
+
+def _identify(exchange: Exchange) -> tuple[str | None, str | None, str | None]:
+    """(requestId, action, userId) of the exchange: from the decoded request once there is
+    one, else from a lenient look at the raw frame (a crash fault strikes before decoding)."""
+    request = exchange.request
+    if request is not None:
+        return request.request_id, request.action, request.user_id
+    try:
+        data: Any = from_json(exchange.raw)
+    except ValueError:
+        return None, None, exchange.connection.user_id
+    if not isinstance(data, dict):
+        return None, None, exchange.connection.user_id
+    fields = (data.get("requestId"), data.get("action"), data.get("userId"))
+    request_id, action, user = (value if isinstance(value, str) else None for value in fields)
+    return request_id, action, user or exchange.connection.user_id
