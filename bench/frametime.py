@@ -98,7 +98,7 @@ def main() -> int:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy" if not os.environ.get("DISPLAY") else "")
     if not os.environ["SDL_VIDEODRIVER"]:
         del os.environ["SDL_VIDEODRIVER"]
-    from server.logs import configure_logging
+    from protocol.logs import configure_logging
 
     configure_logging("console", level=logging.WARNING)
     server, url = start_server()

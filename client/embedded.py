@@ -6,11 +6,11 @@ the rest of the client never imports the server (checked by the import contracts
 ``pyproject.toml``).
 """
 
+from protocol.logs import LogFormat, configure_logging
 from server.cli import add_serve_arguments, positive_float, positive_int, run_serve
 from server.config import ServerConfig
 from server.embedded import running_server
 from server.layout import LayoutError
-from server.logs import LogFormat, configure_logging
 
 __all__ = [
     "LayoutError",

@@ -8,9 +8,9 @@ import sys
 
 import structlog
 
+from protocol.logs import configure_logging
 from server.config import ServerConfig, ServerLimits
 from server.layout import LayoutError, builtin_layouts
-from server.logs import configure_logging
 from server.net import BoardServer
 
 log = structlog.get_logger("pacnet.server")
