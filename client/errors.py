@@ -6,11 +6,13 @@ The transport raises only these; each leaf knows what it observed (and so, throu
     CallError
     ├── NotSent                    observed NOT_SENT  -> POST_FAILED   (step 1)
     │   ├── ConnectFailed          refused, unreachable, handshake rejected, connect timeout
-    │   └── ClosedBeforeSend       the connection was already known closed
+    │   ├── ClosedBeforeSend       the connection was already known closed
+    │   └── Offline                the client's own network is down (a client fault)
     └── Indefinite                                     -> UNKNOWN
         ├── ReplyTimeout           observed NO_REPLY: nothing came before the deadline
         ├── ConnectionLost         observed NO_REPLY: the connection died after sending
-        └── UnreadableReply        observed BAD_REPLY: corrupt or another version (step 7)
+        ├── UnreadableReply        observed BAD_REPLY: corrupt or another version (step 7)
+        └── ApplyFailed            observed NOT_APPLIED: valid, but not applied (step 8)
 
 Error *replies* are not exceptions: they are valid replies, and classify as RETRYABLE or
 FATAL by their ``retryable`` flag.
@@ -45,6 +47,10 @@ class ClosedBeforeSend(NotSent):
     """The connection was already closed (or closing) when the request was to be sent."""
 
 
+class Offline(NotSent):
+    """The client's own network is down: nothing could leave (an injected client fault)."""
+
+
 class Indefinite(CallError):
     """The request was written, but what became of it is unknown."""
 
@@ -64,3 +70,10 @@ class UnreadableReply(Indefinite):
 
     observed = Observed.BAD_REPLY
     step = Step.VALIDATE_REPLY
+
+
+class ApplyFailed(Indefinite):
+    """A valid reply came and the client failed to apply it (an injected client fault)."""
+
+    observed = Observed.NOT_APPLIED
+    step = Step.UPDATE_CLIENT_STATE

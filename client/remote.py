@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from client.errors import CallError
+import structlog
+
+from client.errors import ApplyFailed, CallError, Offline
 from client.tally import OutcomeTally
 from client.timeouts import Timeouts
 from client.transport import Connection
+from faults.engine import FaultSet, Message
+from faults.spec import Domain, FaultKind
 from protocol.classify import classify
 from protocol.errors import ErrorCode
 from protocol.models import (
@@ -49,6 +53,8 @@ from protocol.models import (
 from protocol.outcome import Outcome, Step
 
 R = TypeVar("R", bound=OkReply, covariant=True)
+
+log = structlog.get_logger("pacnet.client")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,8 @@ class RemoteBoard:
         user_id: the user every request acts as.
         timeouts: how long each phase of a call may take.
         client_id: prefix of this client's request ids (random by default).
+        faults: the client's own faults (offline, apply_fails); the window's keys and the
+            tests switch them. Empty by default.
 
     The connection opens on the first call; if it is lost, later calls end POST_FAILED
     until ``connect()`` opens a new one (which must then ``join`` with the session token).
@@ -103,11 +111,13 @@ class RemoteBoard:
         *,
         timeouts: Timeouts | None = None,
         client_id: str | None = None,
+        faults: FaultSet | None = None,
     ) -> None:
         self.url = url
         self.user_id = user_id
         self.timeouts = timeouts or Timeouts()
         self.tally = OutcomeTally()
+        self.faults = faults if faults is not None else FaultSet(Domain.CLIENT)
         self.session_token: str | None = None
         self.pacman: str | None = None
         """The name of our pac-man, once joined."""
@@ -193,10 +203,14 @@ class RemoteBoard:
         )
         action = request.action
         try:
+            if self.faults:
+                self._inject(FaultKind.OFFLINE, request)
             if self._connection is None:
                 await self.connect()
             assert self._connection is not None
             reply = await self._connection.request(request, loop.time() + self.timeouts.reply)
+            if self.faults and not isinstance(reply, ErrorReply):
+                self._inject(FaultKind.APPLY_FAILS, request)
         except CallError as exc:
             result: CallResult[Any] = CallResult(
                 action, classify(exc.observed), request.request_id, loop.time() - start,
@@ -206,6 +220,27 @@ class RemoteBoard:
             result = _result_of(action, reply, request.request_id, loop.time() - start)
         self.tally.record(action, result.outcome)
         return result
+
+    def _inject(self, kind: FaultKind, request: RequestBase) -> None:
+        """Raise the client fault of ``kind`` if one fires for ``request``.
+
+        Raises:
+            Offline: OFFLINE fired (before anything is sent).
+            ApplyFailed: APPLY_FAILS fired (after a valid reply came).
+        """
+        message = Message(action=request.action, user=request.user_id)
+        loop = asyncio.get_running_loop()
+        for fault in self.faults.fire((kind,), message, loop.time()):
+            log.info(
+                "fault_injected", domain="client", fault=fault.id, kind=kind.value,
+                step=fault.step.name, requestId=request.request_id, userId=request.user_id,
+                action=request.action,
+            )  # fmt: skip
+            if kind is FaultKind.OFFLINE:
+                raise Offline(f"the client's network is down (fault {fault.id})")
+            raise ApplyFailed(
+                f"the reply came but the client failed to apply it (fault {fault.id})"
+            )
 
 
 def _result_of(

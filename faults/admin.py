@@ -259,9 +259,14 @@ class AdminClient:
 
 
 def _explain(exc: ValidationError) -> str:
+    """The first problem, e.g. ``fault.probability: Input should be less than or equal to 1``."""
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
+    location = list(first["loc"])
+    if location and location[0] in ("list", "add", "remove", "clear"):
+        location = location[1:]  # the union's tag: the op the command named
+    where = ".".join(str(part) for part in location)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def _peer(connection: ServerConnection) -> str:

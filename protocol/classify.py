@@ -8,6 +8,7 @@ turns that into the article's outcome. Nothing else in pacnet decides an outcome
     NOT_SENT     (refused, closed, no route)   POST_FAILED   no
     NO_REPLY     (deadline, connection lost)   UNKNOWN       maybe
     BAD_REPLY    (corrupt, wrong version)      UNKNOWN       maybe
+    NOT_APPLIED  (valid reply, client failed)  UNKNOWN       maybe (it did)
     error reply, retryable                     RETRYABLE     no (errors are definite)
     error reply, not retryable                 FATAL         no
     ok reply                                   SUCCESS       yes
@@ -28,12 +29,16 @@ class Observed(Enum):
     """The frame was written, then nothing usable came back before the deadline."""
     BAD_REPLY = "bad_reply"
     """A reply came back but could not be decoded or validated: what it said is unknown."""
+    NOT_APPLIED = "not_applied"
+    """A valid reply came back and the client failed to apply it (step 8). The server did
+    act, but what its reply said is lost to the caller as surely as a corrupt reply's."""
 
 
 _OUTCOME_OF: dict[Observed, Outcome] = {
     Observed.NOT_SENT: Outcome.POST_FAILED,
     Observed.NO_REPLY: Outcome.UNKNOWN,
     Observed.BAD_REPLY: Outcome.UNKNOWN,
+    Observed.NOT_APPLIED: Outcome.UNKNOWN,
 }
 
 

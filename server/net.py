@@ -54,7 +54,8 @@ class BoardServer:
         self.faults = FaultSet(Domain.SERVER, self.seed)
         """The server's own faults (fault injection), switched on through ``/admin``."""
         self.admin = AdminEndpoint(self.faults, config.admin_token)
-        self.pipeline = Pipeline(self.game, [ServerFaults(self.faults), *hooks])
+        # Other hooks (tracing) see each stage before a fault can cut the request short.
+        self.pipeline = Pipeline(self.game, [*hooks, ServerFaults(self.faults)])
         self.url: str | None = None
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None

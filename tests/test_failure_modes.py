@@ -1,0 +1,142 @@
+"""docs/failure-modes.md's table, row by row, for each of the article's four calls.
+
+Each row names a fault; the test switches it on in its own domain (the server's through its
+``/admin`` endpoint with the admin token, the client's on the ``RemoteBoard``), makes the call,
+and checks the outcome the client got and whether the server really acted.
+"""
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from client.remote import CallResult, RemoteBoard
+from client.timeouts import Timeouts
+from faults.admin import AdminClient
+from faults.spec import Domain, Fault
+from protocol.models import OkReply
+from protocol.outcome import Outcome
+from server.net import CRASH_EXIT_STATUS, BoardServer
+from server.pipeline import Exchange, Stage
+from tests.conftest import MS, ROOT, ServerProcess, StartServer
+
+TABLE = ROOT / "docs" / "failure-modes.md"
+
+
+@dataclass(frozen=True)
+class Row:
+    fault: dict[str, Any]
+    step: int
+    domain: Domain
+    outcome: Outcome
+    acted: bool
+
+    @property
+    def name(self) -> str:
+        return " ".join(str(v) for v in self.fault.values())
+
+
+def table_rows() -> list[Row]:
+    text = TABLE.read_text()
+    body = text.split("<!-- failure-modes table")[1].split("<!-- end of failure-modes table")[0]
+    rows = []
+    for line in body.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].startswith("`"):
+            continue
+        fault, step, domain, outcome, acted = cells
+        assert acted in ("yes", "no"), line
+        spec = json.loads(fault.strip("`"))
+        rows.append(
+            Row(spec, int(step.split()[0]), Domain(domain), Outcome(outcome), acted == "yes")
+        )
+    return rows
+
+
+ROWS = table_rows()
+Call = Callable[[RemoteBoard], Awaitable[CallResult[OkReply]]]
+CALLS: dict[str, Call] = {
+    "find": lambda board: board.find(),
+    "move": lambda board: board.move("pacman", "right"),
+    "findAll": lambda board: board.find_all(":ghost"),
+    "remove": lambda board: board.remove(),
+}
+
+
+class Acted:
+    """A tracing hook: the requests that got past UPDATE_STATE (the server ran them)."""
+
+    def __init__(self) -> None:
+        self.request_ids: set[str] = set()
+
+    def __call__(self, stage: Stage, exchange: Exchange) -> None:
+        if stage is Stage.REPLY and exchange.request is not None:
+            self.request_ids.add(exchange.request.request_id)
+
+
+def test_the_table_covers_every_step_the_injectors_have() -> None:
+    assert len(ROWS) >= 9
+    for row in ROWS:
+        fault = Fault.model_validate(row.fault)
+        assert fault.step.value == row.step, row
+        assert fault.domain is row.domain, row
+
+
+@pytest.mark.parametrize("action", CALLS)
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if r.fault.get("crash") != "exit"], ids=lambda r: r.name
+)
+async def test_a_row_of_the_table_holds(row: Row, action: str, start_server: StartServer) -> None:
+    acted = Acted()
+    server = await start_server(hooks=(acted,))
+    assert server.url is not None
+    async with RemoteBoard(server.url, "8765309", timeouts=Timeouts(reply=300 * MS)) as board:
+        assert (await board.join()).ok
+        pacman = server.game.board.get("pacman-8765309")
+        assert pacman is not None
+        assert pacman.wanted != "right"
+        assert pacman.lives == 3
+        await switch_on(row, action, server, board)
+        result = await CALLS[action](board)
+    assert result.outcome is row.outcome, result.describe()
+    assert (result.request_id in acted.request_ids) is row.acted
+    if action == "move":
+        assert (pacman.wanted == "right") is row.acted
+    if action == "remove":
+        assert (pacman.lives == 2) is row.acted
+
+
+async def switch_on(row: Row, action: str, server: BoardServer, board: RemoteBoard) -> None:
+    """Aim the row's fault at this call only: the join before it must go through."""
+    fault = {**row.fault, "action": action}
+    if row.domain is Domain.CLIENT:
+        board.faults.add(Fault.model_validate(fault), 0.0)
+        return
+    assert server.url is not None
+    async with AdminClient(server.url, server.admin.token) as admin:
+        reply = await admin.add(fault)
+    assert reply.ok, reply.error
+
+
+@pytest.mark.parametrize("action", CALLS)
+async def test_a_crash_after_receive_ends_the_server_process_and_the_call_is_unknown(
+    action: str, server_process: Callable[..., ServerProcess]
+) -> None:
+    (row,) = [r for r in ROWS if r.fault.get("crash") == "exit"]
+    process = server_process("--layout", "small", "--admin-token", "workshop")
+    async with RemoteBoard(process.url, "8765309", timeouts=Timeouts(reply=2000 * MS)) as board:
+        assert (await board.join()).ok
+        async with AdminClient(process.url, "workshop") as admin:
+            assert (await admin.add({**row.fault, "action": action})).ok
+        result = await CALLS[action](board)
+    assert result.outcome is row.outcome, result.describe()
+    assert process.process.wait(timeout=10) == CRASH_EXIT_STATUS
+    events = process.events()
+    injected = [e for e in events if e["event"] == "fault_injected"]
+    assert [e["requestId"] for e in injected] == [result.request_id]
+    assert injected[0]["domain"] == "server"
+    assert injected[0]["step"] == "DELIVER_REQUEST"
+    assert not row.acted
+    assert not any(e.get("requestId") == result.request_id for e in events if e not in injected)
