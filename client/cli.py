@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="play in a window, over the network",
         description="Play pac-man in a window. The board lives on a server: an embedded one "
         "on a free port unless --server is given. Arrows or WASD (or a gamepad) steer; H shows "
-        "the calls panel; Esc quits.",
+        "the calls panel; I the request inspector; F7 and F8 switch the client's own faults "
+        "(network down, replies not applied); Esc quits.",
     )
     _add_server_options(play, "classic", "the arcade's")
     play.add_argument(
@@ -88,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot", type=Path, metavar="PATH", help="save the last frame as a PNG on exit"
     )
     play.add_argument("--hud", action="store_true", help="start with the H panel open")
+    play.add_argument(
+        "--inspector", action="store_true", help="start with the I request inspector open"
+    )
     play.set_defaults(run=run_play_command)
     return parser
 
@@ -169,13 +173,21 @@ def run_play_command(args: argparse.Namespace) -> int:
     from client.window import run_window  # pygame only for the window, never for bots
 
     async def play() -> int:
-        options = {"exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud}
+        options = {
+            "exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud,
+            "inspector": args.inspector,
+        }  # fmt: skip
         if args.server is not None:
             await run_window(args.server, name, **options)
             return 0
         config = embedded.ServerConfig(port=0, layout=args.layout)
         async with embedded.running_server(config) as server:
             assert server.url is not None
+            print(
+                f"pacnet play: the board is on {server.url}; switch its faults with: "
+                f"pacnet chaos --server {server.url} --token {server.admin.token} ...",
+                file=sys.stderr,
+            )
             await run_window(server.url, name, **options)
         return 0
 

@@ -10,18 +10,22 @@ import asyncio
 import contextlib
 import math
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygame
 
+from client.inspector import STEP_DOMAINS, Known, strip
 from client.play import article_loop
 from client.remote import CallResult, RemoteBoard
 from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
 from client.timeouts import Timeouts
 from client.view import Point, View
+from client.watch import FaultWatch
+from faults.spec import Fault, FaultKind, FaultStatus
 from protocol.models import Direction, OkReply
-from protocol.outcome import Outcome
+from protocol.outcome import Outcome, Step
 
 TILE = 16
 """Pixels per tile in the base image, before it is scaled to the window."""
@@ -43,6 +47,14 @@ KEYS: dict[int, Direction] = {
     pygame.K_UP: "up", pygame.K_w: "up", pygame.K_DOWN: "down", pygame.K_s: "down",
     pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right", pygame.K_d: "right",
 }  # fmt: skip
+CLIENT_FAULT_KEYS: dict[int, FaultKind] = {
+    pygame.K_F7: FaultKind.OFFLINE,  # step 1: the client's network is down
+    pygame.K_F8: FaultKind.APPLY_FAILS,  # step 8: replies arrive and are not applied
+}
+"""Keys that switch the client's own faults on and off (the other domains' are switched with
+``pacnet chaos``)."""
+INSPECTED = 8
+"""Calls the request inspector shows, newest at the bottom."""
 STICK_DEAD_ZONE = 0.5
 """How far a stick must lean (of 1.0) to steer: a resting stick drifts a little."""
 
@@ -111,6 +123,7 @@ async def run_window(
     screenshot: Path | None = None,
     timeouts: Timeouts | None = None,
     hud: bool = False,
+    inspector: bool = False,
     report: WindowReport | None = None,
 ) -> WindowReport:
     """Play in a window until it is closed (or ``exit_after`` seconds).
@@ -130,7 +143,10 @@ async def run_window(
                 raise SystemExit(f"pacnet play: error: cannot join {url}: {joined.describe()}")
             view = View(joined.reply.width, joined.reply.height, joined.reply.name)
             report = report or WindowReport()
-            return await _play(board, view, joined.reply.maze, exit_after, screenshot, hud, report)
+            stats = _Stats(board)
+            stats.shown, stats.inspecting = hud, inspector
+            maze = joined.reply.maze
+            return await _play(board, view, maze, exit_after, screenshot, stats, report)
     finally:
         pygame.quit()
 
@@ -141,7 +157,7 @@ async def _play(
     maze: tuple[str, ...],
     exit_after: float | None,
     screenshot: Path | None,
-    hud: bool,
+    stats: "_Stats",
     report: WindowReport,
 ) -> WindowReport:
     size = (view.width * TILE, view.height * TILE + 2 * HUD)
@@ -152,13 +168,12 @@ async def _play(
     walls = _draw_maze(maze, size)
     font = pygame.font.Font(None, 18)
     joystick = Joystick()
-    stats = _Stats(board)
-    stats.shown = hud
     presenter = Presenter()
     report.tally = board.tally
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
     network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
+    watching = asyncio.create_task(stats.watch.run())
     try:
         while True:
             for event in pygame.event.get():
@@ -169,6 +184,10 @@ async def _play(
                         return report
                     if event.key in (pygame.K_h, pygame.K_TAB):
                         stats.shown = not stats.shown
+                    if event.key == pygame.K_i:
+                        stats.inspecting = not stats.inspecting
+                    if event.key in CLIENT_FAULT_KEYS:
+                        toggle_client_fault(board, CLIENT_FAULT_KEYS[event.key], loop.time())
                     if event.key == pygame.K_RETURN and view.game_over:
                         view.rejoin = True
                 joystick.handle(event)
@@ -176,7 +195,7 @@ async def _play(
             if report.frames:
                 report.frame_times.append((now, now - last_frame))
             report.frames, last_frame = report.frames + 1, now
-            _draw_frame(base, walls, view, now - start, view.positions(now), font, stats)
+            _draw_frame(base, walls, view, now - start, view.positions(now), font, stats, now)
             presenter.show(base, screen)
             pygame.display.flip()
             if exit_after is not None and now - start >= exit_after:
@@ -186,21 +205,40 @@ async def _play(
             next_frame += 1 / FPS
             await asyncio.sleep(max(0.0, next_frame - loop.time()))
     finally:
-        network.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await network
+        for task in (network, watching):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def toggle_client_fault(board: RemoteBoard, kind: FaultKind, now: float) -> bool:
+    """Switch the client fault ``kind`` on if it is off, else off; True if now on."""
+    key = f"key-{kind.value}"
+    if board.faults.remove(key):
+        return False
+    board.faults.add(Fault(kind=kind, id=key), now)
+    return True
 
 
 class _Stats:
-    """What the HUD shows: every call's outcome, counted, and the recent ones in detail."""
+    """What the HUD shows: every call's outcome, counted, the recent ones in detail, and the
+    faults switched on in every domain."""
 
     def __init__(self, board: RemoteBoard) -> None:
         self.board = board
         self.recent = RecentCalls()
+        self.inspected: deque[CallResult[OkReply]] = deque(maxlen=INSPECTED)
+        self.watch = FaultWatch(board.url)
         self.shown = False
+        self.inspecting = False
 
     def record(self, result: CallResult[OkReply]) -> None:
         self.recent.record(result.outcome, result.latency, result.describe())
+        self.inspected.append(result)
+
+    def faults(self, now: float) -> list[FaultStatus]:
+        """Every fault on: the client's own, then those behind the server's address."""
+        return self.board.faults.status(now) + self.watch.faults
 
 
 class Presenter:
@@ -265,6 +303,7 @@ def _draw_frame(
     where: dict[str, Point],
     font: pygame.font.Font,
     stats: _Stats,
+    now: float,
 ) -> None:
     base.fill(BLACK)
     base.blit(walls, (0, 0))
@@ -290,7 +329,7 @@ def _draw_frame(
                     label,
                     label.get_rect(midbottom=(_centre(point)[0], _centre(point)[1] - TILE // 2)),
                 )
-    _draw_hud(base, font, stats, view)
+    _draw_hud(base, font, stats, view, now)
 
 
 def _draw_pacman(
@@ -344,8 +383,11 @@ def _draw_ghost(
         pygame.draw.circle(surface, (33, 33, 222), (ex + dx, cy - 2 + dy), 1)
 
 
-def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, view: View) -> None:
-    """Score and lives along the top; every call's outcome, counted, along the bottom."""
+def _draw_hud(
+    surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, view: View, now: float
+) -> None:
+    """Score and lives along the top; every call's outcome, counted, along the bottom, and
+    the faults switched on just above it."""
     me = view.mine()
     level = font.render(f"LEVEL {view.level}", True, (255, 255, 255))
     surface.blit(level, level.get_rect(midtop=(surface.get_width() // 2, 6)))
@@ -365,8 +407,68 @@ def _draw_hud(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, vi
         text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
         surface.blit(text, (x, y))
         x += text.get_width() + 10
+    bottom = surface.get_height() - HUD
+    if stats.inspecting:
+        bottom = _draw_inspector(surface, stats, bottom)
+    faults = stats.faults(now)
+    if faults:
+        _draw_faults(surface, faults, bottom)
     if stats.shown:
         _draw_panel(surface, font, stats)
+
+
+FAULT_RED = (255, 90, 90)
+
+
+def _draw_faults(surface: pygame.Surface, faults: list[FaultStatus], bottom: int) -> None:
+    """One line per active fault, bottom up from ``bottom``: the room sees what is on."""
+    small = pygame.font.Font(None, 16)
+    y = bottom - 2
+    for status in reversed(faults[-6:]):
+        text = small.render(f"fault {status.fault.id}: {status.description}", True, FAULT_RED)
+        y -= text.get_height() + 1
+        backing = pygame.Surface((text.get_width() + 6, text.get_height() + 1), pygame.SRCALPHA)
+        backing.fill((0, 0, 0, 190))
+        surface.blit(backing, (2, y))
+        surface.blit(text, (5, y))
+
+
+def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
+    """The I key's request inspector: the latest calls, each as the article's eight steps,
+    lit as far as the client knows (passed, failed here, unknown, never reached). Drawn
+    above ``bottom``; returns its top."""
+    small = pygame.font.Font(None, 15)
+    cell, row_height, left = 26, 17, 56
+    height = 42 + row_height * INSPECTED
+    panel = pygame.Surface((surface.get_width() - 16, height), pygame.SRCALPHA)
+    panel.fill((0, 0, 0, 225))
+    white, grey, dark = (255, 255, 255), (120, 120, 120), (45, 45, 45)
+    title = "REQUEST INSPECTOR (I): the eight steps, as far as the client knows"
+    panel.blit(small.render(title, True, grey), (6, 4))
+    for step in Step:
+        x = left + (step.value - 1) * cell
+        panel.blit(small.render(str(step.value), True, white), (x + 9, 16))
+        where = small.render(STEP_DOMAINS[step], True, grey)
+        panel.blit(where, (x + (cell - 3 - where.get_width()) // 2, 26))
+    for row, result in enumerate(stats.inspected):
+        y = 40 + row * row_height
+        colour = pygame.Color(result.outcome.colour)
+        panel.blit(small.render(result.action, True, white), (6, y + 3))
+        for i, known in enumerate(strip(result)):
+            rect = pygame.Rect(left + i * cell, y, cell - 3, row_height - 3)
+            if known is Known.PASSED:
+                pygame.draw.rect(panel, colour.lerp((0, 0, 0), 0.55), rect)
+            elif known is Known.FAILED:
+                pygame.draw.rect(panel, colour, rect)
+            elif known is Known.UNKNOWN:
+                pygame.draw.rect(panel, grey, rect, 1)
+                panel.blit(small.render("?", True, grey), (rect.x + 9, rect.y + 2))
+            else:
+                pygame.draw.rect(panel, dark, rect, 1)
+        panel.blit(small.render(result.outcome.value, True, colour), (left + 8 * cell + 4, y + 3))
+    top = bottom - height - 4
+    surface.blit(panel, (8, top))
+    return top
 
 
 def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:

@@ -11,7 +11,18 @@ import pytest
 
 from client.timeouts import Timeouts
 from client.view import View
-from client.window import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter, WindowReport, run_window
+from client.window import (
+    FAULT_RED,
+    GHOSTS,
+    HUD,
+    PACMAN,
+    TILE,
+    WALL,
+    Presenter,
+    WindowReport,
+    run_window,
+)  # fmt: skip
+from faults.admin import AdminClient
 from protocol.models import Entity
 from protocol.outcome import Outcome
 from server.config import ServerConfig
@@ -140,3 +151,64 @@ async def test_a_stick_at_rest_does_not_steer() -> None:
         stayed = server.game.board.get("pacman-resting")
     assert stayed is not None
     assert stayed.tile == start
+
+
+def press(key: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+
+
+async def test_f7_takes_the_clients_network_down_and_brings_it_back() -> None:
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        live = WindowReport()
+        window = asyncio.create_task(
+            run_window(server.url or "", "offline", exit_after=3.0, report=live)
+        )
+        await asyncio.sleep(0.8)
+        press(pygame.K_F7)
+        await asyncio.sleep(0.8)
+        offline = live.outcomes[Outcome.POST_FAILED]
+        successes = live.outcomes[Outcome.SUCCESS]
+        press(pygame.K_F7)
+        report = await window
+    assert offline >= 3  # nothing left the client while its network was down
+    assert report.outcomes[Outcome.POST_FAILED] - offline <= 2  # (calls already under way)
+    assert report.outcomes[Outcome.SUCCESS] > successes + 3  # and it came back by itself
+
+
+async def test_the_window_shows_the_faults_switched_on_at_the_server(tmp_path: Path) -> None:
+    calm, chaotic = tmp_path / "calm.png", tmp_path / "chaos.png"
+    async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
+        url = server.url or ""
+        await run_window(url, "watcher", exit_after=1.0, screenshot=calm)
+        async with AdminClient(url, server.admin.token) as admin:
+            assert (await admin.add({"kind": "update_fails", "action": "move"})).ok
+        await run_window(url, "watcher2", exit_after=1.5, screenshot=chaotic)
+
+    def reds(path: Path) -> int:
+        image = pygame.image.load(str(path))
+        return sum(
+            1 for x in range(0, image.get_width()) for y in range(image.get_height() - 120, image.get_height())
+            if tuple(image.get_at((x, y)))[:3] == FAULT_RED
+        )  # fmt: skip
+
+    assert reds(calm) == 0
+    assert reds(chaotic) > 50  # "fault f1: update_fails action=move (server, step 4)"
+
+
+async def test_the_request_inspector_draws_a_failed_step_in_its_outcomes_colour(
+    tmp_path: Path,
+) -> None:
+    shot = tmp_path / "inspector.png"
+    async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
+        url = server.url or ""
+        async with AdminClient(url, server.admin.token) as admin:
+            assert (await admin.add({"kind": "reject", "action": "findAll"})).ok
+        await run_window(url, "inspected", exit_after=1.0, screenshot=shot, inspector=True)
+    image = pygame.image.load(str(shot))
+    fatal = pygame.Color(Outcome.FATAL.colour)
+    colours = {
+        tuple(image.get_at((x, y)))[:3]
+        for x in range(0, image.get_width(), 2)
+        for y in range(image.get_height() // 2, image.get_height() - HUD)
+    }
+    assert (fatal.r, fatal.g, fatal.b) in colours  # step 3 of each findAll, lit FATAL red

@@ -1,0 +1,47 @@
+"""The request inspector's strip: real calls, each ended by a real fault, lit as the client
+knows them (+ passed, x failed, ? unknown, . never reached)."""
+
+import pytest
+
+from client.inspector import Known, strip
+from client.remote import RemoteBoard
+from client.timeouts import Timeouts
+from faults.admin import AdminClient
+from faults.spec import Domain, Fault
+from protocol.outcome import Outcome
+from tests.conftest import MS, StartServer
+
+
+def drawn(known: tuple[Known, ...]) -> str:
+    return "".join(k.value for k in known)
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "expected"),
+    [
+        (None, Outcome.SUCCESS, "++++++++"),
+        ({"kind": "offline"}, Outcome.POST_FAILED, "x......."),
+        ({"kind": "reject"}, Outcome.FATAL, "++x.++++"),
+        ({"kind": "update_fails"}, Outcome.RETRYABLE, "+++x++++"),
+        ({"kind": "no_reply"}, Outcome.UNKNOWN, "+???????"),
+        ({"kind": "bad_version"}, Outcome.UNKNOWN, "++??++x."),
+        ({"kind": "apply_fails"}, Outcome.UNKNOWN, "+++++++x"),
+    ],
+)
+async def test_the_strip_lights_the_steps_the_client_knows(
+    fault: dict[str, str] | None, outcome: Outcome, expected: str, start_server: StartServer
+) -> None:
+    server = await start_server()
+    assert server.url is not None
+    async with RemoteBoard(server.url, "inspected", timeouts=Timeouts(reply=300 * MS)) as board:
+        assert (await board.join()).ok
+        if fault is not None:
+            spec = Fault.model_validate({**fault, "action": "move"})
+            if spec.domain is Domain.CLIENT:
+                board.faults.add(spec, 0.0)
+            else:
+                async with AdminClient(server.url, server.admin.token) as admin:
+                    assert (await admin.add(spec)).ok
+        result = await board.move("pacman", "left")
+    assert result.outcome is outcome, result.describe()
+    assert drawn(strip(result)) == expected
