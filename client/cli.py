@@ -19,6 +19,7 @@ from rich.console import Console
 from client import embedded
 from client.demo import DemoReport, DemoSettings, run_demo
 from client.timeouts import Timeouts
+from client.trace import add_trace_arguments, run_trace
 
 EXIT_USAGE = 2
 
@@ -92,7 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument(
         "--inspector", action="store_true", help="start with the I request inspector open"
     )
+    play.add_argument(
+        "--trace", type=Path, metavar="FILE",
+        help="log every call (and the embedded server's side) as JSON to FILE, for pacnet trace",
+    )  # fmt: skip
     play.set_defaults(run=run_play_command)
+
+    trace = commands.add_parser(
+        "trace",
+        help="the truth behind an outcome: one call as every domain logged it",
+        description="Join the JSON logs of clients, proxies and servers by requestId: what "
+        "each domain saw of one call, where the time went, and whether the server really "
+        "acted (the client may say UNKNOWN while the server applied the move). Servers "
+        "trace with pacnet serve --trace --log-format json; the window with --trace FILE.",
+    )
+    add_trace_arguments(trace)
+    trace.set_defaults(run=run_trace_command)
     return parser
 
 
@@ -167,7 +183,15 @@ def run_play_command(args: argparse.Namespace) -> int:
             "no display to open a window on: run it on a desktop, or under a virtual screen "
             "(xvfb-run uv run pacnet play); for a game without a window, try pacnet demo",
         )
-    embedded.configure_logging("console", level=logging.WARNING)
+    trace_log = None
+    if args.trace is not None:
+        try:
+            trace_log = args.trace.open("a")
+        except OSError as exc:
+            return _fail("play", f"cannot write the trace to {args.trace}: {exc.strerror}")
+        embedded.configure_logging("json", stream=trace_log)
+    else:
+        embedded.configure_logging("console", level=logging.WARNING)
     name = args.name or f"player-{secrets.token_hex(2)}"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in the player's terminal
     from client.window import run_window  # pygame only for the window, never for bots
@@ -175,12 +199,12 @@ def run_play_command(args: argparse.Namespace) -> int:
     async def play() -> int:
         options = {
             "exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud,
-            "inspector": args.inspector,
+            "inspector": args.inspector, "trace": trace_log is not None,
         }  # fmt: skip
         if args.server is not None:
             await run_window(args.server, name, **options)
             return 0
-        config = embedded.ServerConfig(port=0, layout=args.layout)
+        config = embedded.ServerConfig(port=0, layout=args.layout, trace=trace_log is not None)
         async with embedded.running_server(config) as server:
             assert server.url is not None
             print(
@@ -197,6 +221,18 @@ def run_play_command(args: argparse.Namespace) -> int:
         return _fail("play", str(exc))
     except OSError as exc:
         return _fail("play", f"cannot start the embedded server: {exc.strerror or exc}")
+    finally:
+        if trace_log is not None:
+            trace_log.close()
+
+
+def run_trace_command(args: argparse.Namespace) -> int:
+    try:
+        return run_trace(args, sys.stdout)
+    except ValueError as exc:
+        return _fail("trace", str(exc))
+    except OSError as exc:
+        return _fail("trace", f"cannot read {exc.filename}: {exc.strerror}")
 
 
 def _has_display() -> bool:

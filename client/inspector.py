@@ -59,18 +59,23 @@ _P, _X, _Q, _N = Known.PASSED, Known.FAILED, Known.UNKNOWN, Known.NOT_REACHED
 
 def strip(result: CallResult[OkReply]) -> tuple[Known, ...]:
     """The eight steps of ``result``'s round trip, as the client knows them."""
-    match result.outcome:
+    return strip_of(result.outcome, result.step)
+
+
+def strip_of(outcome: Outcome, step: Step | None) -> tuple[Known, ...]:
+    """The eight steps of a call that ended in ``outcome``, failing at ``step`` if known."""
+    match outcome:
         case Outcome.SUCCESS:
             return (_P,) * 8
         case Outcome.POST_FAILED:
             return (_X,) + (_N,) * 7
         case Outcome.RETRYABLE | Outcome.FATAL:
-            at = result.step or Step.VALIDATE_REQUEST
-            server = [_P if step < at else _X if step == at else _N for step in (2, 3, 4)]
+            at = step or Step.VALIDATE_REQUEST
+            server = [_P if s < at else _X if s == at else _N for s in (2, 3, 4)]
             return (_P, *server, _P, _P, _P, _P)
-        case Outcome.UNKNOWN if result.step is Step.VALIDATE_REPLY:
+        case Outcome.UNKNOWN if step is Step.VALIDATE_REPLY:
             return (_P, _P, _Q, _Q, _P, _P, _X, _N)
-        case Outcome.UNKNOWN if result.step is Step.UPDATE_CLIENT_STATE:
+        case Outcome.UNKNOWN if step is Step.UPDATE_CLIENT_STATE:
             return (_P,) * 7 + (_X,)
         case _:
             return (_P,) + (_Q,) * 7

@@ -99,6 +99,7 @@ class RemoteBoard:
         client_id: prefix of this client's request ids (random by default).
         faults: the client's own faults (offline, apply_fails); the window's keys and the
             tests switch them. Empty by default.
+        trace: log every call as ``call_traced`` (for ``pacnet trace``).
 
     The connection opens on the first call; if it is lost, later calls end POST_FAILED
     until ``connect()`` opens a new one (which must then ``join`` with the session token).
@@ -112,12 +113,14 @@ class RemoteBoard:
         timeouts: Timeouts | None = None,
         client_id: str | None = None,
         faults: FaultSet | None = None,
+        trace: bool = False,
     ) -> None:
         self.url = url
         self.user_id = user_id
         self.timeouts = timeouts or Timeouts()
         self.tally = OutcomeTally()
         self.faults = faults if faults is not None else FaultSet(Domain.CLIENT)
+        self.trace = trace
         self.session_token: str | None = None
         self.pacman: str | None = None
         """The name of our pac-man, once joined."""
@@ -219,6 +222,13 @@ class RemoteBoard:
         else:
             result = _result_of(action, reply, request.request_id, loop.time() - start)
         self.tally.record(action, result.outcome)
+        if self.trace:
+            log.info(
+                "call_traced", domain="client", requestId=request.request_id,
+                userId=self.user_id, action=action, outcome=result.outcome.value,
+                step=result.step.name if result.step else None,
+                latency_ms=round(result.latency * 1000, 3), message=result.message,
+            )  # fmt: skip
         return result
 
     def _inject(self, kind: FaultKind, request: RequestBase) -> None:

@@ -124,6 +124,7 @@ async def run_window(
     timeouts: Timeouts | None = None,
     hud: bool = False,
     inspector: bool = False,
+    trace: bool = False,
     report: WindowReport | None = None,
 ) -> WindowReport:
     """Play in a window until it is closed (or ``exit_after`` seconds).
@@ -137,7 +138,7 @@ async def run_window(
     pygame.font.init()
     pygame.joystick.init()
     try:
-        async with RemoteBoard(url, user_id, timeouts=timeouts) as board:
+        async with RemoteBoard(url, user_id, timeouts=timeouts, trace=trace) as board:
             joined = await board.join()
             if joined.reply is None:
                 raise SystemExit(f"pacnet play: error: cannot join {url}: {joined.describe()}")

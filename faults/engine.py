@@ -113,12 +113,15 @@ class FaultSet:
             for a in self._faults.values()
         ]
 
-    def fire(self, kinds: Iterable[FaultKind], message: Message, now: float) -> list[Fault]:
+    def fire(
+        self, kinds: Iterable[FaultKind], message: Message, now: float, *, first: bool = False
+    ) -> list[Fault]:
         """The faults of ``kinds`` that hit ``message`` now, in the order they were added.
 
         Each fault whose filters match counts the message; past its ``skip``, it fires with
         its probability. Every fault that fires applies: the caller combines them (for the
-        network, in ``spec.ORDER``).
+        network, in ``spec.ORDER``). With ``first``, only the first to fire applies (where
+        one fault ends the message, as on the server); the faults after it do not look.
         """
         if not self._faults:
             return []
@@ -139,6 +142,8 @@ class FaultSet:
                 continue
             active.fired += 1
             hits.append(fault)
+            if first:
+                break
         if spent:
             self._expire(now)
         return hits

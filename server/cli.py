@@ -93,6 +93,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "else a new one, printed at start",
     )  # fmt: skip
     parser.add_argument(
+        "--trace", action="store_true",
+        help="log every request's stages with their timing, for pacnet trace",
+    )  # fmt: skip
+    parser.add_argument(
         "--log-format", choices=("json", "console"), default="console",
         help="one JSON object per line, or text for people (%(default)s)",
     )  # fmt: skip
@@ -108,7 +112,8 @@ def run_serve(args: argparse.Namespace) -> int:
         )  # fmt: skip
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
-            seed=args.seed, limits=limits, admin_token=args.admin_token or None, crash_exits=True,
+            seed=args.seed, limits=limits, admin_token=args.admin_token or None, trace=args.trace,
+            crash_exits=True,
         )  # fmt: skip
         server = BoardServer(config)
     except (LayoutError, ValueError) as exc:

@@ -57,6 +57,9 @@ class ServerConfig:
     limits: ServerLimits = field(default_factory=ServerLimits)
     admin_token: str | None = None
     """The token ``/admin`` requires (fault injection); None generates one and logs it."""
+    trace: bool = False
+    """Log when each stage of every request began (``request_traced``), for ``pacnet trace``.
+    Off by default: one more log line per request."""
     crash_exits: bool = False
     """What a ``crash`` fault in ``exit`` mode does: end the process on the spot (``pacnet
     serve``), or, in an embedded server that shares its process, drop every connection and

@@ -12,8 +12,9 @@ where each failure really happens.
     no_reply      REPLY (5)                 the update is done; no reply is sent
     bad_version   REPLY (5)                 the update is done; the reply says ``"v": 2``
 
-``reject`` runs once the request is decoded (still step 3), so its error reply echoes the
-requestId and the action and user filters can apply. Every fault that fires is logged as
+At one stage only one fault applies (each ends or rewrites the request): the first added
+that fires. ``reject`` runs once the request is decoded (still step 3), so its error reply
+echoes the requestId and the action and user filters can apply. Every fault that fires is logged as
 ``fault_injected`` with the requestId it hit.
 """
 
@@ -52,7 +53,7 @@ class ServerFaults:
             return
         request_id, action, user = _identify(exchange)
         message = Message(action=action, user=user, connection=exchange.connection.id)
-        for fault in self.faults.fire(kinds, message, exchange.now):
+        for fault in self.faults.fire(kinds, message, exchange.now, first=True):
             log.info(
                 "fault_injected", domain="server", fault=fault.id, kind=fault.kind.value,
                 step=fault.step.name, requestId=request_id, userId=user, action=action,

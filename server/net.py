@@ -27,6 +27,7 @@ from server.faults import ServerFaults
 from server.game import Game
 from server.layout import load_layout
 from server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
+from server.trace import log_trace, trace_stages
 
 CRASH_EXIT_STATUS = 70
 """What a ``crash`` fault ends ``pacnet serve`` with (EX_SOFTWARE): not 0, not a signal."""
@@ -55,7 +56,8 @@ class BoardServer:
         """The server's own faults (fault injection), switched on through ``/admin``."""
         self.admin = AdminEndpoint(self.faults, config.admin_token)
         # Other hooks (tracing) see each stage before a fault can cut the request short.
-        self.pipeline = Pipeline(self.game, [*hooks, ServerFaults(self.faults)])
+        tracing = [trace_stages] if config.trace else []
+        self.pipeline = Pipeline(self.game, [*tracing, *hooks, ServerFaults(self.faults)])
         self.url: str | None = None
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None
@@ -146,6 +148,8 @@ class BoardServer:
                     await websocket.send(exchange.frame, text=True)
                 if exchange.failed:
                     _log_failure(exchange)
+                if exchange.trace is not None:
+                    log_trace(exchange, sent=exchange.frame is not None)
         except ConnectionClosed:
             pass  # the peer went away mid-conversation; its user stays until keepalive expiry
         except Crash as crash:
@@ -179,9 +183,12 @@ def _log_failure(exchange: Exchange) -> None:
     latency_ms = round((time.monotonic() - exchange.now) * 1000, 3)
     fields = exchange.log_fields()
     if exchange.crash is not None:
-        log.error("request_crashed", latency_ms=latency_ms, exc_info=exchange.crash, **fields)
+        log.error(
+            "request_crashed", domain="server", latency_ms=latency_ms, exc_info=exchange.crash,
+            **fields,
+        )  # fmt: skip
     else:
-        log.info("request_failed", latency_ms=latency_ms, **fields)
+        log.info("request_failed", domain="server", latency_ms=latency_ms, **fields)
 
 
 def _url_of(server: Server, host: str) -> str:

@@ -121,6 +121,8 @@ class Exchange:
     frame: bytes | None = None
     """The encoded reply (UTF-8 JSON) to send as a text frame, or None: send nothing."""
     crash: BaseException | None = None
+    trace: list[tuple[str, float]] | None = None
+    """(stage, perf_counter seconds) as each stage began, when a tracing hook keeps them."""
 
     @property
     def failed(self) -> bool:

@@ -226,3 +226,13 @@ async def test_anyone_can_watch_the_faults_feed_without_the_token(server: BoardS
         await feed.send(json.dumps({"op": "clear"}))  # the feed is read only: ignored
         await asyncio.sleep(300 * MS)
     assert len(server.faults.status(0.0)) == 1
+
+
+def test_on_the_server_only_the_first_fault_to_fire_at_a_stage_applies() -> None:
+    faults = FaultSet(Domain.SERVER)
+    faults.add(fault(kind="update_fails", count=1), 0.0)
+    faults.add(fault(kind="disk_full", count=1), 0.0)
+    kinds = (FaultKind.UPDATE_FAILS, FaultKind.DISK_FULL)
+    assert [f.kind for f in faults.fire(kinds, MOVE, 0.0, first=True)] == [FaultKind.UPDATE_FAILS]
+    assert [f.kind for f in faults.fire(kinds, MOVE, 0.0, first=True)] == [FaultKind.DISK_FULL]
+    assert faults.fire(kinds, MOVE, 0.0, first=True) == []

@@ -1,0 +1,131 @@
+"""``pacnet trace``: one call's story joined from the client's and the server's JSON logs,
+and the checker that holds every outcome against what the server really did."""
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+
+from client.cli import main
+from client.remote import RemoteBoard
+from client.timeouts import Timeouts
+from client.trace import Story, Verdict, read_events, stories
+from faults.admin import AdminClient
+from protocol.logs import configure_logging
+from protocol.outcome import Outcome
+from tests.conftest import MS, ServerProcess
+
+
+@pytest.fixture
+def client_log(tmp_path: Path) -> Iterator[Path]:
+    """This process logs JSON to a file while the test runs (as ``pacnet play --trace``)."""
+    path = tmp_path / "client.log"
+    saved = structlog.get_config()
+    with path.open("w") as stream:
+        configure_logging("json", stream=stream)
+        try:
+            yield path
+        finally:
+            structlog.configure(**saved)
+
+
+async def test_the_trace_shows_the_server_acted_on_a_call_the_client_saw_as_unknown(
+    server_process: Callable[..., ServerProcess],
+    client_log: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = server_process("--layout", "small", "--trace", "--admin-token", "t0ken")
+    async with RemoteBoard(
+        server.url, "8765309", timeouts=Timeouts(reply=400 * MS), trace=True
+    ) as board:
+        assert (await board.join()).ok
+        async with AdminClient(server.url, "t0ken") as admin:
+            assert (await admin.add({"kind": "no_reply", "action": "move", "count": 1})).ok
+        lost = await board.move("pacman", "right")
+        found = await board.find()
+    assert lost.outcome is Outcome.UNKNOWN
+    assert found.ok
+    server.stop()  # its log is complete
+
+    assert (
+        main(["trace", lost.request_id, "--log", str(client_log), "--log", str(server.log_path)])
+        == 0
+    )
+    story = capsys.readouterr().out
+    assert f"request {lost.request_id}  move  (user 8765309)" in story
+    assert "FAULT f1: no_reply" in story
+    assert "update_state" in story
+    assert "[acted; reply: none]" in story
+    assert f"UNKNOWN (no reply in {400 * MS * 1000:.0f} ms)" in story
+    assert "1+ 2? 3? 4? 5? 6? 7? 8?" in story
+    assert "verdict: UNKNOWN, and the server acted" in story
+
+    assert main(["trace", "--check", "--log", str(client_log), "--log", str(server.log_path)]) == 0
+    check = capsys.readouterr().out
+    assert "UNKNOWN, and the server acted" in check
+    assert "0 violation(s)" in check
+
+
+def test_an_unknown_request_id_and_a_missing_log_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "empty.log"
+    log.write_text("not json\n")
+    assert main(["trace", "nope-1", "--log", str(log)]) == 1
+    assert capsys.readouterr().err == "pacnet trace: error: no log line mentions request 'nope-1'\n"
+    assert main(["trace", "x", "--log", str(tmp_path / "missing.log")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+# The verdicts below are built from hand-written log lines: a correct server and client never
+# produce a violation, which is the point of the checker. The real path is tested above.
+
+
+def lines(*events: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"timestamp": f"2026-11-25T10:00:00.{i:06d}Z", **e} for i, e in enumerate(events)]
+
+
+def call(outcome: str, action: str = "move") -> dict[str, Any]:
+    return {"event": "call_traced", "requestId": "r-1", "action": action, "outcome": outcome,
+            "latency_ms": 1.0, "domain": "client"}  # fmt: skip
+
+
+def served(acted: bool) -> dict[str, Any]:
+    return {"event": "request_traced", "requestId": "r-1", "acted": acted, "domain": "server",
+            "stages": {}, "reply": "ok"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("events", "verdict"),
+    [
+        (lines(served(True), call("SUCCESS")), Verdict.AGREE),
+        (lines(served(False), call("FATAL")), Verdict.AGREE),
+        (lines(served(True), call("RETRYABLE")), Verdict.VIOLATION),
+        (lines(call("POST_FAILED"), served(True)), Verdict.VIOLATION),
+        (lines(served(False), call("SUCCESS")), Verdict.FALSE_SUCCESS),
+        (lines(served(True), served(True), call("UNKNOWN")), Verdict.APPLIED_TWICE),
+        (lines(served(True), served(True), call("SUCCESS", "find")), Verdict.AGREE),
+        (lines(call("UNKNOWN")), Verdict.UNKNOWN_NEVER_SEEN),
+    ],
+)
+def test_the_checker_holds_each_outcome_against_the_servers_truth(
+    events: list[dict[str, Any]], verdict: Verdict
+) -> None:
+    story = Story("r-1", events)
+    assert story.verdict(server_traces=True) is verdict
+
+
+def test_a_violation_fails_the_check_and_is_shown_in_full(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "mixed.log"
+    log.write_text("\n".join(json.dumps(e) for e in lines(served(True), call("FATAL"))) + "\n")
+    assert main(["trace", "--check", "--log", str(log)]) == 1
+    out = capsys.readouterr().out
+    assert "VIOLATION: the outcome promised nothing happened, but the server acted" in out
+    assert "request r-1  move" in out  # the whole story, to see how it came about
+    assert "1 violation(s)" in out
+    assert stories(read_events([log]))["r-1"].verdict(server_traces=True).alarm
