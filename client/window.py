@@ -22,7 +22,7 @@ from client.remote import CallResult, RemoteBoard
 from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
 from client.timeouts import Timeouts
 from client.view import Point, View
-from client.watch import FaultWatch
+from client.watch import FaultWatch, keepalive_lines, keepalive_watch
 from faults.spec import Fault, FaultKind, FaultStatus
 from protocol.models import Direction, OkReply
 from protocol.outcome import Outcome, Step
@@ -174,7 +174,7 @@ async def _play(
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
     network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
-    watching = asyncio.create_task(stats.watch.run())
+    watching = [asyncio.create_task(w.run()) for w in (stats.watch, stats.keepalive)]
     try:
         while True:
             for event in pygame.event.get():
@@ -206,7 +206,7 @@ async def _play(
             next_frame += 1 / FPS
             await asyncio.sleep(max(0.0, next_frame - loop.time()))
     finally:
-        for task in (network, watching):
+        for task in (network, *watching):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -230,6 +230,7 @@ class _Stats:
         self.recent = RecentCalls()
         self.inspected: deque[CallResult[OkReply]] = deque(maxlen=INSPECTED)
         self.watch = FaultWatch(board.url)
+        self.keepalive = keepalive_watch(board.url)
         self.shown = False
         self.inspecting = False
 
@@ -474,7 +475,7 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
 
 def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:
     """The H key's panel: the four calls by the five outcomes, latency, connection, failures."""
-    panel = pygame.Surface((surface.get_width() - 16, 230), pygame.SRCALPHA)
+    panel = pygame.Surface((surface.get_width() - 16, 270), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 215))
     white = (255, 255, 255)
     columns = [70 + 74 * i for i in range(len(Outcome))]
@@ -494,8 +495,10 @@ def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) 
     latency = "-" if p50 is None or p99 is None else f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
     state = "connected" if stats.board.connected else "not connected"
     panel.blit(font.render(f"latency p50 / p99: {latency}    {state}", True, white), (8, 108))
+    for i, line in enumerate(keepalive_lines(stats.keepalive.latest, stats.board.user_id)):
+        panel.blit(small.render(line[:90], True, (150, 200, 255)), (8, 128 + 13 * i))
     for i, line in enumerate(stats.recent.failures):
-        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 130 + 16 * i))
+        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 170 + 16 * i))
     surface.blit(panel, (8, HUD + 8))
 
 

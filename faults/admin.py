@@ -190,20 +190,26 @@ class AdminEndpoint:
             pass
 
     async def _serve_feed(self, websocket: ServerConnection) -> None:
-        last: str | None = None
-        try:
-            while True:
-                feed = FaultFeed(faults=self.statuses()).model_dump_json()
-                if feed != last:
-                    await websocket.send(feed, text=True)
-                    last = feed
-                try:
-                    async with asyncio.timeout(FEED_POLL):
-                        await websocket.recv()  # nothing is expected; notices a close
-                except TimeoutError:
-                    pass
-        except ConnectionClosed:
-            pass
+        await serve_feed(websocket, lambda: FaultFeed(faults=self.statuses()).model_dump_json())
+
+
+async def serve_feed(websocket: ServerConnection, snapshot: Callable[[], str]) -> None:
+    """A read-only feed: send ``snapshot()`` now and whenever it changes, until the peer
+    leaves. Anything the peer sends is ignored."""
+    last: str | None = None
+    try:
+        while True:
+            feed = snapshot()
+            if feed != last:
+                await websocket.send(feed, text=True)
+                last = feed
+            try:
+                async with asyncio.timeout(FEED_POLL):
+                    await websocket.recv()  # nothing is expected; notices a close
+            except TimeoutError:
+                pass
+    except ConnectionClosed:
+        pass
 
 
 def endpoint_url(url: str, path: str) -> str:

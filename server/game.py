@@ -11,9 +11,10 @@ from typing import Any
 
 from protocol.errors import ErrorCode
 from protocol.models import OWN_PACMAN
+from protocol.status import KeepaliveEntry, KeepaliveView
 from server.board import Board
 from server.config import ServerLimits
-from server.keepalive import KeepaliveTable
+from server.keepalive import KeepaliveTable, suspect_after_s
 from server.pieces import KINDS, Piece, pacman_name
 from server.throttle import Throttle
 
@@ -182,6 +183,29 @@ class Game:
         session = self.sessions.get(user_id)
         if session is not None and session.connection == connection:
             session.connection = None
+
+    def keepalive_view(self, now: float, *, shown: int = 50) -> KeepaliveView:
+        """The keepalive table as anyone may see it: the ``shown`` most silent users."""
+        timeout = self.keepalive.timeout
+        suspect_after = suspect_after_s(timeout)
+        entries = [
+            KeepaliveEntry(
+                user_id=user_id,
+                silent_s=round(silent, 1),
+                expires_in_s=round(max(0.0, timeout - silent), 1),
+                suspected=silent >= suspect_after,
+                connected=(session := self.sessions.get(user_id)) is not None
+                and session.connection is not None,
+            )
+            for user_id, silent in self.keepalive.silences(now, shown)
+        ]
+        suspected = sum(1 for entry in entries if entry.suspected)
+        if len(entries) == shown:  # more users than shown: count the suspects among them all
+            suspected = self.keepalive.count_silent(now, suspect_after)
+        return KeepaliveView(
+            timeout_s=timeout, suspect_after_s=suspect_after, users=len(self.keepalive),
+            suspected=suspected, shown=entries,
+        )  # fmt: skip
 
     def statistics(self) -> dict[str, Any]:
         """A snapshot of the game's size, for logs and tests."""

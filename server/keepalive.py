@@ -4,6 +4,14 @@ Any request from a user refreshes them; a user silent for longer than the timeou
 expired, and the game takes their pac-man off the board (the article's server step 4).
 """
 
+import heapq
+
+
+def suspect_after_s(timeout: float) -> float:
+    """Silence after which a user is suspected: a fifth of the timeout (2 s of 10), twenty
+    turns of the window's loop without a word, long before the server gives up."""
+    return timeout / 5
+
 
 class KeepaliveTable:
     """Last-heard times of users, expiring those silent longer than ``timeout`` seconds.
@@ -28,6 +36,21 @@ class KeepaliveTable:
     def refresh(self, user_id: str, now: float) -> None:
         """Record that ``user_id`` was heard from at ``now``."""
         self._seen[user_id] = now
+
+    def silences(self, now: float, limit: int) -> list[tuple[str, float]]:
+        """The ``limit`` users silent the longest: (userId, seconds since last heard)."""
+        oldest = heapq.nsmallest(limit, self._seen.items(), key=lambda item: item[1])
+        return [(user_id, now - seen) for user_id, seen in oldest]
+
+    def count_silent(self, now: float, at_least: float) -> int:
+        """How many users have been silent for ``at_least`` seconds."""
+        cutoff = now - at_least
+        return sum(1 for seen in self._seen.values() if seen <= cutoff)
+
+    def silence(self, user_id: str, now: float) -> float | None:
+        """Seconds since ``user_id`` was last heard from (None: not in the table)."""
+        seen = self._seen.get(user_id)
+        return None if seen is None else now - seen
 
     def forget(self, user_id: str) -> None:
         """Stop tracking ``user_id`` (they left)."""

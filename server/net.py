@@ -18,9 +18,10 @@ import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from faults.admin import AdminEndpoint
+from faults.admin import FEED_POLL, AdminEndpoint, serve_feed
 from faults.engine import FaultSet
 from faults.spec import Domain
+from protocol.status import KEEPALIVE_PATH
 from server.board import Board
 from server.config import ServerConfig
 from server.faults import ServerFaults
@@ -63,6 +64,7 @@ class BoardServer:
         self._server: Server | None = None
         self._stop = asyncio.Event()
         self._connections = 0
+        self._keepalive_cache = (float("-inf"), "")
 
     async def run(self) -> None:
         """Listen, then serve until ``stop()`` (what ``pacnet serve`` does).
@@ -118,6 +120,14 @@ class BoardServer:
         """Ask ``run()`` to close every connection and return."""
         self._stop.set()
 
+    def _keepalive_snapshot(self) -> str:
+        """The keepalive view, computed at most once per feed period for all its watchers."""
+        now = time.monotonic()
+        if now - self._keepalive_cache[0] >= FEED_POLL:
+            view = self.game.keepalive_view(now)
+            self._keepalive_cache = (now, view.model_dump_json())
+        return self._keepalive_cache[1]
+
     def _crash(self) -> None:
         """Die as a crashed server does: at once, with no goodbye to anyone."""
         log.critical("server_crashed", reason="crash fault", clock=self.game.board.clock)
@@ -135,8 +145,12 @@ class BoardServer:
         return {**self.game.statistics(), "connections": self._connections}
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
-        if websocket.request is not None and self.admin.owns(websocket.request.path):
+        path = websocket.request.path if websocket.request is not None else "/"
+        if self.admin.owns(path):
             await self.admin.serve(websocket)
+            return
+        if path.split("?")[0] == KEEPALIVE_PATH:
+            await serve_feed(websocket, self._keepalive_snapshot)
             return
         state = ConnectionState(next(self._connection_ids), peer=_peer(websocket))
         self._connections += 1

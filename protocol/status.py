@@ -1,0 +1,34 @@
+"""What a server shows anyone about its keepalive table (the read-only ``/keepalive`` feed).
+
+The article's server step 4: the server keeps a table of when it last heard from each user,
+and gives up on those silent too long. It cannot tell a user who is gone from one who is
+paused, partitioned, or alive and slow: it only sees silence. The feed shows the table as the
+server sees it; the window and ``pacnet status`` put it beside what they know.
+"""
+
+from pydantic import Field
+
+from protocol.models import Identifier, WireModel
+
+KEEPALIVE_PATH = "/keepalive"
+"""Where a server serves its keepalive view (a read-only WebSocket feed, no token)."""
+
+
+class KeepaliveEntry(WireModel):
+    """One user, as the server's keepalive table sees them."""
+
+    user_id: Identifier
+    silent_s: float = Field(ge=0, description="Seconds since the server last heard from them.")
+    expires_in_s: float = Field(description="Seconds until the server gives up on them.")
+    suspected: bool = Field(description="Silent long enough that the server suspects them.")
+    connected: bool = Field(description="A connection is acting as them right now.")
+
+
+class KeepaliveView(WireModel):
+    """The server's keepalive table, the most silent users first."""
+
+    timeout_s: float = Field(description="Silence after which the server gives up on a user.")
+    suspect_after_s: float = Field(description="Silence after which a user is suspected.")
+    users: int = Field(ge=0, description="Users in the table.")
+    suspected: int = Field(ge=0, description="Of them, suspected.")
+    shown: list[KeepaliveEntry] = Field(description="The most silent users (at most 50).")
