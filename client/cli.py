@@ -204,7 +204,8 @@ def run_play_command(args: argparse.Namespace) -> int:
         if args.server is not None:
             await run_window(args.server, name, **options)
             return 0
-        config = embedded.ServerConfig(port=0, layout=args.layout, trace=trace_log is not None)
+        # Tracing on, so the window can hold its outcomes against the server's truth.
+        config = embedded.ServerConfig(port=0, layout=args.layout, trace=True)
         async with embedded.running_server(config) as server:
             assert server.url is not None
             print(

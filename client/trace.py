@@ -77,22 +77,37 @@ class Story:
                 nothing).
         """
         call = self.call
-        acted = sum(1 for e in self.served if e.get("acted"))
-        action = call.get("action") if call else None
-        if acted > 1 and action in MUTATIONS:
-            return Verdict.APPLIED_TWICE
-        if call is None:
-            return Verdict.NOT_TRACED
-        outcome = Outcome(call["outcome"])
-        if not server_traces:
-            return Verdict.NOT_TRACED
-        if outcome is Outcome.UNKNOWN:
-            if acted:
-                return Verdict.UNKNOWN_APPLIED
-            return Verdict.UNKNOWN_NOT_APPLIED if self.served else Verdict.UNKNOWN_NEVER_SEEN
-        if outcome is Outcome.SUCCESS:
-            return Verdict.AGREE if acted else Verdict.FALSE_SUCCESS
-        return Verdict.VIOLATION if acted else Verdict.AGREE
+        return judge(
+            Outcome(call["outcome"]) if call else None,
+            call.get("action") if call else None,
+            [bool(e.get("acted")) for e in self.served],
+            server_traces,
+        )
+
+
+def judge(
+    outcome: Outcome | None, action: str | None, served: list[bool], server_traces: bool
+) -> Verdict:
+    """A call's outcome held against the server's records of its request.
+
+    Args:
+        outcome: what the client concluded (None: the client did not say).
+        action: the call's action.
+        served: one entry per time the request reached the server: whether it acted.
+        server_traces: whether the server's records are there at all.
+    """
+    acted = sum(served)
+    if acted > 1 and action in MUTATIONS:
+        return Verdict.APPLIED_TWICE
+    if outcome is None or not server_traces:
+        return Verdict.NOT_TRACED
+    if outcome is Outcome.UNKNOWN:
+        if acted:
+            return Verdict.UNKNOWN_APPLIED
+        return Verdict.UNKNOWN_NOT_APPLIED if served else Verdict.UNKNOWN_NEVER_SEEN
+    if outcome is Outcome.SUCCESS:
+        return Verdict.AGREE if acted else Verdict.FALSE_SUCCESS
+    return Verdict.VIOLATION if acted else Verdict.AGREE
 
 
 def read_events(paths: Iterable[Path]) -> list[dict[str, Any]]:

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import math
 import zlib
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pygame
 
@@ -21,11 +22,13 @@ from client.play import article_loop
 from client.remote import CallResult, RemoteBoard
 from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
 from client.timeouts import Timeouts
+from client.trace import Verdict, judge
 from client.view import Point, View
-from client.watch import FaultWatch, keepalive_lines, keepalive_watch
+from client.watch import FaultWatch, FeedWatch, keepalive_lines, keepalive_watch
 from faults.spec import Fault, FaultKind, FaultStatus
 from protocol.models import Direction, OkReply
 from protocol.outcome import Outcome, Step
+from protocol.status import TRUTH_PATH, TruthView
 
 TILE = 16
 """Pixels per tile in the base image, before it is scaled to the window."""
@@ -53,6 +56,9 @@ CLIENT_FAULT_KEYS: dict[int, FaultKind] = {
 }
 """Keys that switch the client's own faults on and off (the other domains' are switched with
 ``pacnet chaos``)."""
+TRUTH_GRACE = 1.0
+"""Seconds to wait for the server's word on a call before taking its silence as "never saw
+it" (its feed updates five times a second)."""
 INSPECTED = 8
 """Calls the request inspector shows, newest at the bottom."""
 STICK_DEAD_ZONE = 0.5
@@ -103,6 +109,8 @@ class WindowReport:
     """(loop time, seconds since the frame before) for every frame after the first."""
     tally: OutcomeTally = field(default_factory=OutcomeTally)
     """The board's own count of its calls, by action and outcome."""
+    verdicts: Counter[Verdict] = field(default_factory=Counter)
+    """Calls held against the server's truth (a tracing server only), by verdict."""
 
     @property
     def longest_frame_gap(self) -> float:
@@ -174,7 +182,8 @@ async def _play(
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
     network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
-    watching = [asyncio.create_task(w.run()) for w in (stats.watch, stats.keepalive)]
+    feeds = (stats.watch, stats.keepalive, stats.truth)
+    watching = [asyncio.create_task(feed.run()) for feed in feeds]
     try:
         while True:
             for event in pygame.event.get():
@@ -193,6 +202,7 @@ async def _play(
                         view.rejoin = True
                 joystick.handle(event)
             now = loop.time()
+            stats.settle(now, report.verdicts)
             if report.frames:
                 report.frame_times.append((now, now - last_frame))
             report.frames, last_frame = report.frames + 1, now
@@ -228,15 +238,52 @@ class _Stats:
     def __init__(self, board: RemoteBoard) -> None:
         self.board = board
         self.recent = RecentCalls()
-        self.inspected: deque[CallResult[OkReply]] = deque(maxlen=INSPECTED)
+        self.inspected: deque[tuple[CallResult[OkReply], float]] = deque(maxlen=INSPECTED)
+        """The latest calls, with the loop time each ended."""
         self.watch = FaultWatch(board.url)
         self.keepalive = keepalive_watch(board.url)
+        truth = f"{TRUTH_PATH}?user={quote(board.user_id)}"
+        self.truth: FeedWatch[TruthView] = FeedWatch(board.url, truth, TruthView)
+        self.pending: deque[tuple[CallResult[OkReply], float]] = deque(maxlen=512)
+        """Calls waiting for the server's word (a few seconds' worth at the loop's pace)."""
+        self.verdicts: dict[str, Verdict] = {}
+        """The server's side of each recent call, once known."""
+        self.alarms: dict[str, str] = {}
+        """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
         self.shown = False
         self.inspecting = False
 
     def record(self, result: CallResult[OkReply]) -> None:
         self.recent.record(result.outcome, result.latency, result.describe())
-        self.inspected.append(result)
+        ended = (result, asyncio.get_running_loop().time())
+        self.inspected.append(ended)
+        self.pending.append(ended)
+
+    def settle(self, now: float, tally: Counter[Verdict]) -> None:
+        """Hold each recent call's outcome against what the server says it did, once the
+        server's word is in (its feed takes a moment); count each verdict once."""
+        view = self.truth.latest
+        if view is None or not view.tracing:
+            return
+        acted: dict[str, list[bool]] = {}
+        for entry in view.entries:
+            acted.setdefault(entry.request_id, []).append(entry.acted)
+        waiting: deque[tuple[CallResult[OkReply], float]] = deque(maxlen=self.pending.maxlen)
+        for result, ended in self.pending:
+            request_id = result.request_id
+            served = acted.get(request_id, [])
+            if not served and now - ended < TRUTH_GRACE:
+                waiting.append((result, ended))
+                continue
+            verdict = judge(result.outcome, result.action, served, server_traces=True)
+            self.verdicts[request_id] = verdict
+            tally[verdict] += 1
+            if verdict.alarm:
+                self.alarms[request_id] = f"{result.describe()} - {verdict.value}"
+        self.pending = waiting
+        if len(self.verdicts) > 4 * INSPECTED:  # keep only those still on show
+            shown = {result.request_id for result, _ in self.inspected}
+            self.verdicts = {r: v for r, v in self.verdicts.items() if r in shown}
 
     def faults(self, now: float) -> list[FaultStatus]:
         """Every fault on: the client's own, then those behind the server's address."""
@@ -415,11 +462,25 @@ def _draw_hud(
     faults = stats.faults(now)
     if faults:
         _draw_faults(surface, faults, bottom)
+    if stats.alarms:
+        _draw_alarm(surface, font, stats, now)
     if stats.shown:
         _draw_panel(surface, font, stats)
 
 
 FAULT_RED = (255, 90, 90)
+
+
+def _draw_alarm(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, now: float) -> None:
+    """The checker's alarm: an outcome that broke the protocol's promise (a call the client
+    was told had no effect, that the server applied). It should never light up."""
+    latest = next(reversed(stats.alarms.values()))
+    text = f"PROTOCOL VIOLATION x{len(stats.alarms)}: {latest}"
+    label = font.render(text[:80], True, (255, 255, 255))
+    banner = pygame.Surface((surface.get_width(), label.get_height() + 6))
+    banner.fill((200, 0, 0) if int(now * 2) % 2 == 0 else (120, 0, 0))
+    banner.blit(label, (4, 3))
+    surface.blit(banner, (0, HUD))
 
 
 def _draw_faults(surface: pygame.Surface, faults: list[FaultStatus], bottom: int) -> None:
@@ -433,6 +494,19 @@ def _draw_faults(surface: pygame.Surface, faults: list[FaultStatus], bottom: int
         backing.fill((0, 0, 0, 190))
         surface.blit(backing, (2, y))
         surface.blit(text, (5, y))
+
+
+TRUTH_WORDS: dict[Verdict, str] = {
+    Verdict.AGREE: "agrees",
+    Verdict.UNKNOWN_APPLIED: "it acted",
+    Verdict.UNKNOWN_NOT_APPLIED: "did nothing",
+    Verdict.UNKNOWN_NEVER_SEEN: "never saw it",
+    Verdict.NOT_TRACED: "",
+    Verdict.VIOLATION: "VIOLATION",
+    Verdict.FALSE_SUCCESS: "VIOLATION",
+    Verdict.APPLIED_TWICE: "TWICE!",
+}
+"""The server's side of a call, in the inspector's last column."""
 
 
 def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
@@ -452,7 +526,8 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
         panel.blit(small.render(str(step.value), True, white), (x + 9, 16))
         where = small.render(STEP_DOMAINS[step], True, grey)
         panel.blit(where, (x + (cell - 3 - where.get_width()) // 2, 26))
-    for row, result in enumerate(stats.inspected):
+    panel.blit(small.render("server", True, grey), (left + 8 * cell + 78, 26))
+    for row, (result, _) in enumerate(stats.inspected):
         y = 40 + row * row_height
         colour = pygame.Color(result.outcome.colour)
         panel.blit(small.render(result.action, True, white), (6, y + 3))
@@ -468,6 +543,11 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
             else:
                 pygame.draw.rect(panel, dark, rect, 1)
         panel.blit(small.render(result.outcome.value, True, colour), (left + 8 * cell + 4, y + 3))
+        verdict = stats.verdicts.get(result.request_id)
+        if verdict is not None:
+            shade = FAULT_RED if verdict.alarm else grey
+            words = small.render(TRUTH_WORDS[verdict], True, shade)
+            panel.blit(words, (left + 8 * cell + 78, y + 3))
     top = bottom - height - 4
     surface.blit(panel, (8, top))
     return top

@@ -32,3 +32,24 @@ class KeepaliveView(WireModel):
     users: int = Field(ge=0, description="Users in the table.")
     suspected: int = Field(ge=0, description="Of them, suspected.")
     shown: list[KeepaliveEntry] = Field(description="The most silent users (at most 50).")
+
+
+TRUTH_PATH = "/truth"
+"""Where a tracing server tells a user what it really did with their requests (``?user=ID``)."""
+
+
+class TruthEntry(WireModel):
+    """What the server really did with one request."""
+
+    request_id: Identifier
+    action: str
+    acted: bool = Field(description="The request got past UPDATE_STATE: the server ran it.")
+    reply: str = Field(description="What it sent back: `ok`, `error CODE`, or `none`.")
+
+
+class TruthView(WireModel):
+    """A user's latest requests as the server saw them, oldest first (read-only feed)."""
+
+    user_id: Identifier
+    tracing: bool = Field(description="Whether the server keeps this record at all.")
+    entries: list[TruthEntry]

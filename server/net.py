@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -21,14 +22,14 @@ from websockets.exceptions import ConnectionClosed
 from faults.admin import FEED_POLL, AdminEndpoint, serve_feed
 from faults.engine import FaultSet
 from faults.spec import Domain
-from protocol.status import KEEPALIVE_PATH
+from protocol.status import KEEPALIVE_PATH, TRUTH_PATH
 from server.board import Board
 from server.config import ServerConfig
 from server.faults import ServerFaults
 from server.game import Game
 from server.layout import load_layout
 from server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
-from server.trace import log_trace, trace_stages
+from server.trace import Truth, log_trace, trace_stages
 
 CRASH_EXIT_STATUS = 70
 """What a ``crash`` fault ends ``pacnet serve`` with (EX_SOFTWARE): not 0, not a signal."""
@@ -65,6 +66,8 @@ class BoardServer:
         self._stop = asyncio.Event()
         self._connections = 0
         self._keepalive_cache = (float("-inf"), "")
+        self.truth = Truth(tracing=config.trace)
+        """What the server really did with each user's latest requests (when tracing)."""
 
     async def run(self) -> None:
         """Listen, then serve until ``stop()`` (what ``pacnet serve`` does).
@@ -149,8 +152,13 @@ class BoardServer:
         if self.admin.owns(path):
             await self.admin.serve(websocket)
             return
-        if path.split("?")[0] == KEEPALIVE_PATH:
+        route, _, query = path.partition("?")
+        if route == KEEPALIVE_PATH:
             await serve_feed(websocket, self._keepalive_snapshot)
+            return
+        if route == TRUTH_PATH:
+            user_id = parse_qs(query).get("user", [""])[0]
+            await serve_feed(websocket, lambda: self.truth.view(user_id).model_dump_json())
             return
         state = ConnectionState(next(self._connection_ids), peer=_peer(websocket))
         self._connections += 1
@@ -164,6 +172,7 @@ class BoardServer:
                     _log_failure(exchange)
                 if exchange.trace is not None:
                     log_trace(exchange, sent=exchange.frame is not None)
+                    self.truth.record(exchange)
         except ConnectionClosed:
             pass  # the peer went away mid-conversation; its user stays until keepalive expiry
         except Crash as crash:
@@ -189,8 +198,11 @@ class BoardServer:
                     "tick_overrun", behind_ms=round(-delay * 1000), clock=self.game.board.clock
                 )
                 next_tick = time.monotonic()
-            for user_id in self.game.tick(time.monotonic()):
+            expired = self.game.tick(time.monotonic())
+            for user_id in expired:
                 log.info("user_expired", userId=user_id, clock=self.game.board.clock)
+            if expired:
+                self.truth.prune(self.game.sessions)
 
 
 def _log_failure(exchange: Exchange) -> None:

@@ -12,11 +12,13 @@ mutation) even if no reply was ever sent.
 """
 
 import time
+from collections import deque
 from typing import Any
 
 import structlog
 
 from protocol.models import ErrorReply
+from protocol.status import TruthEntry, TruthView
 from server.pipeline import Exchange, Stage
 
 log = structlog.get_logger("pacnet.server")
@@ -42,13 +44,7 @@ def log_trace(exchange: Exchange, sent: bool) -> None:
     fields: dict[str, Any] = exchange.log_fields()
     fields.pop("stage", None)
     fields.pop("step", None)
-    reply = exchange.reply
-    if exchange.frame is None:
-        outcome = "none"
-    elif isinstance(reply, ErrorReply):
-        outcome = f"error {reply.error.code.value}"
-    else:
-        outcome = "ok"
+    outcome = reply_summary(exchange)
     log.info(
         "request_traced",
         domain="server",
@@ -59,3 +55,51 @@ def log_trace(exchange: Exchange, sent: bool) -> None:
         total_ms=round((now - start) * 1000, 3),
         **fields,
     )
+
+
+def reply_summary(exchange: Exchange) -> str:
+    """What the server sent back: ``ok``, ``error CODE``, or ``none``."""
+    reply = exchange.reply
+    if exchange.frame is None:
+        return "none"
+    if isinstance(reply, ErrorReply):
+        return f"error {reply.error.code.value}"
+    return "ok"
+
+
+class Truth:
+    """The latest requests of each user as the server really handled them, for the
+    read-only ``/truth`` feed: the window holds its outcomes against it, live.
+
+    Bounded: ``keep`` requests per user (four seconds of the window's loop), and only users
+    the game still has (``prune``).
+    """
+
+    def __init__(self, *, tracing: bool, keep: int = 128) -> None:
+        self.tracing = tracing
+        self.keep = keep
+        self._by_user: dict[str, deque[TruthEntry]] = {}
+
+    def record(self, exchange: Exchange) -> None:
+        request, marks = exchange.request, exchange.trace
+        if request is None or marks is None:
+            return  # unreadable: no user to tell
+        entry = TruthEntry(
+            request_id=request.request_id,
+            action=request.action,
+            acted=any(label == Stage.REPLY.label for label, _ in marks),
+            reply=reply_summary(exchange),
+        )
+        entries = self._by_user.get(request.user_id)
+        if entries is None:
+            entries = self._by_user[request.user_id] = deque(maxlen=self.keep)
+        entries.append(entry)
+
+    def view(self, user_id: str) -> TruthView:
+        entries = list(self._by_user.get(user_id, ()))
+        return TruthView(user_id=user_id, tracing=self.tracing, entries=entries)
+
+    def prune(self, users: set[str] | dict[str, Any]) -> None:
+        """Forget users no longer in ``users``."""
+        for user_id in [u for u in self._by_user if u not in users]:
+            del self._by_user[user_id]

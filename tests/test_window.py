@@ -10,6 +10,7 @@ import pygame
 import pytest
 
 from client.timeouts import Timeouts
+from client.trace import Verdict
 from client.view import View
 from client.window import (
     FAULT_RED,
@@ -27,7 +28,7 @@ from protocol.models import Entity
 from protocol.outcome import Outcome
 from server.config import ServerConfig
 from server.embedded import running_server
-from tests.conftest import ServerProcess
+from tests.conftest import MS, ServerProcess
 from tests.gamepad import VirtualGamepad
 
 
@@ -212,3 +213,18 @@ async def test_the_request_inspector_draws_a_failed_step_in_its_outcomes_colour(
         for y in range(image.get_height() // 2, image.get_height() - HUD)
     }
     assert (fatal.r, fatal.g, fatal.b) in colours  # step 3 of each findAll, lit FATAL red
+
+
+async def test_the_window_holds_each_outcome_against_what_the_server_really_did() -> None:
+    config = ServerConfig(port=0, layout="small", seed=1, trace=True)
+    async with running_server(config) as server:
+        url = server.url or ""
+        async with AdminClient(url, server.admin.token) as admin:
+            assert (await admin.add({"kind": "no_reply", "action": "findAll", "count": 2})).ok
+            assert (await admin.add({"kind": "reject", "action": "findAll", "count": 2})).ok
+        report = await run_window(
+            url, "checked", exit_after=2.5, timeouts=Timeouts(reply=300 * MS), inspector=True
+        )
+    assert report.verdicts[Verdict.UNKNOWN_APPLIED] == 2  # UNKNOWN, yet the server acted
+    assert report.verdicts[Verdict.AGREE] > 10  # FATAL and not applied; SUCCESS and applied
+    assert not any(verdict.alarm for verdict in report.verdicts)  # no broken promise
