@@ -78,6 +78,7 @@ class Connection:
                 close_timeout=timeouts.close,
                 compression=None,
                 max_size=4 * 1024 * 1024,
+                proxy=None,  # not the system's HTTP proxy: a workshop's network is the point
             )
         except InvalidURI as exc:
             raise ConnectFailed(f"{url!r} is not a ws:// or wss:// URL") from exc

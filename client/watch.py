@@ -37,7 +37,7 @@ class FeedWatch(Generic[M]):
         """Follow the feed until cancelled, reconnecting whenever it drops."""
         while True:
             try:
-                async with connect(self.url, open_timeout=RETRY_AFTER * 2) as feed:
+                async with connect(self.url, open_timeout=RETRY_AFTER * 2, proxy=None) as feed:
                     async for raw in feed:
                         self.latest = self.model.model_validate_json(raw)
                         self.changed.set()

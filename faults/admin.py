@@ -132,7 +132,10 @@ class AdminEndpoint:
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             token.strip().encode(), self.token.encode()
         ):
-            log.warning("admin_refused", peer=_peer(connection), had_token=bool(token))
+            log.warning(
+                "admin_refused", domain=self.faults.domain.value, peer=_peer(connection),
+                had_token=bool(token),
+            )  # fmt: skip
             return connection.respond(
                 HTTPStatus.UNAUTHORIZED, "the admin endpoint needs: Authorization: Bearer TOKEN\n"
             )
@@ -237,6 +240,7 @@ class AdminClient:
             self.url,
             additional_headers=Headers(Authorization=f"Bearer {self._token}"),
             open_timeout=self._timeout,
+            proxy=None,  # pacnet talks to its own components, never through an HTTP proxy
         )
         self._ws = await self._connect.__aenter__()
         return self

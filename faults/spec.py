@@ -76,7 +76,7 @@ class Corruption(StrEnum):
     """How a corrupted message is damaged."""
 
     FLIP = "flip"
-    """A few bytes flipped: usually no longer JSON (or no longer UTF-8)."""
+    """A few characters replaced with other printable ones: still UTF-8 text, never JSON."""
     TRUNCATE = "truncate"
     """Cut short: never JSON."""
     GARBAGE = "garbage"
@@ -184,6 +184,11 @@ class Fault(WireModel):
             raise ValueError(f"a {self.kind} fault needs a direction (request or reply)")
         if not per_message and self.direction is not None:
             raise ValueError(f"a {self.kind} fault has no direction")
+        if self.kind is FaultKind.REFUSE and (self.action is not None or self.user is not None):
+            raise ValueError(
+                "a refuse fault is decided at the handshake, before any request: "
+                "aim it with connection, not action or user"
+            )
         if self.kind is FaultKind.DELAY and self.delay_ms == 0 and self.jitter_ms == 0:
             raise ValueError("a delay fault needs delayMs or jitterMs")
         return self

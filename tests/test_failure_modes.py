@@ -5,8 +5,11 @@ Each row names a fault; the test switches it on in its own domain (the server's 
 and checks the outcome the client got and whether the server really acted.
 """
 
+import asyncio
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +18,11 @@ import pytest
 from client.remote import CallResult, RemoteBoard
 from client.timeouts import Timeouts
 from faults.admin import AdminClient
+from faults.proxy import ProxyConfig, running_proxy
 from faults.spec import Domain, Fault
 from protocol.models import OkReply
 from protocol.outcome import Outcome
-from server.net import CRASH_EXIT_STATUS, BoardServer
+from server.net import CRASH_EXIT_STATUS
 from server.pipeline import Exchange, Stage
 from tests.conftest import MS, ROOT, ServerProcess, StartServer
 
@@ -32,6 +36,10 @@ class Row:
     domain: Domain
     outcome: Outcome
     acted: bool
+    times: int
+    """How many times the server ran the request (2: "yes, twice")."""
+    late: bool
+    """The server acts after the client gave up ("yes, late")."""
 
     @property
     def name(self) -> str:
@@ -47,11 +55,12 @@ def table_rows() -> list[Row]:
         if len(cells) != 5 or not cells[0].startswith("`"):
             continue
         fault, step, domain, outcome, acted = cells
-        assert acted in ("yes", "no"), line
+        assert acted in ("yes", "no", "yes, late", "yes, twice"), line
         spec = json.loads(fault.strip("`"))
-        rows.append(
-            Row(spec, int(step.split()[0]), Domain(domain), Outcome(outcome), acted == "yes")
-        )
+        times = 2 if acted == "yes, twice" else int(acted != "no")
+        late = acted == "yes, late"
+        number = int(step.split()[0])
+        rows.append(Row(spec, number, Domain(domain), Outcome(outcome), times > 0, times, late))
     return rows
 
 
@@ -66,14 +75,14 @@ CALLS: dict[str, Call] = {
 
 
 class Acted:
-    """A tracing hook: the requests that got past UPDATE_STATE (the server ran them)."""
+    """A tracing hook: how often each request got past UPDATE_STATE (the server ran it)."""
 
     def __init__(self) -> None:
-        self.request_ids: set[str] = set()
+        self.request_ids: Counter[str] = Counter()
 
     def __call__(self, stage: Stage, exchange: Exchange) -> None:
         if stage is Stage.REPLY and exchange.request is not None:
-            self.request_ids.add(exchange.request.request_id)
+            self.request_ids[exchange.request.request_id] += 1
 
 
 def test_the_table_covers_every_step_the_injectors_have() -> None:
@@ -92,31 +101,44 @@ async def test_a_row_of_the_table_holds(row: Row, action: str, start_server: Sta
     acted = Acted()
     server = await start_server(hooks=(acted,))
     assert server.url is not None
-    async with RemoteBoard(server.url, "8765309", timeouts=Timeouts(reply=300 * MS)) as board:
+    async with AsyncExitStack() as stack:
+        url, admin = server.url, (server.url, server.admin.token)
+        if row.domain is Domain.NETWORK:
+            proxy = await stack.enter_async_context(
+                running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1))
+            )
+            assert proxy.url is not None
+            url, admin = proxy.url, (proxy.url, proxy.admin.token)
+        deadline = Timeouts(reply=300 * MS)
+        board = await stack.enter_async_context(RemoteBoard(url, "8765309", timeouts=deadline))
         assert (await board.join()).ok
         pacman = server.game.board.get("pacman-8765309")
         assert pacman is not None
         assert pacman.wanted != "right"
         assert pacman.lives == 3
-        await switch_on(row, action, server, board)
+        if row.fault["kind"] == "refuse":  # refused at the next handshake: a new connection
+            board = await stack.enter_async_context(RemoteBoard(url, "8765309", timeouts=deadline))
+        await switch_on(row, action, board, admin)
         result = await CALLS[action](board)
+        if row.late:
+            await asyncio.sleep(row.fault["delayMs"] / 1000)  # the request is still on its way
     assert result.outcome is row.outcome, result.describe()
-    assert (result.request_id in acted.request_ids) is row.acted
+    assert acted.request_ids[result.request_id] == row.times
     if action == "move":
         assert (pacman.wanted == "right") is row.acted
     if action == "remove":
-        assert (pacman.lives == 2) is row.acted
+        assert (pacman.lives == 2) is row.acted  # a second remove finds it off the board
 
 
-async def switch_on(row: Row, action: str, server: BoardServer, board: RemoteBoard) -> None:
-    """Aim the row's fault at this call only: the join before it must go through."""
-    fault = {**row.fault, "action": action}
+async def switch_on(row: Row, action: str, board: RemoteBoard, admin: tuple[str, str]) -> None:
+    """Aim the row's fault at this call only: the join before it must go through. (A refusal
+    is aimed at the next connection: at the handshake, the proxy knows no action yet.)"""
+    fault = row.fault if row.fault["kind"] == "refuse" else {**row.fault, "action": action}
     if row.domain is Domain.CLIENT:
         board.faults.add(Fault.model_validate(fault), 0.0)
         return
-    assert server.url is not None
-    async with AdminClient(server.url, server.admin.token) as admin:
-        reply = await admin.add(fault)
+    async with AdminClient(*admin) as control:
+        reply = await control.add(fault)
     assert reply.ok, reply.error
 
 

@@ -49,6 +49,7 @@ def test_a_fault_knows_its_domain_and_step_from_its_kind() -> None:
         ({"kind": "drop", "direction": "reply", "probability": 1.5}, "less than or equal to 1"),
         ({"kind": "explode"}, "kind"),
         ({"kind": "reject", "colour": "red"}, "Extra inputs"),
+        ({"kind": "refuse", "action": "move"}, "aim it with connection"),
     ],
 )
 def test_a_fault_that_makes_no_sense_is_refused_with_a_reason(

@@ -196,8 +196,10 @@ def test_a_message_no_fault_matches_passes_untouched() -> None:
     assert plan.faults == ()
 
 
-def test_a_refusal_can_be_aimed_at_a_connection_but_not_at_an_action() -> None:
-    policy = network(fault(kind="refuse", connection=2), fault(kind="refuse", action="move"))
+def test_a_refusal_is_aimed_at_a_connection() -> None:
+    # Not at an action or a user: nothing is known of them at the handshake, and the fault
+    # spec refuses such a refusal (tests/test_faults.py).
+    policy = network(fault(kind="refuse", connection=2))
     assert policy.refusal(1, 0.0) is None
     refused = policy.refusal(2, 0.0)
     assert refused is not None
