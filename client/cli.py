@@ -20,6 +20,7 @@ from client import embedded
 from client.demo import DemoReport, DemoSettings, run_demo
 from client.timeouts import Timeouts
 from client.trace import add_trace_arguments, run_trace
+from faults.proxy_cli import add_proxy_arguments, run_proxy
 
 EXIT_USAGE = 2
 
@@ -98,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="log every call (and the embedded server's side) as JSON to FILE, for pacnet trace",
     )  # fmt: skip
     play.set_defaults(run=run_play_command)
+
+    proxy = commands.add_parser(
+        "proxy",
+        help="relay between clients and a server, injecting the network's faults",
+        description="Relay WebSocket messages between clients and a board server, and lose, "
+        "delay, damage, duplicate or cut them on command (pacnet chaos, or the /admin "
+        "endpoint with the admin token). Players connect here instead of to the server.",
+    )
+    add_proxy_arguments(proxy)
+    proxy.set_defaults(run=run_proxy)
 
     trace = commands.add_parser(
         "trace",

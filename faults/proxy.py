@@ -7,6 +7,7 @@ A pure fault policy (``RequestMemory``, ``NetworkFaults``: frames and ``now`` in
 connection, to the same path, and two pumps: requests (client to server) and replies
 (server to client). ``/admin`` and ``/faults`` on the proxy's port are the proxy's own
 (``faults.admin``), never relayed; its ``/faults`` feed adds the upstream server's faults.
+The server's read-only feeds (``/keepalive``, ``/truth``) are relayed untouched by faults.
 
     fault       what the proxy does                                 the client sees
     ---------   -------------------------------------------------   --------------------
@@ -80,6 +81,7 @@ from websockets.uri import parse_uri
 from faults.admin import FEED_PATH, AdminEndpoint, FaultFeed, endpoint_url
 from faults.engine import FaultSet, Message
 from faults.spec import ORDER, Corruption, Direction, Domain, Fault, FaultKind, FaultStatus
+from protocol.status import KEEPALIVE_PATH, TRUTH_PATH
 
 REMEMBERED_REQUESTS = 1024
 """Requests per connection whose action and user are kept for their replies' filters:
@@ -87,6 +89,10 @@ far more than a client has in flight, small enough to bound a flooding client.""
 MAX_HELD = 1000
 """Delayed messages one connection may hold at once; past it a message is lost, as a full
 router buffer drops what comes next."""
+SIDE_CHANNELS = frozenset({KEEPALIVE_PATH, TRUTH_PATH})
+"""The server's read-only feeds, relayed without faults: a workshop's window reads the
+server's truth and keepalive table through the proxy, and a fault meant for the game must
+not make the truth about it disappear. (As if the facilitator ran a second, clean wire.)"""
 FEED_RETRY = (0.1, 2.0)
 """Seconds between attempts to read the upstream's ``/faults`` feed: first, at most."""
 
@@ -335,6 +341,8 @@ class _Link:
     memory: RequestMemory = field(default_factory=RequestMemory)
     held: set[asyncio.Task[None]] = field(default_factory=set)
     tasks: asyncio.TaskGroup | None = None
+    side_channel: bool = False
+    """A read-only feed of the server's (keepalive, truth): relayed untouched."""
 
     def ends(self, direction: Direction) -> tuple[Connection, Connection]:
         """(source, sink) of ``direction``."""
@@ -436,7 +444,8 @@ class Proxy:
         if refused is not None or self.admin.owns(request.path):
             return refused
         number = next(self._numbers)
-        fault = self.network.refusal(number, self._clock())
+        side_channel = urlsplit(request.path).path in SIDE_CHANNELS
+        fault = None if side_channel else self.network.refusal(number, self._clock())
         if fault is not None:
             self._count(refused=1)
             self._log_fault(fault, number, None, Seen())
@@ -485,7 +494,8 @@ class Proxy:
         if pending is None:  # lost between its handshake and now: its upstream is gone too
             return
         number, upstream = pending
-        link = _Link(number, websocket, upstream)
+        side_channel = urlsplit(path).path in SIDE_CHANNELS
+        link = _Link(number, websocket, upstream, side_channel=side_channel)
         peer = _peer(websocket)
         log.info("connection_opened", connection=number, peer=peer, path=path)
         self._count(accepted=1, connections=1)
@@ -520,6 +530,10 @@ class Proxy:
     async def _forward(
         self, link: _Link, direction: Direction, frame: str | bytes, sink: Connection
     ) -> None:
+        if link.side_channel:
+            with contextlib.suppress(ConnectionClosed):
+                await sink.send(frame)
+            return
         self._count(**{"requests" if direction is Direction.REQUEST else "replies": 1})
         seen = link.memory.look(frame, direction)
         message = Message(seen.action, seen.user, link.number, direction)

@@ -5,7 +5,10 @@ import asyncio
 from collections.abc import Callable
 
 from client.remote import RemoteBoard
+from client.timeouts import Timeouts
 from client.watch import FeedWatch, keepalive_lines, keepalive_watch
+from faults.admin import AdminClient
+from faults.proxy import ProxyConfig, running_proxy
 from faults.spec import Fault
 from protocol.outcome import Outcome
 from protocol.status import KeepaliveView
@@ -88,3 +91,28 @@ def test_the_words_for_a_table_out_of_reach_and_for_a_user_heard_recently() -> N
         "the server heard from you 0.2 s ago (it gives up after 10 s of silence)",
         "it suspects: bob 7.5 s (no connection), carol 4.0 s, dan 3.0 s and 1 more",
     ]
+
+
+async def test_through_a_partitioned_proxy_the_truth_still_arrives(
+    start_server: StartServer,
+) -> None:
+    """A black hole swallows the game's messages; the server's feeds, relayed untouched,
+    still tell the player that the server suspects them."""
+    server = await start_server(keepalive_timeout=2.0)
+    assert server.url is not None
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy:
+        assert proxy.url is not None
+        watch = keepalive_watch(proxy.url)
+        following = asyncio.create_task(watch.run())
+        try:
+            async with RemoteBoard(proxy.url, "alice", timeouts=Timeouts(reply=100 * MS)) as alice:
+                assert (await alice.join()).ok
+                async with AdminClient(proxy.url, proxy.admin.token) as admin:
+                    assert (await admin.add({"kind": "blackhole"})).ok  # everything
+                for _ in range(6):
+                    assert (await alice.ping()).outcome is Outcome.UNKNOWN
+                view = await latest_when(watch, lambda v: v.suspected >= 1)
+        finally:
+            following.cancel()
+    (words, *_) = keepalive_lines(view, "alice")
+    assert "yet you are here: your messages are not reaching it" in words

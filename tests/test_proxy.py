@@ -688,7 +688,8 @@ async def test_the_proxys_faults_feed_shows_the_servers_faults_too(relay: Relay)
 
 
 def proxy_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "faults.proxy_cli", *args]
+    """``pacnet proxy`` as a user runs it (through the pacnet command line)."""
+    return [sys.executable, "-m", "client.cli", "proxy", *args]
 
 
 def environment() -> dict[str, str]:
