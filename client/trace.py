@@ -169,7 +169,15 @@ def describe_event(event: dict[str, Any]) -> str:
             return f"no reply sent (stage {event.get('stage')})"
         return f"refused: {event.get('code')} at {event.get('stage')}"
     if kind == "message_relayed":
-        return f"relayed {event.get('direction')} on connection {event.get('connection')}"
+        what = f"{event.get('direction')} on connection {event.get('connection')}"
+        if event.get("reset"):
+            return f"{what}: lost, and the connection cut"
+        copies = event.get("copies", 1)
+        if copies == 0:
+            return f"{what}: lost"
+        held = f", held {event['delay_ms']} ms" if event.get("delay_ms") else ""
+        twice = f", {copies} copies" if copies > 1 else ""
+        return f"{what}: relayed{held}{twice}"
     return str(kind)
 
 

@@ -116,6 +116,8 @@ class ProxyConfig:
     max_message_bytes: int = 1024 * 1024
     """Largest frame relayed, either way. Above the server's own 64 KiB limit on purpose:
     the proxy should not be the one to refuse a frame the server would judge."""
+    trace: bool = False
+    """Log every message relayed (``message_relayed``), for ``pacnet trace``."""
     connect_timeout: float = 3.0
     """Seconds to open the upstream connection during a client's handshake (the client's
     own connect timeout is 3 s by default, and the server's handshake takes 10 s)."""
@@ -540,6 +542,13 @@ class Proxy:
         plan = self.network.plan(frame, message, self._clock())
         for fault in plan.faults:
             self._log_fault(fault, link.number, direction, seen, plan)
+        if self.config.trace:
+            log.info(
+                "message_relayed", domain="network", requestId=seen.request_id,
+                userId=seen.user, action=seen.action, direction=direction.value,
+                connection=link.number, copies=len(plan.frames), reset=plan.reset,
+                delay_ms=round(plan.delay * 1000),
+            )  # fmt: skip
         if plan.delay <= 0:
             await _carry_out(plan, link, sink)
         elif len(link.held) >= MAX_HELD:

@@ -68,6 +68,10 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
         "else a new one, printed at start",
     )  # fmt: skip
     parser.add_argument(
+        "--trace", action="store_true",
+        help="log every message relayed, for pacnet trace",
+    )  # fmt: skip
+    parser.add_argument(
         "--log-format", choices=("json", "console"), default="console",
         help="one JSON object per line, or text for people (%(default)s)",
     )  # fmt: skip
@@ -80,7 +84,7 @@ def run_proxy(args: argparse.Namespace) -> int:
     try:
         config = ProxyConfig(
             host=host, port=port, upstream=args.upstream, seed=args.seed,
-            admin_token=args.admin_token or None,
+            admin_token=args.admin_token or None, trace=args.trace,
         )  # fmt: skip
     except ValueError as exc:
         return _fail(str(exc))

@@ -14,6 +14,7 @@ from client.remote import RemoteBoard
 from client.timeouts import Timeouts
 from client.trace import Story, Verdict, read_events, stories
 from faults.admin import AdminClient
+from faults.proxy import ProxyConfig, running_proxy
 from protocol.logs import configure_logging
 from protocol.outcome import Outcome
 from tests.conftest import MS, ServerProcess
@@ -129,3 +130,36 @@ def test_a_violation_fails_the_check_and_is_shown_in_full(
     assert "request r-1  move" in out  # the whole story, to see how it came about
     assert "1 violation(s)" in out
     assert stories(read_events([log]))["r-1"].verdict(server_traces=True).alarm
+
+
+async def test_a_reply_lost_by_the_network_is_traced_through_all_three_domains(
+    server_process: Callable[..., ServerProcess],
+    client_log: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = server_process("--layout", "small", "--trace", "--admin-token", "t0ken")
+    config = ProxyConfig(port=0, upstream=server.url, seed=1, trace=True)
+    async with running_proxy(config) as proxy:  # logs to client_log: this process's log
+        assert proxy.url is not None
+        async with RemoteBoard(
+            proxy.url, "8765309", timeouts=Timeouts(reply=400 * MS), trace=True
+        ) as board:
+            assert (await board.join()).ok
+            async with AdminClient(proxy.url, proxy.admin.token) as admin:
+                drop = {"kind": "drop", "direction": "reply", "action": "move", "count": 1}
+                assert (await admin.add(drop)).ok
+            lost = await board.move("pacman", "right")
+    assert lost.outcome is Outcome.UNKNOWN
+    server.stop()
+
+    assert (
+        main(["trace", lost.request_id, "--log", str(client_log), "--log", str(server.log_path)])
+        == 0
+    )
+    story = capsys.readouterr().out.splitlines()
+    said = [line.split()[1] for line in story[1:] if line[2:3].isdigit()]  # timestamped lines
+    assert said == ["network", "server", "network", "network", "client"], story
+    assert any("request on connection 1: relayed" in line for line in story)
+    assert any("FAULT f1: drop reply (DELIVER_REPLY)" in line for line in story)
+    assert any("reply on connection 1: lost" in line for line in story)
+    assert story[-1] == "  verdict: UNKNOWN, and the server acted"
