@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -429,7 +430,8 @@ class RunView:
             self._live.update(Text(), refresh=True)
 
     def _countdown(self, number: int, say: str, remaining: float) -> Text:
-        left = f"{remaining:.0f}" if remaining >= 10 else f"{remaining:.1f}"
+        # Rounded up, as a countdown is: "0.0 s" would be a step that has not come yet.
+        left = f"{math.ceil(remaining)}" if remaining >= 10 else f"{math.ceil(remaining * 10) / 10}"
         line = Text("next: ", style="dim")
         line.append(f"step {number}/{self._total} in {left} s", style="bold")
         line.append(f"  {say}", style="dim")
