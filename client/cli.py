@@ -20,6 +20,9 @@ from client import embedded
 from client.demo import DemoReport, DemoSettings, run_demo
 from client.timeouts import Timeouts
 from client.trace import add_trace_arguments, run_trace
+from faults.chaos import DESCRIPTION as CHAOS_DESCRIPTION
+from faults.chaos import HELP as CHAOS_HELP
+from faults.chaos import add_chaos_arguments
 from faults.proxy_cli import add_proxy_arguments, run_proxy
 
 EXIT_USAGE = 2
@@ -109,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_proxy_arguments(proxy)
     proxy.set_defaults(run=run_proxy)
+
+    chaos = commands.add_parser("chaos", help=CHAOS_HELP, description=CHAOS_DESCRIPTION)
+    add_chaos_arguments(chaos)
 
     trace = commands.add_parser(
         "trace",

@@ -50,8 +50,9 @@ log = structlog.get_logger("pacnet.faults")
 
 
 def new_token() -> str:
-    """A fresh admin token: 128 random bits, URL-safe."""
-    return secrets.token_urlsafe(16)
+    """A fresh admin token: 128 random bits in hex (never starting with "-", which a
+    command line would take for a flag)."""
+    return secrets.token_hex(16)
 
 
 class ListCommand(WireModel):

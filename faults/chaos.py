@@ -2,7 +2,7 @@
 
     pacnet chaos list                    the faults on, on the server and on the proxy
     pacnet chaos add drop --direction reply --probability 0.2
-    pacnet chaos remove f1
+    pacnet chaos remove s1
     pacnet chaos clear
     pacnet chaos run workshop            a scenario's timeline, with a countdown
     pacnet chaos scenarios               the shipped scenarios

@@ -17,6 +17,11 @@ MAX_FAULTS = 64
 error instead of slowing every message down."""
 
 
+ID_PREFIX = {Domain.CLIENT: "c", Domain.NETWORK: "n", Domain.SERVER: "s"}
+"""Fault ids start with their domain's letter (s1, n1, c1), so an id names one fault in the
+whole workshop: "remove s1" cannot mean the proxy's first fault."""
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """What an injector knows about the message at hand (None: not known here)."""
@@ -57,6 +62,7 @@ class FaultSet:
         """Goes up on every change of the set (add, remove, clear, a fault spent)."""
         self._faults: dict[str, _Active] = {}
         self._ids = itertools.count(1)
+        self._prefix = ID_PREFIX[domain]
 
     def __bool__(self) -> bool:
         return bool(self._faults)
@@ -76,7 +82,9 @@ class FaultSet:
             raise ValueError(f"{MAX_FAULTS} faults are on already; remove some first")
         fault_id = fault.id
         if fault_id is None:
-            fault_id = next(i for i in (f"f{n}" for n in self._ids) if i not in self._faults)
+            fault_id = next(
+                i for i in (f"{self._prefix}{n}" for n in self._ids) if i not in self._faults
+            )
         elif fault_id in self._faults:
             raise ValueError(f"a fault with id {fault_id!r} is on already")
         fault = fault.model_copy(update={"id": fault_id})

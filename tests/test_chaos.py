@@ -118,31 +118,31 @@ async def test_a_facilitator_adds_lists_removes_and_clears_faults_on_a_server(
 ) -> None:
     flags = at(server, closed_port)
     added = await achaos(*flags, "add", "crash", "--crash", "abort", "--count", "2")
-    assert (added.status, added.out) == (0, "f1 on the server: crash abort x2 (server, step 2)\n")
+    assert (added.status, added.out) == (0, "s1 on the server: crash abort x2 (server, step 2)\n")
     await achaos(*flags, "add", "reject", "--action", "move", "--probability", "0.5")
     as_json = '{"kind": "no_reply", "user": "8765309", "durationS": 600}'
-    assert (await achaos(*flags, "add", "--json", as_json)).out.startswith("f3 on the server")
+    assert (await achaos(*flags, "add", "--json", as_json)).out.startswith("s3 on the server")
     assert kinds_on(server) == ["crash", "reject", "no_reply"]
 
     listed = await achaos(*flags, "list")
     assert listed.status == 0, listed.err
     assert f"server {server.url}: 3 faults on (seed 7)" in listed.out
     assert f"proxy ws://127.0.0.1:{closed_port}: not running" in listed.out
-    for row in ("f1 │ server │ 2 DELIVER_REQUEST", "f2 │ server │ 3 VALIDATE_REQUEST",
-                "f3 │ server │ 5 POST_REPLY"):  # fmt: skip
+    for row in ("s1 │ server │ 2 DELIVER_REQUEST", "s2 │ server │ 3 VALIDATE_REQUEST",
+                "s3 │ server │ 5 POST_REPLY"):  # fmt: skip
         assert row in listed.out
 
     machine = json.loads((await achaos(*flags, "list", "--json")).out)
-    assert [f["fault"]["id"] for f in machine["server"]["faults"]] == ["f1", "f2", "f3"]
+    assert [f["fault"]["id"] for f in machine["server"]["faults"]] == ["s1", "s2", "s3"]
     assert machine["proxy"] == {"url": f"ws://127.0.0.1:{closed_port}", "running": False}
 
-    removed = await achaos(*flags, "remove", "f2")
-    assert (removed.status, removed.out) == (0, "f2 is off on the server\n")
+    removed = await achaos(*flags, "remove", "s2")
+    assert (removed.status, removed.out) == (0, "s2 is off on the server\n")
     assert kinds_on(server) == ["crash", "no_reply"]
-    again = await achaos(*flags, "remove", "f2")
+    again = await achaos(*flags, "remove", "s2")
     assert again.status == 1
     assert again.error == (
-        "pacnet chaos: error: no fault with id 'f2' on the server (the proxy is not running)"
+        "pacnet chaos: error: no fault with id 's2' on the server (the proxy is not running)"
     )
 
     cleared = await achaos(*flags, "clear")
@@ -198,7 +198,7 @@ async def test_a_missing_or_wrong_token_is_refused_in_one_line(
 
 @pytest.mark.parametrize(
     "command",
-    [["list"], ["add", "reject"], ["remove", "f1"], ["clear"], ["run", "step4"]],
+    [["list"], ["add", "reject"], ["remove", "s1"], ["clear"], ["run", "step4"]],
     ids=" ".join,
 )
 def test_an_unreachable_server_is_one_line(
@@ -488,13 +488,13 @@ async def test_a_scenario_runs_on_its_timeline_and_switches_everything_off_at_th
         "0:00  step 1/4  calm",
         "cleared: 0 faults switched off",
         "0:10  step 2/4  moves are rejected [bold]for a long while[/bold]",
-        "on: f1 on the server: reject action=move for 20s (server, step 3)",  # 1000 s, scaled
+        "on: s1 on the server: reject action=move for 20s (server, step 3)",  # 1000 s, scaled
         "0:20  step 3/4  updates fail",
         "cleared: 1 fault switched off",
-        "on: f2 on the server: update_fails action=find (server, step 4)",
+        "on: s2 on the server: update_fails action=find (server, step 4)",
         "0:30  step 4/4  and the disk is full",
-        "on: f3 on the server: disk_full action=findAll (server, step 4)",
-        "done: switched off what it had left on: f2 on the server, f3 on the server",
+        "on: s3 on the server: disk_full action=findAll (server, step 4)",
+        "done: switched off what it had left on: s2 on the server, s3 on the server",
     ]
     assert kinds_on(server) == []
     expected = [[], ["reject"], [], ["update_fails"], ["update_fails", "disk_full"],
@@ -601,7 +601,7 @@ async def test_ctrl_c_stops_a_run_and_switches_its_faults_off(
             await process.wait()
     assert process.returncode == 130, err.decode()
     assert out.decode().splitlines()[-1] == (
-        "stopped early: switched off what it had left on: f1 on the server"
+        "stopped early: switched off what it had left on: s1 on the server"
     )
     assert kinds_on(server) == []
 
@@ -656,21 +656,29 @@ async def test_network_faults_go_to_the_proxy_and_server_faults_to_the_server(
 ) -> None:
     flags = workshop.flags
     drop = await achaos(*flags, "add", "drop", "--direction", "reply", "--probability", "0.2")
-    assert drop.out == "f1 on the proxy: drop reply 20% (network, step 6)\n"
+    assert drop.out == "n1 on the proxy: drop reply 20% (network, step 6)\n"
     reject = await achaos(*flags, "add", "reject")
-    assert reject.out == "f1 on the server: reject (server, step 3)\n"
+    assert reject.out == "s1 on the server: reject (server, step 3)\n"
     assert (workshop.network_kinds(), kinds_on(workshop.server)) == (["drop"], ["reject"])
 
     listed = await achaos(*flags, "list")
     assert f"proxy {workshop.proxy.url}: 1 fault on (seed 7)" in listed.out
-    assert "f1 │ network │ 6 DELIVER_REPLY" in listed.out
-    assert "f1 │ server  │ 3 VALIDATE_REQUEST" in listed.out
+    assert "n1 │ network │ 6 DELIVER_REPLY" in listed.out
+    assert "s1 │ server  │ 3 VALIDATE_REQUEST" in listed.out
 
-    both = await achaos(*flags, "remove", "f1")
-    assert both.status == 2
-    assert "f1 is on both the server and the proxy: say which with --on" in both.error
-    assert (await achaos(*flags, "remove", "f1", "--on", "proxy")).out == "f1 is off on the proxy\n"
+    assert (await achaos(*flags, "remove", "n1")).out == "n1 is off on the proxy\n"
     assert workshop.network_kinds() == []
+    # Ids a facilitator chose may be the same on both: then they must say which.
+    await achaos(*flags, "add", "reject", "--id", "mine")
+    await achaos(*flags, "add", "drop", "--direction", "reply", "--id", "mine")
+    both = await achaos(*flags, "remove", "mine")
+    assert both.status == 2
+    assert "mine is on both the server and the proxy: say which with --on" in both.error
+    assert (
+        await achaos(*flags, "remove", "mine", "--on", "proxy")
+    ).out == "mine is off on the proxy\n"
+    assert workshop.network_kinds() == []
+    await achaos(*flags, "remove", "mine", "--on", "server")
 
     await achaos(*flags, "add", "corrupt", "--direction", "request", "--corruption", "schema")
     cleared = await achaos(*flags, "clear")

@@ -71,9 +71,9 @@ def test_a_fault_set_takes_only_its_own_domains_faults() -> None:
     faults = FaultSet(Domain.SERVER)
     with pytest.raises(ValueError, match="injected by the network, not the server"):
         faults.add(fault(kind="drop", direction="reply"), 0.0)
-    assert faults.add(fault(kind="reject"), 0.0).id == "f1"
-    with pytest.raises(ValueError, match="id 'f1' is on already"):
-        faults.add(fault(kind="reject", id="f1"), 0.0)
+    assert faults.add(fault(kind="reject"), 0.0).id == "s1"
+    with pytest.raises(ValueError, match="id 's1' is on already"):
+        faults.add(fault(kind="reject", id="s1"), 0.0)
 
 
 def test_filters_aim_a_fault_at_one_users_next_move() -> None:
@@ -166,15 +166,15 @@ async def test_with_the_token_a_facilitator_adds_lists_removes_and_clears(
         assert added.domain == "server"
         assert added.seed == server.seed
         (status,) = added.faults
-        assert status.fault.id == "f1"
+        assert status.fault.id == "s1"
         assert status.step == 4
         assert status.description == "update_fails action=move (server, step 4)"
         await admin.add({"kind": "reject", "count": 2})
-        assert [s.fault.id for s in (await admin.list()).faults] == ["f1", "f2"]
-        assert [s.fault.id for s in (await admin.remove("f1")).faults] == ["f2"]
-        missing = await admin.remove("f1")
+        assert [s.fault.id for s in (await admin.list()).faults] == ["s1", "s2"]
+        assert [s.fault.id for s in (await admin.remove("s1")).faults] == ["s2"]
+        missing = await admin.remove("s1")
         assert not missing.ok
-        assert missing.error == "no fault with id 'f1'"
+        assert missing.error == "no fault with id 's1'"
         assert (await admin.clear()).faults == []
 
 

@@ -663,8 +663,8 @@ async def test_with_the_token_network_faults_are_added_listed_and_removed(relay:
         server_fault = await admin.add({"kind": "update_fails"})
         assert not server_fault.ok
         assert "injected by the server, not the network" in (server_fault.error or "")
-        assert [s.fault.id for s in (await admin.list()).faults] == ["f1"]
-        assert (await admin.remove("f1")).faults == []
+        assert [s.fault.id for s in (await admin.list()).faults] == ["n1"]
+        assert (await admin.remove("n1")).faults == []
     assert not relay.proxy.faults
 
 

@@ -57,7 +57,7 @@ async def test_the_trace_shows_the_server_acted_on_a_call_the_client_saw_as_unkn
     )
     story = capsys.readouterr().out
     assert f"request {lost.request_id}  move  (user 8765309)" in story
-    assert "FAULT f1: no_reply" in story
+    assert "FAULT s1: no_reply" in story
     assert "update_state" in story
     assert "[acted; reply: none]" in story
     assert f"UNKNOWN (no reply in {400 * MS * 1000:.0f} ms)" in story
@@ -160,6 +160,6 @@ async def test_a_reply_lost_by_the_network_is_traced_through_all_three_domains(
     said = [line.split()[1] for line in story[1:] if line[2:3].isdigit()]  # timestamped lines
     assert said == ["network", "server", "network", "network", "client"], story
     assert any("request on connection 1: relayed" in line for line in story)
-    assert any("FAULT f1: drop reply (DELIVER_REPLY)" in line for line in story)
+    assert any("FAULT n1: drop reply (DELIVER_REPLY)" in line for line in story)
     assert any("reply on connection 1: lost" in line for line in story)
     assert story[-1] == "  verdict: UNKNOWN, and the server acted"
