@@ -42,7 +42,8 @@ class Verdict(Enum):
     UNKNOWN_APPLIED = "UNKNOWN, and the server acted"
     UNKNOWN_NOT_APPLIED = "UNKNOWN, and the server saw it but did not act"
     UNKNOWN_NEVER_SEEN = "UNKNOWN, and the server never saw it"
-    NOT_TRACED = "the server's side is not in the logs"
+    CLIENT_NOT_TRACED = "the client's outcome is not in the logs (pacnet play --trace FILE)"
+    NOT_TRACED = "the server's side is not in the logs (pacnet serve --trace)"
     VIOLATION = "VIOLATION: the outcome promised nothing happened, but the server acted"
     FALSE_SUCCESS = "VIOLATION: SUCCESS, but the server did not act"
     APPLIED_TWICE = "VIOLATION: a mutation applied more than once"
@@ -99,7 +100,9 @@ def judge(
     acted = sum(served)
     if acted > 1 and action in MUTATIONS:
         return Verdict.APPLIED_TWICE
-    if outcome is None or not server_traces:
+    if outcome is None:
+        return Verdict.CLIENT_NOT_TRACED
+    if not server_traces:
         return Verdict.NOT_TRACED
     if outcome is Outcome.UNKNOWN:
         if acted:
@@ -197,6 +200,15 @@ def render_story(story: Story, traced: bool) -> list[str]:
         cells = strip_of(Outcome(call["outcome"]), step)
         lit = " ".join(f"{s.value}{k.value}" for s, k in zip(Step, cells, strict=True))
         lines.append(f"  the client knew: {lit}   (+ passed, x failed, ? unknown, . not reached)")
+    if traced:
+        served = story.served
+        acted = sum(1 for e in served if e.get("acted"))
+        did = (
+            f"acted{' ' + str(acted) + ' times' if acted > 1 else ''}" if acted
+            else "saw it and did not act" if served
+            else "never logged it"
+        )  # fmt: skip
+        lines.append(f"  the server: {did}")
     lines.append(f"  verdict: {story.verdict(traced).value}")
     return lines
 
@@ -239,6 +251,13 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--follow", action="store_true", help="print each call as it ends, live (Ctrl-C stops)"
     )
+    mode.add_argument(
+        "--faulted", action="store_true",
+        help="the stories of the latest requests a fault hit (see --last)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--last", type=int, default=5, metavar="N", help="with --faulted: how many (%(default)s)"
+    )
 
 
 def run_trace(args: argparse.Namespace, out: TextIO) -> int:
@@ -253,8 +272,17 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
         lines, alarms = render_check(grouped.values(), traced)
         print("\n".join(lines), file=out)
         return 1 if alarms else 0
+    if args.faulted:
+        hit = [
+            s for s in grouped.values() if any(e.get("event") == "fault_injected" for e in s.events)
+        ]
+        if not hit:
+            raise ValueError("no fault hit any request in these logs")
+        for faulted in hit[-max(1, args.last) :]:
+            print("\n".join(render_story(faulted, traced)), file=out)
+        return 0
     if args.request_id is None:
-        raise ValueError("name a REQUEST_ID, or use --check or --follow")
+        raise ValueError("name a REQUEST_ID, or use --check, --faulted or --follow")
     story = grouped.get(args.request_id)
     if story is None:
         raise ValueError(f"no log line mentions request {args.request_id!r}")

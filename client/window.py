@@ -438,18 +438,20 @@ def _draw_hud(
     """Score and lives along the top; every call's outcome, counted, along the bottom, and
     the faults switched on just above it."""
     me = view.mine()
-    level = font.render(f"LEVEL {view.level}", True, (255, 255, 255))
-    surface.blit(level, level.get_rect(midtop=(surface.get_width() // 2, 6)))
     if me is not None and me.score is not None:
-        surface.blit(font.render(f"SCORE {me.score}", True, (255, 255, 255)), (4, 6))
+        status = font.render(f"SCORE {me.score}", True, (255, 255, 255))
         for life in range(me.lives or 0):
             _draw_pacman(
                 surface, (surface.get_width() - 12 - life * 18, HUD // 2), PACMAN, "left", 0.3
             )
     elif view.game_over:
-        surface.blit(font.render("GAME OVER - Enter to play again", True, (255, 0, 0)), (4, 6))
+        status = font.render("GAME OVER - Enter to play again", True, (255, 0, 0))
     else:
-        surface.blit(font.render("caught... back in a moment", True, (255, 255, 255)), (4, 6))
+        status = font.render("caught... back in a moment", True, (255, 255, 255))
+    surface.blit(status, (4, 6))
+    level = font.render(f"LEVEL {view.level}", True, (255, 255, 255))
+    at = max(surface.get_width() // 2 - level.get_width() // 2, 4 + status.get_width() + 16)
+    surface.blit(level, (at, 6))
     x, y = 4, surface.get_height() - HUD + 6
     for outcome in Outcome:
         n = stats.board.tally.total(outcome=outcome)
@@ -502,6 +504,7 @@ TRUTH_WORDS: dict[Verdict, str] = {
     Verdict.UNKNOWN_NOT_APPLIED: "did nothing",
     Verdict.UNKNOWN_NEVER_SEEN: "never saw it",
     Verdict.NOT_TRACED: "",
+    Verdict.CLIENT_NOT_TRACED: "",
     Verdict.VIOLATION: "VIOLATION",
     Verdict.FALSE_SUCCESS: "VIOLATION",
     Verdict.APPLIED_TWICE: "TWICE!",

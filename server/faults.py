@@ -18,10 +18,7 @@ echoes the requestId and the action and user filters can apply. Every fault that
 ``fault_injected`` with the requestId it hit.
 """
 
-from typing import Any
-
 import structlog
-from pydantic_core import from_json
 
 from faults.engine import FaultSet, Message
 from faults.spec import Fault, FaultKind
@@ -51,7 +48,7 @@ class ServerFaults:
         kinds = _AT.get(stage)
         if kinds is None:
             return
-        request_id, action, user = _identify(exchange)
+        request_id, action, user = exchange.identity()
         message = Message(action=action, user=user, connection=exchange.connection.id)
         for fault in self.faults.fire(kinds, message, exchange.now, first=True):
             log.info(
@@ -81,20 +78,3 @@ def _inject(fault: Fault, exchange: Exchange) -> None:
         case FaultKind.BAD_VERSION:
             if isinstance(exchange.reply, dict):
                 exchange.reply = {**exchange.reply, "v": 2}
-
-
-def _identify(exchange: Exchange) -> tuple[str | None, str | None, str | None]:
-    """(requestId, action, userId) of the exchange: from the decoded request once there is
-    one, else from a lenient look at the raw frame (a crash fault strikes before decoding)."""
-    request = exchange.request
-    if request is not None:
-        return request.request_id, request.action, request.user_id
-    try:
-        data: Any = from_json(exchange.raw)
-    except ValueError:
-        return None, None, exchange.connection.user_id
-    if not isinstance(data, dict):
-        return None, None, exchange.connection.user_id
-    fields = (data.get("requestId"), data.get("action"), data.get("userId"))
-    request_id, action, user = (value if isinstance(value, str) else None for value in fields)
-    return request_id, action, user or exchange.connection.user_id

@@ -176,6 +176,9 @@ class BoardServer:
         except ConnectionClosed:
             pass  # the peer went away mid-conversation; its user stays until keepalive expiry
         except Crash as crash:
+            if crash.exchange is not None and crash.exchange.trace is not None:
+                log_trace(crash.exchange, sent=False)  # it arrived, and nothing came of it
+                self.truth.record(crash.exchange)
             if crash.mode != "abort":
                 self._crash()
             websocket.transport.abort()  # no close frame: to the peer, the server vanished

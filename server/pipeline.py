@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from pydantic_core import from_json
+
 from protocol.codec import DecodeFailure, decode_request, encode, encode_trusted
 from protocol.errors import ErrorCode
 from protocol.models import (
@@ -83,6 +85,8 @@ class Crash(Exception):
     def __init__(self, mode: str) -> None:
         super().__init__(f"crash ({mode})")
         self.mode = mode
+        self.exchange: Exchange | None = None
+        """The exchange it cut short (set by ``handle``), for the trace."""
 
 
 @dataclass(slots=True)
@@ -123,6 +127,22 @@ class Exchange:
     crash: BaseException | None = None
     trace: list[tuple[str, float]] | None = None
     """(stage, perf_counter seconds) as each stage began, when a tracing hook keeps them."""
+
+    def identity(self) -> tuple[str | None, str | None, str | None]:
+        """(requestId, action, userId): from the decoded request once there is one, else
+        from a lenient look at the raw frame (a crash fault strikes before decoding)."""
+        request = self.request
+        if request is not None:
+            return request.request_id, request.action, request.user_id
+        try:
+            data: Any = from_json(self.raw)
+        except ValueError:
+            return None, None, self.connection.user_id
+        if not isinstance(data, dict):
+            return None, None, self.connection.user_id
+        fields = (data.get("requestId"), data.get("action"), data.get("userId"))
+        request_id, action, user = (value if isinstance(value, str) else None for value in fields)
+        return request_id, action, user or self.connection.user_id
 
     @property
     def failed(self) -> bool:
@@ -212,7 +232,8 @@ class Pipeline:
             return exchange
         except Answer as answer:
             exchange.reply = answer.reply
-        except Crash:
+        except Crash as crash:
+            crash.exchange = exchange
             raise
         except Exception as exc:  # a server bug: answer only if nothing can have changed
             exchange.crash = exc

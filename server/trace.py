@@ -44,6 +44,7 @@ def log_trace(exchange: Exchange, sent: bool) -> None:
     fields: dict[str, Any] = exchange.log_fields()
     fields.pop("stage", None)
     fields.pop("step", None)
+    fields["requestId"], fields["action"], fields["userId"] = exchange.identity()
     outcome = reply_summary(exchange)
     log.info(
         "request_traced",
@@ -81,18 +82,22 @@ class Truth:
         self._by_user: dict[str, deque[TruthEntry]] = {}
 
     def record(self, exchange: Exchange) -> None:
-        request, marks = exchange.request, exchange.trace
-        if request is None or marks is None:
-            return  # unreadable: no user to tell
+        request_id, action, _ = exchange.identity()
+        marks = exchange.trace
+        # Whose it is: the connection's user, never a userId an unread frame merely claims.
+        request = exchange.request
+        user_id = exchange.connection.user_id or (request.user_id if request else None)
+        if request_id is None or not 0 < len(request_id) <= 64 or user_id is None or not marks:
+            return  # nothing to tell, or no one to tell it to
         entry = TruthEntry(
-            request_id=request.request_id,
-            action=request.action,
+            request_id=request_id,
+            action=action or "?",
             acted=any(label == Stage.REPLY.label for label, _ in marks),
             reply=reply_summary(exchange),
         )
-        entries = self._by_user.get(request.user_id)
+        entries = self._by_user.get(user_id)
         if entries is None:
-            entries = self._by_user[request.user_id] = deque(maxlen=self.keep)
+            entries = self._by_user[user_id] = deque(maxlen=self.keep)
         entries.append(entry)
 
     def view(self, user_id: str) -> TruthView:

@@ -163,3 +163,26 @@ async def test_a_reply_lost_by_the_network_is_traced_through_all_three_domains(
     assert any("FAULT n1: drop reply (DELIVER_REPLY)" in line for line in story)
     assert any("reply on connection 1: lost" in line for line in story)
     assert story[-1] == "  verdict: UNKNOWN, and the server acted"
+
+
+async def test_faulted_tells_the_stories_of_the_requests_a_fault_hit_even_a_crash(
+    server_process: Callable[..., ServerProcess],
+    client_log: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = server_process("--layout", "small", "--trace", "--admin-token", "t0ken")
+    async with RemoteBoard(server.url, "8765309", trace=True) as board:
+        assert (await board.join()).ok
+        async with AdminClient(server.url, "t0ken") as admin:
+            assert (await admin.add({"kind": "crash", "crash": "abort", "action": "move"})).ok
+        crashed = await board.move("pacman", "right")
+    assert crashed.outcome is Outcome.UNKNOWN
+    server.stop()
+    logs = ["--log", str(client_log), "--log", str(server.log_path)]
+    assert main(["trace", "--faulted", *logs]) == 0
+    story = capsys.readouterr().out.splitlines()
+    assert story[0] == f"request {crashed.request_id}  move  (user 8765309)"
+    assert any("FAULT s1: crash" in line for line in story)
+    assert any("receive 0.000 ms  [did not act; reply: none]" in line for line in story)
+    assert "  the server: saw it and did not act" in story
+    assert story[-1] == "  verdict: UNKNOWN, and the server saw it but did not act"
