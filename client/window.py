@@ -198,6 +198,7 @@ async def _play(
                         stats.inspecting = not stats.inspecting
                     if event.key in CLIENT_FAULT_KEYS:
                         toggle_client_fault(board, CLIENT_FAULT_KEYS[event.key], loop.time())
+                    stats.overlay_due = 0.0  # show what the key did at once
                     if event.key == pygame.K_RETURN and view.game_over:
                         view.rejoin = True
                 joystick.handle(event)
@@ -252,6 +253,15 @@ class _Stats:
         """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
         self.shown = False
         self.inspecting = False
+        self.overlay: pygame.Surface | None = None
+        self.overlay_due = 0.0
+        self._fonts: dict[int, pygame.font.Font] = {}
+
+    def font(self, size: int) -> pygame.font.Font:
+        """pygame's default font at ``size``, loaded once per window (not once per frame)."""
+        if size not in self._fonts:
+            self._fonts[size] = pygame.font.Font(None, size)
+        return self._fonts[size]
 
     def record(self, result: CallResult[OkReply]) -> None:
         self.recent.record(result.outcome, result.latency, result.describe())
@@ -452,22 +462,40 @@ def _draw_hud(
     level = font.render(f"LEVEL {view.level}", True, (255, 255, 255))
     at = max(surface.get_width() // 2 - level.get_width() // 2, 4 + status.get_width() + 16)
     surface.blit(level, (at, 6))
-    x, y = 4, surface.get_height() - HUD + 6
+    if now >= stats.overlay_due or stats.overlay is None:
+        stats.overlay_due = now + OVERLAY_PERIOD
+        stats.overlay = _draw_overlay(surface.get_size(), font, stats, now)
+    surface.blit(stats.overlay, (0, 0))
+
+
+OVERLAY_PERIOD = 0.1
+"""Seconds between redraws of the text overlays (counts, faults, panels): ten times a second
+is as fast as anyone reads, and rendering their text every frame took most of a core."""
+
+
+def _draw_overlay(
+    size: tuple[int, int], font: pygame.font.Font, stats: _Stats, now: float
+) -> pygame.Surface:
+    """Everything made of text that changes with the calls: the outcome counts along the
+    bottom, the faults on above them, the inspector, the alarm and the calls panel."""
+    surface = pygame.Surface(size, pygame.SRCALPHA)
+    x, y = 4, size[1] - HUD + 6
     for outcome in Outcome:
         n = stats.board.tally.total(outcome=outcome)
         text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
         surface.blit(text, (x, y))
         x += text.get_width() + 10
-    bottom = surface.get_height() - HUD
+    bottom = size[1] - HUD
     if stats.inspecting:
         bottom = _draw_inspector(surface, stats, bottom)
     faults = stats.faults(now)
     if faults:
-        _draw_faults(surface, faults, bottom)
+        _draw_faults(surface, stats, faults, bottom)
     if stats.alarms:
         _draw_alarm(surface, font, stats, now)
     if stats.shown:
         _draw_panel(surface, font, stats)
+    return surface
 
 
 FAULT_RED = (255, 90, 90)
@@ -485,9 +513,11 @@ def _draw_alarm(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, 
     surface.blit(banner, (0, HUD))
 
 
-def _draw_faults(surface: pygame.Surface, faults: list[FaultStatus], bottom: int) -> None:
+def _draw_faults(
+    surface: pygame.Surface, stats: _Stats, faults: list[FaultStatus], bottom: int
+) -> None:
     """One line per active fault, bottom up from ``bottom``: the room sees what is on."""
-    small = pygame.font.Font(None, 16)
+    small = stats.font(16)
     y = bottom - 2
     for status in reversed(faults[-6:]):
         text = small.render(f"fault {status.fault.id}: {status.description}", True, FAULT_RED)
@@ -516,7 +546,7 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
     """The I key's request inspector: the latest calls, each as the article's eight steps,
     lit as far as the client knows (passed, failed here, unknown, never reached). Drawn
     above ``bottom``; returns its top."""
-    small = pygame.font.Font(None, 15)
+    small = stats.font(15)
     cell, row_height, left = 26, 17, 56
     height = 42 + row_height * INSPECTED
     panel = pygame.Surface((surface.get_width() - 16, height), pygame.SRCALPHA)
@@ -562,7 +592,7 @@ def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) 
     panel.fill((0, 0, 0, 215))
     white = (255, 255, 255)
     columns = [70 + 74 * i for i in range(len(Outcome))]
-    small = pygame.font.Font(None, 15)
+    small = stats.font(15)
     for outcome, x in zip(Outcome, columns, strict=True):
         panel.blit(small.render(outcome.value, True, pygame.Color(outcome.colour)), (x, 10))
     for row, action in enumerate(ARTICLE_CALLS):

@@ -121,7 +121,9 @@ class Game:
             if token is None or not secrets.compare_digest(token, session.token):
                 raise Refusal(
                     ErrorCode.FORBIDDEN,
-                    f"user {user_id!r} is already on the board; resuming needs its sessionToken",
+                    f"user {user_id!r} is already on the board (another window, or one gone "
+                    f"less than {self.limits.keepalive_timeout:g} s ago); resuming needs its "
+                    "sessionToken",
                 )
             session.connection = connection
         self.board.add_pacman(user_id)
