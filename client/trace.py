@@ -223,9 +223,11 @@ def render_check(all_stories: Iterable[Story], traced: bool) -> tuple[list[str],
         counts[call["outcome"] if call else "(no client record)", verdict] += 1
         if verdict.alarm:
             alarms.append(story)
-    lines = ["client outcome   what the server did                                    calls"]
-    for (outcome, verdict), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1].value)):
-        lines.append(f"{outcome:<16} {verdict.value:<54} {n:>5}")
+    rows = sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1].value))
+    wide = max([len(verdict.value) for (_, verdict), _ in rows] + [20])
+    lines = [f"{'client outcome':<18} {'what the server did':<{wide}} {'calls':>6}"]
+    for (outcome, verdict), n in rows:
+        lines.append(f"{outcome:<18} {verdict.value:<{wide}} {n:>6}")
     for story in alarms:
         lines.append("")
         lines.extend(render_story(story, traced))

@@ -479,10 +479,12 @@ def _draw_overlay(
     """Everything made of text that changes with the calls: the outcome counts along the
     bottom, the faults on above them, the inspector, the alarm and the calls panel."""
     surface = pygame.Surface(size, pygame.SRCALPHA)
+    counts = [f"{o.value} {stats.board.tally.total(outcome=o)}" for o in Outcome]
+    if sum(font.size(c)[0] + 10 for c in counts) > size[0] - 4:  # big counts: smaller type
+        font = stats.font(14)
     x, y = 4, size[1] - HUD + 6
-    for outcome in Outcome:
-        n = stats.board.tally.total(outcome=outcome)
-        text = font.render(f"{outcome.value} {n}", True, pygame.Color(outcome.colour))
+    for outcome, count in zip(Outcome, counts, strict=True):
+        text = font.render(count, True, pygame.Color(outcome.colour))
         surface.blit(text, (x, y))
         x += text.get_width() + 10
     bottom = size[1] - HUD
@@ -608,11 +610,28 @@ def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) 
     latency = "-" if p50 is None or p99 is None else f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
     state = "connected" if stats.board.connected else "not connected"
     panel.blit(font.render(f"latency p50 / p99: {latency}    {state}", True, white), (8, 108))
-    for i, line in enumerate(keepalive_lines(stats.keepalive.latest, stats.board.user_id)):
-        panel.blit(small.render(line[:90], True, (150, 200, 255)), (8, 128 + 13 * i))
+    width = panel.get_width() - 16
+    said = keepalive_lines(stats.keepalive.latest, stats.board.user_id)
+    wrapped = [part for line in said for part in _wrap(small, line, width)]
+    for i, line in enumerate(wrapped[:3]):
+        panel.blit(small.render(line, True, (150, 200, 255)), (8, 128 + 13 * i))
     for i, line in enumerate(stats.recent.failures):
         panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 170 + 16 * i))
     surface.blit(panel, (8, HUD + 8))
+
+
+def _wrap(font: pygame.font.Font, text: str, width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels, broken between words."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if line and font.size(candidate)[0] > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line] if line else lines
 
 
 def _centre(point: Point) -> tuple[int, int]:
