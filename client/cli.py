@@ -18,6 +18,7 @@ from rich.console import Console
 
 from client import embedded
 from client.demo import DemoReport, DemoSettings, run_demo
+from client.status import add_status_arguments, run_status
 from client.timeouts import Timeouts
 from client.trace import add_trace_arguments, run_trace
 from faults.chaos import DESCRIPTION as CHAOS_DESCRIPTION
@@ -115,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     chaos = commands.add_parser("chaos", help=CHAOS_HELP, description=CHAOS_DESCRIPTION)
     add_chaos_arguments(chaos)
+
+    status = commands.add_parser(
+        "status",
+        help="the server's keepalive table beside what the network sees of each user",
+        description="Which users the server suspects of being gone (silent too long), beside "
+        "what the proxy sees of their requests: still arriving but lost on the way, held up, "
+        "or silent there too. Read-only: no admin token needed.",
+    )
+    add_status_arguments(status)
+    status.set_defaults(run=run_status_command)
 
     trace = commands.add_parser(
         "trace",
@@ -242,6 +253,17 @@ def run_play_command(args: argparse.Namespace) -> int:
     finally:
         if trace_log is not None:
             trace_log.close()
+
+
+def run_status_command(args: argparse.Namespace) -> int:
+    for flag in ("server", "proxy"):
+        url = getattr(args, flag)
+        if not url.startswith(("ws://", "wss://")):
+            return _fail("status", f"--{flag} must be a ws:// or wss:// URL, not {url!r}")
+    try:
+        return asyncio.run(run_status(args, Console(highlight=False)))
+    except ConnectionError as exc:
+        return _fail("status", str(exc))
 
 
 def run_trace_command(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ A pure fault policy (``RequestMemory``, ``NetworkFaults``: frames and ``now`` in
 (``Proxy``: sockets, tasks, sleeps). Each client connection gets its own upstream
 connection, to the same path, and two pumps: requests (client to server) and replies
 (server to client). ``/admin`` and ``/faults`` on the proxy's port are the proxy's own
-(``faults.admin``), never relayed; its ``/faults`` feed adds the upstream server's faults.
+(``faults.admin``), never relayed; its ``/faults`` feed adds the upstream server's faults,
+and its ``/traffic`` feed tells when each user's requests last arrived and went on.
 The server's read-only feeds (``/keepalive``, ``/truth``) are relayed untouched by faults.
 
     fault       what the proxy does                                 the client sees
@@ -55,6 +56,7 @@ replies" or one user's replies as well.
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import random
 import secrets
@@ -78,10 +80,16 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from faults.admin import FEED_PATH, AdminEndpoint, FaultFeed, endpoint_url
+from faults.admin import FEED_PATH, AdminEndpoint, FaultFeed, endpoint_url, serve_feed
 from faults.engine import FaultSet, Message
 from faults.spec import ORDER, Corruption, Direction, Domain, Fault, FaultKind, FaultStatus
-from protocol.status import KEEPALIVE_PATH, TRUTH_PATH
+from protocol.status import (
+    KEEPALIVE_PATH,
+    TRAFFIC_PATH,
+    TRUTH_PATH,
+    TrafficEntry,
+    TrafficView,
+)
 
 REMEMBERED_REQUESTS = 1024
 """Requests per connection whose action and user are kept for their replies' filters:
@@ -317,6 +325,47 @@ def _break_schema(frame: str | bytes, rng: random.Random) -> str | bytes:
 # --- the relay -------------------------------------------------------------------------
 
 
+class Traffic:
+    """When each user's requests last reached the proxy and last went on to the server, for
+    the read-only ``/traffic`` feed: beside the server's keepalive table, it tells a user who
+    is gone from one the network cuts off (heard here, never passed on) or holds up."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self._heard: dict[str, float] = {}
+        self._passed: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def heard(self, user: str, now: float) -> None:
+        if user not in self._heard and len(self._heard) >= self.keep:
+            oldest = min(self._heard, key=self._heard.__getitem__)
+            for table in (self._heard, self._passed, self._held):
+                table.pop(oldest, None)
+        self._heard[user] = now
+
+    def passed(self, user: str, now: float) -> None:
+        if user in self._heard:
+            self._passed[user] = now
+
+    def hold(self, user: str, change: int) -> None:
+        if user in self._heard:
+            self._held[user] = max(0, self._held.get(user, 0) + change)
+
+    def view(self, now: float, shown: int = 200) -> TrafficView:
+        latest = heapq.nlargest(shown, self._heard.items(), key=lambda item: item[1])
+        return TrafficView(
+            users=[
+                TrafficEntry(
+                    user_id=user,
+                    heard_s=round(now - heard, 1),
+                    passed_s=round(now - self._passed[user], 1) if user in self._passed else None,
+                    held=self._held.get(user, 0),
+                )
+                for user, heard in latest
+            ]
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ProxyStatistics:
     """A snapshot of a proxy's traffic."""
@@ -372,6 +421,8 @@ class Proxy:
         self.faults = FaultSet(Domain.NETWORK, self.seed)
         """The network's faults, switched on through ``/admin``."""
         self.network = NetworkFaults(self.faults)
+        self.traffic = Traffic()
+        """What the proxy sees of each user's requests (the ``/traffic`` feed)."""
         self.admin = AdminEndpoint(
             self.faults, config.admin_token, extra_faults=self.upstream_faults, clock=clock
         )
@@ -445,6 +496,8 @@ class Proxy:
         refused = self.admin.process_request(connection, request)
         if refused is not None or self.admin.owns(request.path):
             return refused
+        if urlsplit(request.path).path == TRAFFIC_PATH:
+            return None  # the proxy's own feed: nothing to open upstream
         number = next(self._numbers)
         side_channel = urlsplit(request.path).path in SIDE_CHANNELS
         fault = None if side_channel else self.network.refusal(number, self._clock())
@@ -491,6 +544,9 @@ class Proxy:
         path = websocket.request.path if websocket.request is not None else "/"
         if self.admin.owns(path):
             await self.admin.serve(websocket)
+            return
+        if urlsplit(path).path == TRAFFIC_PATH:
+            await serve_feed(websocket, self._traffic_snapshot)
             return
         pending = self._handshakes.pop(websocket, None)
         if pending is None:  # lost between its handshake and now: its upstream is gone too
@@ -539,9 +595,15 @@ class Proxy:
         self._count(**{"requests" if direction is Direction.REQUEST else "replies": 1})
         seen = link.memory.look(frame, direction)
         message = Message(seen.action, seen.user, link.number, direction)
-        plan = self.network.plan(frame, message, self._clock())
+        now = self._clock()
+        plan = self.network.plan(frame, message, now)
         for fault in plan.faults:
             self._log_fault(fault, link.number, direction, seen, plan)
+        user = seen.user if direction is Direction.REQUEST else None
+        if user is not None:
+            self.traffic.heard(user, now)
+            if plan.frames and not plan.reset and plan.delay <= 0:
+                self.traffic.passed(user, now)
         if self.config.trace:
             log.info(
                 "message_relayed", domain="network", requestId=seen.request_id,
@@ -558,6 +620,18 @@ class Proxy:
             task = link.tasks.create_task(_carry_out_later(plan, link, sink))
             link.held.add(task)
             task.add_done_callback(link.held.discard)
+            if user is not None:
+                self.traffic.hold(user, +1)
+                task.add_done_callback(lambda done: self._released(user, plan, done))
+
+    def _traffic_snapshot(self) -> str:
+        return self.traffic.view(self._clock()).model_dump_json()
+
+    def _released(self, user: str, plan: Plan, task: "asyncio.Task[None]") -> None:
+        """A held request of ``user`` is out of the proxy's hands: sent on, or lost."""
+        self.traffic.hold(user, -1)
+        if plan.frames and not plan.reset and not task.cancelled():
+            self.traffic.passed(user, self._clock())
 
     def _log_fault(
         self,

@@ -53,3 +53,24 @@ class TruthView(WireModel):
     user_id: Identifier
     tracing: bool = Field(description="Whether the server keeps this record at all.")
     entries: list[TruthEntry]
+
+
+TRAFFIC_PATH = "/traffic"
+"""Where a proxy tells what it sees of each user's requests (a read-only feed, no token)."""
+
+
+class TrafficEntry(WireModel):
+    """One user's requests, as the network (the proxy) sees them."""
+
+    user_id: Identifier
+    heard_s: float = Field(ge=0, description="Seconds since a request came from the client.")
+    passed_s: float | None = Field(
+        description="Seconds since a request went on to the server (None: none ever did)."
+    )
+    held: int = Field(ge=0, description="Requests held on the way now (a delay fault).")
+
+
+class TrafficView(WireModel):
+    """The users whose requests a proxy carries, the most recently heard first."""
+
+    users: list[TrafficEntry]
