@@ -297,6 +297,8 @@ def _follow(paths: list[Path], out: TextIO) -> int:
     handles = [path.open() for path in paths]
     for handle in handles:
         handle.seek(0, 2)  # only what happens from now on
+    names = ", ".join(path.name for path in paths)
+    print(f"following {names}: each call once it settles (Ctrl-C stops)", file=out, flush=True)
     pending: dict[str, Story] = {}
     first_seen: dict[str, float] = {}
     ended: dict[str, float] = {}

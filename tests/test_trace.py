@@ -2,6 +2,10 @@
 and the checker that holds every outcome against what the server really did."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from faults.admin import AdminClient
 from faults.proxy import ProxyConfig, running_proxy
 from protocol.logs import configure_logging
 from protocol.outcome import Outcome
-from tests.conftest import MS, ServerProcess
+from tests.conftest import MS, ROOT, ServerProcess
 
 
 @pytest.fixture
@@ -186,3 +190,33 @@ async def test_faulted_tells_the_stories_of_the_requests_a_fault_hit_even_a_cras
     assert any("receive 0.000 ms  [did not act; reply: none]" in line for line in story)
     assert "  the server: saw it and did not act" in story
     assert story[-1] == "  verdict: UNKNOWN, and the server saw it but did not act"
+
+
+def test_follow_prints_each_call_as_it_settles_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    log = tmp_path / "live.log"
+    log.write_text(
+        json.dumps({**call("SUCCESS"), "requestId": "old-1"}) + "\n"
+    )  # before: not shown
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "client.cli", "trace", "--follow", "--log", str(log)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline().startswith("following live.log")  # tailing it now
+        with log.open("a") as out:
+            for event in lines(served(True), call("UNKNOWN")):
+                out.write(json.dumps(event) + "\n")
+            success = {**call("SUCCESS", "find"), "requestId": "r-2"}
+            out.write(json.dumps({**served(True), "requestId": "r-2"}) + "\n")
+            out.write(json.dumps(success) + "\n")
+        time.sleep(1.5)  # each call settles half a second after its client line
+        follower.send_signal(signal.SIGINT)
+        printed, _ = follower.communicate(timeout=10)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0
+    assert "old-1" not in printed
+    assert "request r-1  move  (user None)" in printed
+    assert "  verdict: UNKNOWN, and the server acted" in printed
+    assert "r-2  find  SUCCESS" in printed
