@@ -12,7 +12,6 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from rich.console import Console
 
@@ -25,15 +24,7 @@ from faults.chaos import DESCRIPTION as CHAOS_DESCRIPTION
 from faults.chaos import HELP as CHAOS_HELP
 from faults.chaos import add_chaos_arguments
 from faults.proxy_cli import add_proxy_arguments, run_proxy
-
-EXIT_USAGE = 2
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, naming the flag and pointing at --help."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+from protocol.cli import OneLineParser, fail, positive_float, positive_int
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_server_options(demo, "small", "small keeps a short run eventful")
     demo.add_argument(
-        "--iterations", type=embedded.positive_int, default=DemoSettings.iterations,
+        "--iterations", type=positive_int, default=DemoSettings.iterations,
         help="turns of the loop (%(default)s)",
     )  # fmt: skip
     demo.add_argument(
@@ -67,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pause between turns (%(default)s)",
     )  # fmt: skip
     demo.add_argument(
-        "--timeout", type=embedded.positive_float, default=Timeouts.reply, metavar="SECONDS",
+        "--timeout", type=positive_float, default=Timeouts.reply, metavar="SECONDS",
         help="how long a call waits for its reply before it is UNKNOWN (%(default)s)",
     )  # fmt: skip
     demo.add_argument("--user", metavar="USER_ID", help="play as this user id")
@@ -88,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--name", metavar="NAME", help="your name on the board (a random one by default)"
     )
     play.add_argument(
-        "--exit-after", type=embedded.positive_float, metavar="SECONDS",
+        "--exit-after", type=positive_float, metavar="SECONDS",
         help="close the window after this long (for automation)",
     )  # fmt: skip
     play.add_argument(
@@ -167,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_demo_command(args: argparse.Namespace) -> int:
     if problem := _bad_server_url(args):
-        return _fail("demo", problem)
+        return fail("pacnet demo", problem)
     if args.interval < 0:
-        return _fail("demo", "--interval must be 0 or more seconds")
+        return fail("pacnet demo", "--interval must be 0 or more seconds")
     embedded.configure_logging("console", level=logging.INFO if args.verbose else logging.WARNING)
     settings = DemoSettings(
         iterations=args.iterations, interval=args.interval, seed=args.seed, user_id=args.user,
@@ -179,14 +170,15 @@ def run_demo_command(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(_demo(args.server, args.layout, settings, console))
     except embedded.LayoutError as exc:
-        return _fail("demo", str(exc))
+        return fail("pacnet demo", str(exc))
     except OSError as exc:
-        return _fail("demo", f"cannot start the embedded server: {exc.strerror or exc}")
+        return fail("pacnet demo", f"cannot start the embedded server: {exc.strerror or exc}")
     if report.successes == 0:
         failure = report.last_failure
         why = failure.describe() if failure else "no call was made"
-        return _fail(
-            "demo", f"no call succeeded against {args.server or 'the embedded server'}: {why}"
+        return fail(
+            "pacnet demo",
+            f"no call succeeded against {args.server or 'the embedded server'}: {why}",
         )
     return 0
 
@@ -204,10 +196,10 @@ async def _demo(
 
 def run_play_command(args: argparse.Namespace) -> int:
     if problem := _bad_server_url(args):
-        return _fail("play", problem)
+        return fail("pacnet play", problem)
     if not _has_display():
-        return _fail(
-            "play",
+        return fail(
+            "pacnet play",
             "no display to open a window on: run it on a desktop, or under a virtual screen "
             "(xvfb-run uv run pacnet play); for a game without a window, try pacnet demo",
         )
@@ -216,7 +208,7 @@ def run_play_command(args: argparse.Namespace) -> int:
         try:
             trace_log = args.trace.open("a")
         except OSError as exc:
-            return _fail("play", f"cannot write the trace to {args.trace}: {exc.strerror}")
+            return fail("pacnet play", f"cannot write the trace to {args.trace}: {exc.strerror}")
         embedded.configure_logging("json", stream=trace_log)
     else:
         embedded.configure_logging("console", level=logging.WARNING)
@@ -247,9 +239,9 @@ def run_play_command(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(play())
     except embedded.LayoutError as exc:
-        return _fail("play", str(exc))
+        return fail("pacnet play", str(exc))
     except OSError as exc:
-        return _fail("play", f"cannot start the embedded server: {exc.strerror or exc}")
+        return fail("pacnet play", f"cannot start the embedded server: {exc.strerror or exc}")
     finally:
         if trace_log is not None:
             trace_log.close()
@@ -259,20 +251,20 @@ def run_status_command(args: argparse.Namespace) -> int:
     for flag in ("server", "proxy"):
         url = getattr(args, flag)
         if not url.startswith(("ws://", "wss://")):
-            return _fail("status", f"--{flag} must be a ws:// or wss:// URL, not {url!r}")
+            return fail("pacnet status", f"--{flag} must be a ws:// or wss:// URL, not {url!r}")
     try:
         return asyncio.run(run_status(args, Console(highlight=False)))
     except ConnectionError as exc:
-        return _fail("status", str(exc))
+        return fail("pacnet status", str(exc))
 
 
 def run_trace_command(args: argparse.Namespace) -> int:
     try:
         return run_trace(args, sys.stdout)
     except ValueError as exc:
-        return _fail("trace", str(exc))
+        return fail("pacnet trace", str(exc))
     except OSError as exc:
-        return _fail("trace", f"cannot read {exc.filename}: {exc.strerror}")
+        return fail("pacnet trace", f"cannot read {exc.filename}: {exc.strerror}")
 
 
 def _has_display() -> bool:
@@ -282,11 +274,6 @@ def _has_display() -> bool:
         or os.environ.get("WAYLAND_DISPLAY")
         or driver in ("dummy", "offscreen", "windows", "cocoa")
     )
-
-
-def _fail(command: str, message: str) -> int:
-    print(f"pacnet {command}: error: {message}", file=sys.stderr)
-    return 1
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ the rest of the client never imports the server (checked by the import contracts
 """
 
 from protocol.logs import LogFormat, configure_logging
-from server.cli import add_serve_arguments, positive_float, positive_int, run_serve
+from server.cli import add_serve_arguments, run_serve
 from server.config import ServerConfig
 from server.embedded import running_server
 from server.layout import LayoutError
@@ -18,8 +18,6 @@ __all__ = [
     "ServerConfig",
     "add_serve_arguments",
     "configure_logging",
-    "positive_float",
-    "positive_int",
     "run_serve",
     "running_server",
 ]

@@ -26,8 +26,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -53,6 +52,14 @@ from faults.scenario import (
     shipped_scenarios,
 )
 from faults.spec import Corruption, CrashMode, Direction, Domain, Fault, FaultKind, FaultStatus
+from protocol.cli import (
+    EXIT_USAGE,
+    OneLineParser,
+    finite_number,
+    positive_float,
+    whole_number,
+    ws_url,
+)
 from protocol.outcome import Step
 
 PROG = "pacnet chaos"
@@ -71,7 +78,6 @@ ADMIN_TIMEOUT = 5.0
 """Seconds to reach an ``/admin`` and hear back: it answers in milliseconds when it is up."""
 
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 _FLAGS = {
@@ -562,37 +568,6 @@ def _flag_problem(exc: ValidationError) -> str:
     return f"{_FLAGS.get(str(loc[0]), loc[0])}: {message}" if loc else message
 
 
-def _url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a ws:// or wss:// URL")
-    return text
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
-def _scale(text: str) -> float:
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number greater than 0")
-    return value
-
-
 def _add_target_arguments(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """--server, --proxy and their tokens: on ``chaos`` itself (``top``) and again on each
     command (so ``pacnet chaos list --server URL`` works too) without overriding."""
@@ -601,11 +576,11 @@ def _add_target_arguments(parser: argparse.ArgumentParser, *, top: bool) -> None
         return value if top else argparse.SUPPRESS
 
     parser.add_argument(
-        "--server", type=_url, default=default(None), metavar="URL",
+        "--server", type=ws_url, default=default(None), metavar="URL",
         help=f"the board server, for server faults ({DEFAULT_SERVER})",
     )  # fmt: skip
     parser.add_argument(
-        "--proxy", type=_url, default=default(None), metavar="URL",
+        "--proxy", type=ws_url, default=default(None), metavar="URL",
         help=f"the chaos proxy, for network faults ({DEFAULT_PROXY})",
     )  # fmt: skip
     parser.add_argument(
@@ -625,17 +600,19 @@ def _add_add_arguments(add: argparse.ArgumentParser) -> None:
         help="the fault: " + _kinds_by_domain(),
     )  # fmt: skip
     add.add_argument("--direction", choices=[d.value for d in Direction], help="network faults")
-    add.add_argument("--probability", type=_number, metavar="P", help="chance per match (1)")
+    add.add_argument("--probability", type=finite_number, metavar="P", help="chance per match (1)")
     add.add_argument("--action", metavar="ACTION", help="only requests of this action")
     add.add_argument("--user", metavar="USER_ID", help="only requests of this user")
-    add.add_argument("--connection", type=_whole, metavar="N", help="only this connection")
-    add.add_argument("--skip", type=_whole, metavar="N", help="let this many matches pass first")
-    add.add_argument("--count", type=_whole, metavar="N", help="fire at most this many times")
+    add.add_argument("--connection", type=whole_number, metavar="N", help="only this connection")
     add.add_argument(
-        "--duration", type=_number, metavar="SECONDS", help="switch off after this long"
+        "--skip", type=whole_number, metavar="N", help="let this many matches pass first"
     )
-    add.add_argument("--delay-ms", type=_whole, metavar="MS", help="delay: fixed part")
-    add.add_argument("--jitter-ms", type=_whole, metavar="MS", help="delay: random extra")
+    add.add_argument("--count", type=whole_number, metavar="N", help="fire at most this many times")
+    add.add_argument(
+        "--duration", type=finite_number, metavar="SECONDS", help="switch off after this long"
+    )
+    add.add_argument("--delay-ms", type=whole_number, metavar="MS", help="delay: fixed part")
+    add.add_argument("--jitter-ms", type=whole_number, metavar="MS", help="delay: random extra")
     add.add_argument("--corruption", choices=[c.value for c in Corruption], help="corrupt: how")
     add.add_argument("--crash", choices=[c.value for c in CrashMode], help="crash: how (exit)")
     add.add_argument("--id", metavar="ID", help="the fault's id (else the component numbers it)")
@@ -711,7 +688,7 @@ def add_chaos_arguments(parser: argparse.ArgumentParser) -> None:
         help="a shipped scenario's name (see pacnet chaos scenarios) or a .toml file",
     )  # fmt: skip
     run.add_argument(
-        "--time-scale", type=_scale, default=1.0, metavar="F",
+        "--time-scale", type=positive_float, default=1.0, metavar="F",
         help="multiply every time by F: below 1 plays faster, for rehearsals (%(default)s)",
     )  # fmt: skip
 
@@ -746,16 +723,9 @@ def run_chaos(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Errors in one line, as ``pacnet``'s own parser gives them (``python -m faults.chaos``)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m faults.chaos``: ``pacnet chaos`` on its own."""
-    parser = _OneLineParser(prog=PROG, description=DESCRIPTION)
+    parser = OneLineParser(prog=PROG, description=DESCRIPTION)
     add_chaos_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -83,6 +83,7 @@ from websockets.uri import parse_uri
 from faults.admin import FEED_PATH, AdminEndpoint, FaultFeed, endpoint_url, serve_feed
 from faults.engine import FaultSet, Message
 from faults.spec import ORDER, Corruption, Direction, Domain, Fault, FaultKind, FaultStatus
+from protocol.cli import running
 from protocol.status import (
     KEEPALIVE_PATH,
     TRAFFIC_PATH,
@@ -718,11 +719,5 @@ async def running_proxy(
     Raises:
         OSError: the address cannot be listened on.
     """
-    proxy = Proxy(config, clock=clock)
-    await proxy.start()
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(proxy.serve_until_stopped())
-        try:
-            yield proxy
-        finally:
-            proxy.stop()
+    async with running(Proxy(config, clock=clock)) as proxy:
+        yield proxy

@@ -1,9 +1,9 @@
 """A board server inside the caller's event loop, on a free port (demo, window, bots, tests)."""
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from protocol.cli import running
 from server.config import ServerConfig
 from server.net import BoardServer
 from server.pipeline import StageHook
@@ -21,11 +21,5 @@ async def running_server(
         OSError: the address cannot be listened on.
         LayoutError: the layout cannot be loaded.
     """
-    server = BoardServer(config or ServerConfig(port=0), hooks=hooks)
-    await server.start()
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(server.serve_until_stopped())
-        try:
-            yield server
-        finally:
-            server.stop()
+    async with running(BoardServer(config or ServerConfig(port=0), hooks=hooks)) as server:
+        yield server
