@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, TextIO
@@ -184,6 +185,34 @@ def describe_event(event: dict[str, Any]) -> str:
     return str(kind)
 
 
+def timeline(story: Story) -> list[tuple[datetime | None, str, str]]:
+    """What each domain saw, in the order it happened: (when, domain, what).
+
+    Where the time went: a client logs a call when it ends and a server a request when it is
+    done, so each is placed at its start (its time minus its duration): the client's send,
+    the server's receive. The gaps between lines are the hops.
+    """
+    out: list[tuple[datetime | None, str, str]] = []
+    for event in story.events:
+        at = _when(event)
+        domain = str(event.get("domain", "?"))
+        kind = event.get("event")
+        if kind == "call_traced" and at is not None:
+            out.append((at - timedelta(milliseconds=event["latency_ms"]), domain, "sent"))
+        if kind == "request_traced" and at is not None:
+            at -= timedelta(milliseconds=event.get("total_ms", 0.0))
+        out.append((at, domain, describe_event(event)))
+    out.sort(key=lambda line: line[0] or datetime.min.replace(tzinfo=UTC))
+    return out
+
+
+def _when(event: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(event.get("timestamp")))
+    except ValueError:
+        return None
+
+
 def render_story(story: Story, traced: bool) -> list[str]:
     """The story of one request, as lines for a terminal."""
     call = story.call
@@ -191,10 +220,12 @@ def render_story(story: Story, traced: bool) -> list[str]:
     if call is not None:
         head += f"  {call.get('action')}  (user {call.get('userId')})"
     lines = [head]
-    for event in story.events:
-        stamp = str(event.get("timestamp", ""))[11:26]
-        domain = str(event.get("domain", "?"))
-        lines.append(f"  {stamp:<15}  {domain:<8} {describe_event(event)}")
+    previous: datetime | None = None
+    for at, domain, text in timeline(story):
+        stamp = at.strftime("%H:%M:%S.%f") if at else "?"
+        gap = f"+{(at - previous).total_seconds() * 1000:7.1f} ms" if at and previous else " " * 11
+        lines.append(f"  {stamp:<15} {gap}  {domain:<8} {text}")
+        previous = at or previous
     if call is not None:
         step = Step[call["step"]] if call.get("step") else None
         cells = strip_of(Outcome(call["outcome"]), step)

@@ -161,8 +161,13 @@ async def test_a_reply_lost_by_the_network_is_traced_through_all_three_domains(
         == 0
     )
     story = capsys.readouterr().out.splitlines()
-    said = [line.split()[1] for line in story[1:] if line[2:3].isdigit()]  # timestamped lines
-    assert said == ["network", "server", "network", "network", "client"], story
+    domains = ("client", "network", "server")
+    said = [next(w for w in line.split() if w in domains) for line in story if line[2:3].isdigit()]
+    # The client sent, the network relayed, the server acted, the network lost the reply
+    # (the fault, then the relay's own line), and the client gave up.
+    assert said == ["client", "network", "server", "network", "network", "client"], story
+    assert story[1].split()[1] == "client"  # the first line has no gap before it
+    assert all(" ms  " in line for line in story[2:7])  # every later one its hop's time
     assert any("request on connection 1: relayed" in line for line in story)
     assert any("FAULT n1: drop reply (DELIVER_REPLY)" in line for line in story)
     assert any("reply on connection 1: lost" in line for line in story)
