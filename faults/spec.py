@@ -12,7 +12,7 @@ always injected where that failure really happens.
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from protocol.models import Identifier, WireModel
 from protocol.outcome import Step
@@ -141,7 +141,10 @@ A delay holds the message first; a duplicate makes a second copy; corruption dam
 copy; a drop then loses them all; a reset cuts the connection after that. So a delay and a
 drop on the same path both apply: the message is held, then lost."""
 
-Probability = Annotated[float, Field(gt=0.0, le=1.0)]
+Probability = Annotated[float, Strict(), Field(gt=0.0, le=1.0)]
+Count = Annotated[int, Strict()]
+"""Whole numbers: ``true`` or ``"3"`` in a scenario file is a mistake, not a 1 or a 3."""
+Seconds = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 
 class Fault(WireModel):
@@ -164,16 +167,16 @@ class Fault(WireModel):
     probability: Probability = Field(default=1.0, description="Chance each match fires.")
     action: Identifier | None = Field(default=None, description="Only requests of this action.")
     user: Identifier | None = Field(default=None, description="Only requests of this userId.")
-    connection: int | None = Field(
+    connection: Count | None = Field(
         default=None, ge=1, description="Only this connection (as the injector numbers them)."
     )
-    skip: int = Field(default=0, ge=0, description="Let this many matches pass first.")
-    count: int | None = Field(default=None, ge=1, description="Fire at most this many times.")
-    duration_s: float | None = Field(
+    skip: Count = Field(default=0, ge=0, description="Let this many matches pass first.")
+    count: Count | None = Field(default=None, ge=1, description="Fire at most this many times.")
+    duration_s: Seconds | None = Field(
         default=None, gt=0, description="Switch off this many seconds after it was added."
     )
-    delay_ms: int = Field(default=0, ge=0, le=600_000, description="delay: fixed part.")
-    jitter_ms: int = Field(default=0, ge=0, le=600_000, description="delay: random extra.")
+    delay_ms: Count = Field(default=0, ge=0, le=600_000, description="delay: fixed part.")
+    jitter_ms: Count = Field(default=0, ge=0, le=600_000, description="delay: random extra.")
     corruption: Corruption = Field(default=Corruption.FLIP, description="corrupt: how.")
     crash: CrashMode = Field(default=CrashMode.EXIT, description="crash: how.")
 

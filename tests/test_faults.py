@@ -50,6 +50,9 @@ def test_a_fault_knows_its_domain_and_step_from_its_kind() -> None:
         ({"kind": "explode"}, "kind"),
         ({"kind": "reject", "colour": "red"}, "Extra inputs"),
         ({"kind": "refuse", "action": "move"}, "aim it with connection"),
+        ({"kind": "reject", "count": True}, "count"),  # a scenario's typo, not a 1
+        ({"kind": "reject", "probability": "0.2"}, "probability"),
+        ({"kind": "reject", "duration_s": float("inf")}, "finite number"),
     ],
 )
 def test_a_fault_that_makes_no_sense_is_refused_with_a_reason(
