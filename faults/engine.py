@@ -7,7 +7,7 @@ order meet the same faults again (a workshop run can be replayed from its seed).
 
 import itertools
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from faults.spec import Direction, Domain, Fault, FaultKind, FaultStatus
@@ -60,6 +60,8 @@ class FaultSet:
         self.random = random.Random(seed)
         self.version = 0
         """Goes up on every change of the set (add, remove, clear, a fault spent)."""
+        self.on_change: Callable[[], None] | None = None
+        """Called after every change (an injector may unhook itself while the set is empty)."""
         self._faults: dict[str, _Active] = {}
         self._ids = itertools.count(1)
         self._prefix = ID_PREFIX[domain]
@@ -89,21 +91,21 @@ class FaultSet:
             raise ValueError(f"a fault with id {fault_id!r} is on already")
         fault = fault.model_copy(update={"id": fault_id})
         self._faults[fault_id] = _Active(fault, now)
-        self.version += 1
+        self._changed()
         return fault
 
     def remove(self, fault_id: str) -> bool:
         """Switch one fault off; False if there was none with that id."""
         if self._faults.pop(fault_id, None) is None:
             return False
-        self.version += 1
+        self._changed()
         return True
 
     def clear(self) -> int:
         """Switch every fault off; returns how many were on."""
         n = len(self._faults)
         self._faults.clear()
-        self.version += 1
+        self._changed()
         return n
 
     def status(self, now: float) -> list[FaultStatus]:
@@ -156,12 +158,17 @@ class FaultSet:
             self._expire(now)
         return hits
 
+    def _changed(self) -> None:
+        self.version += 1
+        if self.on_change is not None:
+            self.on_change()
+
     def _expire(self, now: float) -> None:
         gone = [fault_id for fault_id, a in self._faults.items() if a.spent(now)]
         for fault_id in gone:
             del self._faults[fault_id]
         if gone:
-            self.version += 1
+            self._changed()
 
 
 def _matches(fault: Fault, message: Message) -> bool:

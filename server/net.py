@@ -57,9 +57,13 @@ class BoardServer:
         self.faults = FaultSet(Domain.SERVER, self.seed)
         """The server's own faults (fault injection), switched on through ``/admin``."""
         self.admin = AdminEndpoint(self.faults, config.admin_token)
-        # Other hooks (tracing) see each stage before a fault can cut the request short.
         tracing = [trace_stages] if config.trace else []
-        self.pipeline = Pipeline(self.game, [*tracing, *hooks, ServerFaults(self.faults)])
+        # Other hooks (tracing) see each stage before a fault can cut the request short. The
+        # fault hook is in the path only while a fault is on: calm costs nothing.
+        self._hooks = [*tracing, *hooks]
+        self._fault_hook = ServerFaults(self.faults)
+        self.pipeline = Pipeline(self.game, self._hooks)
+        self.faults.on_change = self._hook_faults
         self.url: str | None = None
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None
@@ -122,6 +126,11 @@ class BoardServer:
     def stop(self) -> None:
         """Ask ``run()`` to close every connection and return."""
         self._stop.set()
+
+    def _hook_faults(self) -> None:
+        """Put the fault hook in the request path while any fault is on, and out of it when
+        none is. A new list each time: a request being handled keeps the one it started with."""
+        self.pipeline.hooks = [*self._hooks, self._fault_hook] if self.faults else self._hooks
 
     def _keepalive_snapshot(self) -> str:
         """The keepalive view, computed at most once per feed period for all its watchers."""

@@ -240,3 +240,17 @@ def test_on_the_server_only_the_first_fault_to_fire_at_a_stage_applies() -> None
     assert [f.kind for f in faults.fire(kinds, MOVE, 0.0, first=True)] == [FaultKind.UPDATE_FAILS]
     assert [f.kind for f in faults.fire(kinds, MOVE, 0.0, first=True)] == [FaultKind.DISK_FULL]
     assert faults.fire(kinds, MOVE, 0.0, first=True) == []
+
+
+async def test_the_fault_hook_is_in_the_request_path_only_while_a_fault_is_on(
+    server: BoardServer,
+) -> None:
+    """Calm costs nothing: no fault hook runs on a request while no fault is on."""
+    calm = list(server.pipeline.hooks)
+    server.faults.add(fault(kind="reject", count=1), 0.0)
+    assert len(server.pipeline.hooks) == len(calm) + 1
+    assert server.url is not None
+    async with RemoteBoard(server.url, "8765309") as board:
+        assert (await board.join()).outcome is Outcome.FATAL  # the fault spends itself
+        assert (await board.join()).ok
+    assert server.pipeline.hooks == calm
