@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     THROTTLED = "THROTTLED"
     OVERLOADED = "OVERLOADED"
     STATE_UPDATE_FAILED = "STATE_UPDATE_FAILED"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
     INTERNAL = "INTERNAL"
 
     @property
@@ -52,6 +53,7 @@ _STEP: dict[ErrorCode, Step] = {
     ErrorCode.THROTTLED: Step.VALIDATE_REQUEST,
     ErrorCode.OVERLOADED: Step.VALIDATE_REQUEST,
     ErrorCode.STATE_UPDATE_FAILED: Step.UPDATE_SERVER_STATE,
+    ErrorCode.REQUEST_ID_REUSED: Step.VALIDATE_REQUEST,
     ErrorCode.INTERNAL: Step.VALIDATE_REQUEST,  # from step 4 on, a bug gets no reply
 }
 
@@ -68,5 +70,9 @@ _WHEN: dict[ErrorCode, str] = {
     ErrorCode.THROTTLED: "the user's token bucket is empty (the reply carries `retryAfterMs`)",
     ErrorCode.OVERLOADED: "the server sheds load (today: a `join` when the board is full)",
     ErrorCode.STATE_UPDATE_FAILED: ("the state update did not happen (used by fault injection)"),
+    ErrorCode.REQUEST_ID_REUSED: (
+        "the user already sent a different request with this requestId (recent mutations are "
+        "remembered: a repeat gets the first reply again, a different request gets this)"
+    ),
     ErrorCode.INTERNAL: "a server bug; logged with the requestId",
 }

@@ -14,6 +14,7 @@ from protocol.models import OWN_PACMAN
 from protocol.status import KeepaliveEntry, KeepaliveView
 from server.board import Board
 from server.config import ServerLimits
+from server.idempotency import IdempotencyCache
 from server.keepalive import KeepaliveTable, suspect_after_s
 from server.pieces import KINDS, Piece, pacman_name
 from server.throttle import Throttle
@@ -64,6 +65,8 @@ class Game:
         self.keepalive = KeepaliveTable(limits.keepalive_timeout)
         self.throttle = Throttle(limits.rate, limits.burst)
         self.sessions: dict[str, Session] = {}
+        self.replies = IdempotencyCache()
+        """Replies to recent mutations, so a retried request is answered, not run again."""
         self._new_token = new_token
 
     # --- checks that come before any action (the article's handler shape) ---
@@ -220,6 +223,7 @@ class Game:
 
     def _drop(self, user_id: str) -> None:
         self.sessions.pop(user_id, None)
+        self.replies.forget(user_id)
         self.keepalive.forget(user_id)
         self.board.remove(pacman_name(user_id))
 

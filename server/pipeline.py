@@ -6,6 +6,8 @@
     VALIDATE            3 VALIDATE_REQUEST        parse and validate it (one pass)
     THROTTLE            3 VALIDATE_REQUEST        spend a token of the user's bucket
     LOOKUP_USER         3 VALIDATE_REQUEST        is the user still here, and is it us?
+    DEDUPE              3 VALIDATE_REQUEST        a repeat of a mutation already applied?
+                                                  then its first reply, not a second go
     REFRESH_KEEPALIVE   3 VALIDATE_REQUEST        the user is alive (the article's step 4)
     UPDATE_STATE        4 UPDATE_SERVER_STATE     act on the board
     REPLY               5 POST_REPLY              encode the reply; the I/O shell sends it
@@ -43,6 +45,7 @@ from protocol.models import (
 )
 from protocol.outcome import Step
 from server.game import Game, Refusal, Session
+from server.idempotency import MUTATIONS, same_request
 from server.pieces import GHOST, PACMAN, Piece
 
 
@@ -53,6 +56,7 @@ class Stage(Enum):
     VALIDATE = ("validate", Step.VALIDATE_REQUEST)
     THROTTLE = ("throttle", Step.VALIDATE_REQUEST)
     LOOKUP_USER = ("lookup_user", Step.VALIDATE_REQUEST)
+    DEDUPE = ("dedupe", Step.VALIDATE_REQUEST)
     REFRESH_KEEPALIVE = ("refresh_keepalive", Step.VALIDATE_REQUEST)
     UPDATE_STATE = ("update_state", Step.UPDATE_SERVER_STATE)
     REPLY = ("reply", Step.POST_REPLY)
@@ -125,6 +129,8 @@ class Exchange:
     frame: bytes | None = None
     """The encoded reply (UTF-8 JSON) to send as a text frame, or None: send nothing."""
     crash: BaseException | None = None
+    repeated: bool = False
+    """Answered with the reply to an earlier identical request (nothing was done again)."""
     trace: list[tuple[str, float]] | None = None
     """(stage, perf_counter seconds) as each stage began, when a tracing hook keeps them."""
 
@@ -187,6 +193,7 @@ class Pipeline:
             (Stage.VALIDATE, self._validate),
             (Stage.THROTTLE, self._throttle),
             (Stage.LOOKUP_USER, self._lookup_user),
+            (Stage.DEDUPE, self._dedupe),
             (Stage.REFRESH_KEEPALIVE, self._refresh_keepalive),
             (Stage.UPDATE_STATE, self._update_state),
         )
@@ -268,6 +275,27 @@ class Pipeline:
         if not isinstance(request, JoinRequest):  # join finds or makes its session itself
             exchange.session = self.game.session_for(request.user_id, connection.id)
 
+    def _dedupe(self, exchange: Exchange) -> None:
+        request, connection = exchange.request, exchange.connection
+        assert request is not None
+        if request.action not in MUTATIONS:
+            return
+        first = self.game.replies.get(request, exchange.now)
+        if first is None:
+            return
+        if not same_request(first.request, request):
+            raise Refusal(
+                ErrorCode.REQUEST_ID_REUSED,
+                f"requestId {request.request_id!r} was already used for a different "
+                f"{first.request.action}; use a new requestId for a new request",
+            )
+        if connection.user_id != request.user_id:
+            return  # a join from a connection not (yet) acting as them: not theirs to repeat
+        if exchange.session is not None:
+            self.game.refresh(exchange.session, exchange.now)  # a repeat is a sign of life
+        exchange.repeated = True
+        raise Answer(first.reply)
+
     def _refresh_keepalive(self, exchange: Exchange) -> None:
         if exchange.session is not None:
             self.game.refresh(exchange.session, exchange.now)
@@ -283,6 +311,8 @@ class Pipeline:
             "status": "ok",
             **payload,
         }
+        if request.user_id in self.game.sessions:  # not after a leave: nothing left to repeat
+            self.game.replies.put(request, exchange.reply, exchange.now)
 
     # --- actions: each returns the success payload in wire form (tests check the models) ---
 

@@ -52,6 +52,7 @@ def log_trace(exchange: Exchange, sent: bool) -> None:
         connection=exchange.connection.id,
         stages=stages,
         acted=Stage.REPLY.label in stages,
+        repeated=exchange.repeated,
         reply=outcome,
         total_ms=round((now - start) * 1000, 3),
         **fields,
