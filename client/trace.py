@@ -163,7 +163,11 @@ def describe_event(event: dict[str, Any]) -> str:
     if kind == "request_traced":
         stages = event.get("stages", {})
         path = " > ".join(f"{name} {ms:.3f}" for name, ms in stages.items())
-        done = "acted" if event.get("acted") else "did not act"
+        done = (
+            "acted" if event.get("acted")
+            else "a repeat: answered from memory" if event.get("repeated")
+            else "did not act"
+        )  # fmt: skip
         return f"{path} ms  [{done}; reply: {event.get('reply')}]"
     if kind == "fault_injected":
         direction = f" {event['direction']}" if event.get("direction") else ""
