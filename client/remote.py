@@ -11,19 +11,24 @@ handle each. The article's ``switch error`` reads as::
         case Outcome.FATAL: ...                            # not applied, never will be
         case Outcome.UNKNOWN: ...                          # maybe applied
 
-No call is retried here: each result is one attempt, visible as it happened.
+Without a retry policy each result is one attempt, visible as it happened; with one
+(``client.retry``), the result is the call's last attempt and lists every attempt.
 """
 
 import asyncio
+import contextlib
 import itertools
+import random
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import structlog
 
 from client.errors import ApplyFailed, CallError, Offline
+from client.retry import RetryBudget, RetryPolicy, spends_budget, worth_retrying
 from client.tally import OutcomeTally
 from client.timeouts import Timeouts
 from client.transport import Connection
@@ -76,6 +81,9 @@ class CallResult(Generic[R]):
     """The step of the round trip it failed at, when the client can tell."""
     retry_after: float | None = None
     """Seconds the server asked us to wait (THROTTLED)."""
+    attempts: tuple["Attempt", ...] = ()
+    """Every attempt of the call, in order, when a retry policy made them (else empty: the
+    call was its one attempt)."""
 
     @property
     def ok(self) -> bool:
@@ -89,6 +97,16 @@ class CallResult(Generic[R]):
         return f"{self.action} -> {self.outcome.value}: {what}"
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt of a call: how it ended, how long it took, how long was waited before it."""
+
+    outcome: Outcome
+    latency: float
+    wait: float
+    code: ErrorCode | None = None
+
+
 class RemoteBoard:
     """A board that lives on a server, seen by one user.
 
@@ -100,6 +118,10 @@ class RemoteBoard:
         faults: the client's own faults (offline, apply_fails); the window's keys and the
             tests switch them. Empty by default.
         trace: log every call as ``call_traced`` (for ``pacnet trace``).
+        policy: how calls are retried (``client.retry``); None: every call is one attempt,
+            its outcome as it happened (the demo, the tests of single outcomes).
+        rng: the source of the backoff's jitter (seed it to make waits exact).
+        sleep: how to wait between attempts (tests pass their own clock's).
 
     The connection opens on the first call; if it is lost, later calls end POST_FAILED
     until ``connect()`` opens a new one (which must then ``join`` with the session token).
@@ -114,6 +136,9 @@ class RemoteBoard:
         client_id: str | None = None,
         faults: FaultSet | None = None,
         trace: bool = False,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.url = url
         self.user_id = user_id
@@ -121,6 +146,14 @@ class RemoteBoard:
         self.tally = OutcomeTally()
         self.faults = faults if faults is not None else FaultSet(Domain.CLIENT)
         self.trace = trace
+        self.policy = policy
+        self.budget = RetryBudget(policy or RetryPolicy())
+        """The retry budget this board's calls share."""
+        self.rng = rng or random.Random()
+        self.sleep = sleep
+        self.attempts = OutcomeTally()
+        """Every attempt, by action and outcome (``tally`` counts each call once, by how it
+        ended)."""
         self.session_token: str | None = None
         self.pacman: str | None = None
         """The name of our pac-man, once joined."""
@@ -204,6 +237,74 @@ class RemoteBoard:
         request = request_type(
             request_id=f"{self._client_id}-{next(self._sequence)}", user_id=self.user_id, **fields
         )
+        if self.policy is None:
+            result = await self._attempt(request, loop.time() + self.timeouts.reply)
+            self.attempts.record(request.action, result.outcome)
+        else:
+            result = await self._with_retries(request, self.policy, start)
+        self.tally.record(request.action, result.outcome)
+        if self.trace:
+            log.info(
+                "call_traced", domain="client", requestId=request.request_id,
+                userId=self.user_id, action=request.action, outcome=result.outcome.value,
+                step=result.step.name if result.step else None,
+                latency_ms=round(result.latency * 1000, 3), message=result.message,
+                attempts=max(1, len(result.attempts)),
+            )  # fmt: skip
+        return result
+
+    async def _with_retries(
+        self, request: RequestBase, policy: RetryPolicy, start: float
+    ) -> CallResult[Any]:
+        """Attempt ``request`` until it succeeds, cannot succeed, or its deadline comes; every
+        attempt has the same requestId, so the server answers a repeat from memory."""
+        loop = asyncio.get_running_loop()
+        deadline = start + policy.deadline_of(request.action)
+        attempts: list[Attempt] = []
+        wait = 0.0
+        while True:
+            if self._connection is not None and not self.connected:  # it dropped: reconnect
+                await self._reconnect(request.action, deadline)
+            attempt_deadline = min(deadline, loop.time() + policy.attempt_timeout)
+            result = await self._attempt(request, attempt_deadline)
+            self.attempts.record(request.action, result.outcome)
+            attempts.append(Attempt(result.outcome, result.latency, wait, result.code))
+            if result.outcome is Outcome.SUCCESS:
+                self.budget.succeeded()
+                break
+            if spends_budget(result.outcome):
+                self.budget.failed()
+            if not worth_retrying(result.outcome) or len(attempts) >= policy.max_attempts:
+                break
+            if spends_budget(result.outcome) and not self.budget.allows:
+                break  # a sick server: fail fast with what we know
+            wait = policy.backoff(
+                len(attempts), self.rng, throttled=result.code is ErrorCode.THROTTLED,
+                retry_after=result.retry_after,
+            )  # fmt: skip
+            if loop.time() + wait >= deadline:
+                break
+            await self.sleep(wait)
+        return replace(result, latency=loop.time() - start, attempts=tuple(attempts))
+
+    async def _reconnect(self, action: str, deadline: float) -> None:
+        """A fresh connection, and our session resumed on it with its token (unless this
+        call is the join itself). Failures are left for the next attempt to meet."""
+        with contextlib.suppress(CallError):
+            await self.connect()
+        if action != "join" and self.session_token is not None and self.connected:
+            request = JoinRequest(
+                request_id=f"{self._client_id}-{next(self._sequence)}", user_id=self.user_id,
+                token=self.session_token,
+            )  # fmt: skip
+            resumed = await self._attempt(request, deadline)
+            self.tally.record("join", resumed.outcome)
+            self.attempts.record("join", resumed.outcome)
+
+    async def _attempt(self, request: RequestBase, deadline: float) -> CallResult[Any]:
+        """One attempt: send ``request``, wait for its reply until ``deadline`` (loop time)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         action = request.action
         try:
             if self.faults:
@@ -211,25 +312,15 @@ class RemoteBoard:
             if self._connection is None:
                 await self.connect()
             assert self._connection is not None
-            reply = await self._connection.request(request, loop.time() + self.timeouts.reply)
+            reply = await self._connection.request(request, deadline)
             if self.faults and not isinstance(reply, ErrorReply):
                 self._inject(FaultKind.APPLY_FAILS, request)
         except CallError as exc:
-            result: CallResult[Any] = CallResult(
+            return CallResult(
                 action, classify(exc.observed), request.request_id, loop.time() - start,
                 message=str(exc), step=exc.step,
             )  # fmt: skip
-        else:
-            result = _result_of(action, reply, request.request_id, loop.time() - start)
-        self.tally.record(action, result.outcome)
-        if self.trace:
-            log.info(
-                "call_traced", domain="client", requestId=request.request_id,
-                userId=self.user_id, action=action, outcome=result.outcome.value,
-                step=result.step.name if result.step else None,
-                latency_ms=round(result.latency * 1000, 3), message=result.message,
-            )  # fmt: skip
-        return result
+        return _result_of(action, reply, request.request_id, loop.time() - start)
 
     def _inject(self, kind: FaultKind, request: RequestBase) -> None:
         """Raise the client fault of ``kind`` if one fires for ``request``.

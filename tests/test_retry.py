@@ -1,0 +1,204 @@
+"""The retry policy, outcome by outcome, against a real server whose faults decide how each
+attempt ends. Waits come from a seeded random source and a recording sleep, so they are
+exact; one test sleeps for real, where the server's clock (its throttle) must see the wait."""
+
+import asyncio
+import random
+from collections import Counter
+
+import pytest
+
+from client.remote import RemoteBoard
+from client.retry import RetryPolicy
+from faults.admin import AdminClient
+from faults.spec import Fault
+from protocol.errors import ErrorCode
+from protocol.outcome import Outcome
+from server.net import BoardServer
+from server.pipeline import Exchange, Stage
+from tests.conftest import MS, StartServer
+
+ME = "8765309"
+SEED = 7
+
+
+class Sleeps:
+    """A sleep that records how long it was asked to wait, and does not."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+class Acted:
+    def __init__(self) -> None:
+        self.times: Counter[str] = Counter()
+
+    def __call__(self, stage: Stage, exchange: Exchange) -> None:
+        if stage is Stage.REPLY and exchange.request is not None:
+            self.times[exchange.request.request_id] += 1
+
+
+def policy(**overrides: float) -> RetryPolicy:
+    settings = {"attempt_timeout": 300 * MS, "deadline": 5.0} | overrides
+    return RetryPolicy(**settings)  # type: ignore[arg-type]
+
+
+def board(server: BoardServer, sleeps: Sleeps, rules: RetryPolicy | None = None) -> RemoteBoard:
+    assert server.url is not None
+    return RemoteBoard(
+        server.url, ME, policy=rules or policy(), rng=random.Random(SEED), sleep=sleeps
+    )
+
+
+async def switch_on(server: BoardServer, **fault: object) -> None:
+    assert server.url is not None
+    async with AdminClient(server.url, server.admin.token) as admin:
+        assert (await admin.add(fault)).ok
+
+
+def test_backoff_is_capped_exponential_with_full_jitter() -> None:
+    rules = RetryPolicy(base=0.05, cap=0.3)
+    rng, same = random.Random(SEED), random.Random(SEED)
+    waits = [rules.backoff(n, rng, throttled=False, retry_after=None) for n in range(1, 7)]
+    expected = [same.uniform(0, min(0.3, 0.05 * 2 ** (n - 1))) for n in range(1, 7)]
+    assert waits == expected
+    assert all(0 <= w <= 0.3 for w in waits)
+    assert rules.backoff(1, rng, throttled=False, retry_after=0.5) == 0.5  # the server's word
+    assert rules.backoff(1, random.Random(1), throttled=True, retry_after=None) <= 0.2
+
+
+async def test_retryable_is_retried_after_jittered_waits(start_server: StartServer) -> None:
+    server = await start_server()
+    sleeps = Sleeps()
+    async with board(server, sleeps) as remote:
+        assert (await remote.join()).ok
+        await switch_on(server, kind="update_fails", action="move", count=2)
+        result = await remote.move("pacman", "right")
+    assert result.outcome is Outcome.SUCCESS
+    assert [a.outcome for a in result.attempts] == [
+        Outcome.RETRYABLE, Outcome.RETRYABLE, Outcome.SUCCESS,
+    ]  # fmt: skip
+    rng, rules = random.Random(SEED), policy()
+    expected = [rules.backoff(n, rng, throttled=False, retry_after=None) for n in (1, 2)]
+    assert sleeps.waits == expected
+    assert [a.wait for a in result.attempts] == [0.0, *expected]
+    assert remote.tally.count("move", Outcome.SUCCESS) == 1  # one call
+    assert remote.attempts.count("move", Outcome.RETRYABLE) == 2  # three attempts
+
+
+async def test_fatal_is_never_retried(start_server: StartServer) -> None:
+    server = await start_server()
+    sleeps = Sleeps()
+    async with board(server, sleeps) as remote:
+        assert (await remote.join()).ok
+        await switch_on(server, kind="reject", action="move")
+        result = await remote.move("pacman", "right")
+    assert result.outcome is Outcome.FATAL
+    assert len(result.attempts) == 1
+    assert sleeps.waits == []
+
+
+async def test_unknown_is_retried_with_the_same_request_id_and_applied_once(
+    start_server: StartServer,
+) -> None:
+    acted = Acted()
+    server = await start_server(hooks=(acted,))
+    sleeps = Sleeps()
+    async with board(server, sleeps) as remote:
+        assert (await remote.join()).ok
+        await switch_on(server, kind="no_reply", action="remove", count=1)
+        result = await remote.remove()
+    assert [a.outcome for a in result.attempts] == [Outcome.UNKNOWN, Outcome.SUCCESS]
+    assert result.reply is not None
+    assert result.reply.removed is True  # the first attempt's answer, from the server's memory
+    assert acted.times[result.request_id] == 1
+
+
+async def test_post_failed_is_retried_for_free(start_server: StartServer) -> None:
+    server = await start_server()
+    sleeps = Sleeps()
+    async with board(server, sleeps) as remote:
+        assert (await remote.join()).ok
+        remote.faults.add(Fault.model_validate({"kind": "offline", "count": 2}), 0.0)
+        result = await remote.find()
+    assert [a.outcome for a in result.attempts] == [
+        Outcome.POST_FAILED, Outcome.POST_FAILED, Outcome.SUCCESS,
+    ]  # fmt: skip
+    assert remote.budget.tokens == remote.budget.capacity  # nothing reached the server
+
+
+async def test_a_dropped_connection_is_reopened_and_the_session_resumed(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    sleeps = Sleeps()
+    async with board(server, sleeps) as remote:
+        assert (await remote.join()).ok
+        await switch_on(server, kind="crash", crash="abort", action="move", count=1)
+        result = await remote.move("pacman", "left")
+        after = await remote.find()
+    assert [a.outcome for a in result.attempts] == [Outcome.UNKNOWN, Outcome.SUCCESS]
+    assert remote.tally.count("join", Outcome.SUCCESS) == 2  # the join, then the resume
+    assert after.ok
+    pacman = server.game.board.get(f"pacman-{ME}")
+    assert pacman is not None
+    assert pacman.wanted == "left"
+
+
+async def test_throttled_waits_at_least_as_long_as_the_server_asks(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(rate=2, burst=2)  # a token every 500 ms
+    assert server.url is not None
+    async with RemoteBoard(server.url, ME, policy=policy(), rng=random.Random(SEED)) as remote:
+        assert (await remote.join()).ok  # spent from the connection's bucket, before joining
+        assert (await remote.ping()).ok
+        assert (await remote.ping()).ok  # the user's two tokens are spent
+        result = await remote.ping()  # THROTTLED, then a real wait
+    assert [a.outcome for a in result.attempts] == [Outcome.RETRYABLE, Outcome.SUCCESS]
+    assert result.attempts[0].code is ErrorCode.THROTTLED
+    assert result.attempts[1].wait >= 0.2  # the server's retryAfterMs, not a 50 ms jitter
+
+
+async def test_one_deadline_covers_every_attempt(start_server: StartServer) -> None:
+    server = await start_server()
+    rules = policy(attempt_timeout=300 * MS, deadline=500 * MS)
+    async with RemoteBoard(server.url or "", ME, policy=rules, rng=random.Random(SEED)) as remote:
+        assert (await remote.join()).ok
+        await switch_on(server, kind="no_reply", action="find")  # a read: run every time
+        result = await remote.find()
+    assert result.outcome is Outcome.UNKNOWN
+    # 300 ms for the first attempt, the rest of the 500 for the second: not 3 x 300 ms.
+    assert [a.outcome for a in result.attempts] == [Outcome.UNKNOWN, Outcome.UNKNOWN]
+    assert result.latency < 500 * MS + 0.15
+
+
+async def test_an_empty_budget_makes_calls_fail_fast(start_server: StartServer) -> None:
+    server = await start_server()
+    sleeps = Sleeps()
+    async with board(server, sleeps, policy(budget=4)) as remote:
+        assert (await remote.join()).ok
+        await switch_on(server, kind="update_fails", action="move")
+        first = await remote.move("pacman", "up")
+        second = await remote.move("pacman", "up")
+    assert len(first.attempts) == 2  # 4 tokens; a retry needs more than half: one retry
+    assert len(second.attempts) == 1  # the sick server is not hit again
+    assert second.outcome is Outcome.RETRYABLE
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("max_attempts", 0, "at least 1 attempt"),
+        ("deadline", 0, "deadline must be > 0"),
+        ("cap", -1, "cap must be > 0"),
+        ("budget", 0, "budget must be > 0"),
+    ],
+)
+def test_a_policy_that_makes_no_sense_is_refused(field: str, value: float, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        RetryPolicy(**{field: value})  # type: ignore[arg-type]
