@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--inspector", action="store_true", help="start with the I request inspector open"
     )
     play.add_argument(
+        "--no-retries",
+        action="store_true",
+        help="make every call one attempt, so its first outcome shows (docs/resilience.md)",
+    )
+    play.add_argument(
         "--trace", type=Path, metavar="FILE",
         help="log every call (and the embedded server's side) as JSON to FILE, for pacnet trace",
     )  # fmt: skip
@@ -221,6 +226,8 @@ def run_play_command(args: argparse.Namespace) -> int:
             "exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud,
             "inspector": args.inspector, "trace": trace_log is not None,
         }  # fmt: skip
+        if args.no_retries:
+            options["retries"] = None
         if args.server is not None:
             await run_window(args.server, name, **options)
             return 0

@@ -20,6 +20,7 @@ import pygame
 from client.inspector import STEP_DOMAINS, Known, strip
 from client.play import article_loop
 from client.remote import CallResult, RemoteBoard
+from client.retry import RetryPolicy
 from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
 from client.timeouts import Timeouts
 from client.trace import Verdict, judge
@@ -56,6 +57,9 @@ CLIENT_FAULT_KEYS: dict[int, FaultKind] = {
 }
 """Keys that switch the client's own faults on and off (the other domains' are switched with
 ``pacnet chaos``)."""
+DEFAULT_RETRIES = RetryPolicy()
+"""The window retries as docs/resilience.md says; ``pacnet play --no-retries`` shows every
+call's first outcome instead (the workshop's first exercises)."""
 TRUTH_GRACE = 1.0
 """Seconds to wait for the server's word on a call before taking its silence as "never saw
 it" (its feed updates five times a second)."""
@@ -109,6 +113,8 @@ class WindowReport:
     """(loop time, seconds since the frame before) for every frame after the first."""
     tally: OutcomeTally = field(default_factory=OutcomeTally)
     """The board's own count of its calls, by action and outcome."""
+    attempts: OutcomeTally = field(default_factory=OutcomeTally)
+    """Every attempt of those calls (more than the calls when some were retried)."""
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     """Calls held against the server's truth (a tracing server only), by verdict."""
 
@@ -133,11 +139,13 @@ async def run_window(
     hud: bool = False,
     inspector: bool = False,
     trace: bool = False,
+    retries: RetryPolicy | None = DEFAULT_RETRIES,
     report: WindowReport | None = None,
 ) -> WindowReport:
     """Play in a window until it is closed (or ``exit_after`` seconds).
 
     ``report``, if given, is filled as the session goes (and returned at the end).
+    ``retries``: how calls are retried (None: each call is one attempt, its raw outcome).
 
     Raises:
         SystemExit: the board cannot be joined (with a one-line message).
@@ -146,7 +154,9 @@ async def run_window(
     pygame.font.init()
     pygame.joystick.init()
     try:
-        async with RemoteBoard(url, user_id, timeouts=timeouts, trace=trace) as board:
+        async with RemoteBoard(
+            url, user_id, timeouts=timeouts, trace=trace, policy=retries
+        ) as board:
             joined = await board.join()
             if joined.reply is None:
                 raise SystemExit(f"pacnet play: error: cannot join {url}: {joined.describe()}")
@@ -178,7 +188,7 @@ async def _play(
     font = pygame.font.Font(None, 18)
     joystick = Joystick()
     presenter = Presenter()
-    report.tally = board.tally
+    report.tally, report.attempts = board.tally, board.attempts
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
     network = asyncio.create_task(article_loop(board, view, joystick.read, stats.record))
@@ -577,7 +587,10 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
                 panel.blit(small.render("?", True, grey), (rect.x + 9, rect.y + 2))
             else:
                 pygame.draw.rect(panel, dark, rect, 1)
-        panel.blit(small.render(result.outcome.value, True, colour), (left + 8 * cell + 4, y + 3))
+        label = result.outcome.value + (
+            f" x{len(result.attempts)}" if len(result.attempts) > 1 else ""
+        )
+        panel.blit(small.render(label, True, colour), (left + 8 * cell + 4, y + 3))
         verdict = stats.verdicts.get(result.request_id)
         if verdict is not None:
             shade = FAULT_RED if verdict.alarm else grey
@@ -609,7 +622,10 @@ def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) 
     p50, p99 = stats.recent.percentile(0.50), stats.recent.percentile(0.99)
     latency = "-" if p50 is None or p99 is None else f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
     state = "connected" if stats.board.connected else "not connected"
-    panel.blit(font.render(f"latency p50 / p99: {latency}    {state}", True, white), (8, 108))
+    calls, attempts = stats.board.tally.total(), stats.board.attempts.total()
+    tried = f"{attempts} attempts for {calls} calls" if stats.board.policy else "no retries"
+    line = f"latency p50 / p99: {latency}   {state}   {tried}"
+    panel.blit(small.render(line, True, white), (8, 110))
     width = panel.get_width() - 16
     said = keepalive_lines(stats.keepalive.latest, stats.board.user_id)
     wrapped = [part for line in said for part in _wrap(small, line, width)]

@@ -162,7 +162,7 @@ async def test_f7_takes_the_clients_network_down_and_brings_it_back() -> None:
     async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
         live = WindowReport()
         window = asyncio.create_task(
-            run_window(server.url or "", "offline", exit_after=3.0, report=live)
+            run_window(server.url or "", "offline", exit_after=3.0, report=live, retries=None)
         )
         await asyncio.sleep(0.8)
         press(pygame.K_F7)
@@ -223,8 +223,20 @@ async def test_the_window_holds_each_outcome_against_what_the_server_really_did(
             assert (await admin.add({"kind": "no_reply", "action": "findAll", "count": 2})).ok
             assert (await admin.add({"kind": "reject", "action": "findAll", "count": 2})).ok
         report = await run_window(
-            url, "checked", exit_after=2.5, timeouts=Timeouts(reply=300 * MS), inspector=True
-        )
+            url, "checked", exit_after=2.5, timeouts=Timeouts(reply=300 * MS), inspector=True,
+            retries=None,
+        )  # fmt: skip
     assert report.verdicts[Verdict.UNKNOWN_APPLIED] == 2  # UNKNOWN, yet the server acted
     assert report.verdicts[Verdict.AGREE] > 10  # FATAL and not applied; SUCCESS and applied
     assert not any(verdict.alarm for verdict in report.verdicts)  # no broken promise
+
+
+async def test_the_window_retries_failed_calls_and_counts_their_attempts() -> None:
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        url = server.url or ""
+        async with AdminClient(url, server.admin.token) as admin:
+            assert (await admin.add({"kind": "update_fails", "action": "findAll", "count": 2})).ok
+        report = await run_window(url, "retrying", exit_after=1.5, hud=True)
+    assert report.attempts.count("findAll", Outcome.RETRYABLE) == 2  # every failure was seen
+    assert report.tally.count("findAll", Outcome.RETRYABLE) == 0  # and the call recovered
+    assert report.attempts.total() == report.tally.total() + 2
