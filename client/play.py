@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from client.remote import CallResult, RemoteBoard
 from client.view import View
+from protocol.errors import ErrorCode
 from protocol.models import OWN_PACMAN, Direction, Entity, OkReply
 
 INPUT_INTERVAL = 0.1
@@ -20,6 +21,13 @@ INPUT_INTERVAL = 0.1
 food refresh, under the server's default 50 a second per user."""
 FOOD_INTERVAL = 0.5
 """Seconds between refreshes of the pellets and energizers (they only ever disappear)."""
+
+
+def noticed(view: View, result: CallResult[OkReply], now: float) -> None:
+    """USER_NOT_FOUND: the server gave up on us (our keepalive expired). The loop joins
+    again at its next turn; the window says what happened meanwhile."""
+    if result.code is ErrorCode.USER_NOT_FOUND and view.given_up_at is None:
+        view.given_up_at = view.last_given_up = now
 
 
 def overlaps(me: Entity, ghost: Entity) -> bool:
@@ -36,29 +44,37 @@ async def article_loop(
     """Play until cancelled: steer, look at the ghosts and pac-men, remove on a collision."""
     loop = asyncio.get_running_loop()
     next_food = 0.0
+
+    def seen(result: CallResult[OkReply]) -> None:
+        report(result)
+        noticed(view, result, loop.time())
+
     while True:
-        if view.rejoin:
+        if view.rejoin or view.given_up_at is not None:
             view.rejoin = False
             joined = await board.join()
             report(joined)
             if joined.ok:
                 view.last_lives = None
+                if view.given_up_at is not None:
+                    view.rejoins += 1
+                    view.given_up_at = None
         direction = joystick()
         if direction is not None:
-            report(await board.move(OWN_PACMAN, direction))
+            seen(await board.move(OWN_PACMAN, direction))
         ghosts = await board.find_all(":ghost")
         pacmen = await board.find_all(":pacman")
-        report(ghosts)
-        report(pacmen)
+        seen(ghosts)
+        seen(pacmen)
         if ghosts.reply is not None and pacmen.reply is not None:
             view.update(loop.time(), [*ghosts.reply.entities, *pacmen.reply.entities])
             view.level = ghosts.reply.level or view.level
             me = next((p for p in pacmen.reply.entities if p.name == board.pacman), None)
             if me is not None and any(overlaps(me, ghost) for ghost in ghosts.reply.entities):
-                report(await board.remove(OWN_PACMAN))
+                seen(await board.remove(OWN_PACMAN))
         if loop.time() >= next_food:
             next_food = loop.time() + FOOD_INTERVAL
-            await _refresh_food(board, view, report)
+            await _refresh_food(board, view, seen)
         await asyncio.sleep(INPUT_INTERVAL)
 
 

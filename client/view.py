@@ -33,6 +33,13 @@ class View:
     """Our pac-man's lives when last seen on the board."""
     rejoin: bool = False
     """Set by the player (Enter after a game over); the network loop joins again and clears it."""
+    given_up_at: float | None = None
+    """When a call found that the server had given up on us (USER_NOT_FOUND: our keepalive
+    expired); the network loop joins again and clears it."""
+    rejoins: int = 0
+    """Times the loop joined again because the server had given up on us."""
+    last_given_up: float | None = None
+    """When the server last gave up on us (kept, so the window can say so for a while)."""
 
     def update(self, at: float, pieces: list[Entity]) -> None:
         """A new snapshot of the moving pieces arrived at loop time ``at``."""

@@ -113,6 +113,8 @@ class WindowReport:
     """(loop time, seconds since the frame before) for every frame after the first."""
     tally: OutcomeTally = field(default_factory=OutcomeTally)
     """The board's own count of its calls, by action and outcome."""
+    rejoins: int = 0
+    """Times the window joined again because the server had given up on it."""
     attempts: OutcomeTally = field(default_factory=OutcomeTally)
     """Every attempt of those calls (more than the calls when some were retried)."""
     verdicts: Counter[Verdict] = field(default_factory=Counter)
@@ -214,6 +216,7 @@ async def _play(
                 joystick.handle(event)
             now = loop.time()
             stats.settle(now, report.verdicts)
+            report.rejoins = view.rejoins
             if report.frames:
                 report.frame_times.append((now, now - last_frame))
             report.frames, last_frame = report.frames + 1, now
@@ -458,7 +461,9 @@ def _draw_hud(
     """Score and lives along the top; every call's outcome, counted, along the bottom, and
     the faults switched on just above it."""
     me = view.mine()
-    if me is not None and me.score is not None:
+    if view.last_given_up is not None and now - view.last_given_up < GAVE_UP_SHOWN:
+        status = font.render("the server gave up on you - joined again", True, (255, 184, 82))
+    elif me is not None and me.score is not None:
         status = font.render(f"SCORE {me.score}", True, (255, 255, 255))
         for life in range(me.lives or 0):
             _draw_pacman(
@@ -511,6 +516,8 @@ def _draw_overlay(
 
 
 FAULT_RED = (255, 90, 90)
+GAVE_UP_SHOWN = 3.0
+"""Seconds the window says that the server gave up on it (and that it joined again)."""
 
 
 def _draw_alarm(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats, now: float) -> None:

@@ -26,7 +26,7 @@ from client.window import (
 from faults.admin import AdminClient
 from protocol.models import Entity
 from protocol.outcome import Outcome
-from server.config import ServerConfig
+from server.config import ServerConfig, ServerLimits
 from server.embedded import running_server
 from tests.conftest import MS, ServerProcess
 from tests.gamepad import VirtualGamepad
@@ -240,3 +240,24 @@ async def test_the_window_retries_failed_calls_and_counts_their_attempts() -> No
     assert report.attempts.count("findAll", Outcome.RETRYABLE) == 2  # every failure was seen
     assert report.tally.count("findAll", Outcome.RETRYABLE) == 0  # and the call recovered
     assert report.attempts.total() == report.tally.total() + 2
+
+
+async def test_when_the_server_gives_up_on_the_window_it_joins_again_by_itself() -> None:
+    limits = ServerLimits(keepalive_timeout=0.6)
+    async with running_server(
+        ServerConfig(port=0, layout="small", seed=1, limits=limits)
+    ) as server:
+        live = WindowReport()
+        window = asyncio.create_task(
+            run_window(server.url or "", "forgotten", exit_after=3.5, report=live)
+        )
+        await asyncio.sleep(0.6)
+        press(pygame.K_F7)  # the network goes down for longer than the keepalive timeout
+        await asyncio.sleep(1.2)
+        assert "forgotten" not in server.game.sessions  # the server gave up on us
+        press(pygame.K_F7)
+        report = await window
+        back = "forgotten" in server.game.sessions
+    assert report.rejoins == 1
+    assert back  # joined again, by itself
+    assert report.tally.count("join", Outcome.SUCCESS) == 2
