@@ -27,8 +27,8 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 
-from client.errors import ApplyFailed, CallError, Offline
-from client.retry import RetryBudget, RetryPolicy, spends_budget, worth_retrying
+from client.errors import ApplyFailed, CallError, ConnectFailed, Offline
+from client.retry import Reconnects, RetryBudget, RetryPolicy, spends_budget, worth_retrying
 from client.tally import OutcomeTally
 from client.timeouts import Timeouts
 from client.transport import Connection
@@ -151,6 +151,8 @@ class RemoteBoard:
         """The retry budget this board's calls share."""
         self.rng = rng or random.Random()
         self.sleep = sleep
+        self.reconnects = Reconnects()
+        """When this board may next try to connect, after failed tries."""
         self.attempts = OutcomeTally()
         """Every attempt, by action and outcome (``tally`` counts each call once, by how it
         ended)."""
@@ -186,12 +188,24 @@ class RemoteBoard:
     async def connect(self) -> None:
         """Open a connection now (else the first call opens it).
 
+        After a failed try, the next one waits a jittered, growing backoff (``Reconnects``):
+        a call before then fails at once, as POST_FAILED, without touching the network, so a
+        crowd of clients that lost one server comes back spread out, not as one wave.
+
         Raises:
-            ConnectFailed: the server cannot be reached.
+            ConnectFailed: the server cannot be reached, or it is too soon to try again.
         """
         async with self._connecting:
-            if not self.connected:
+            if self.connected:
+                return
+            now = asyncio.get_running_loop().time()
+            self.reconnects.check(now)
+            try:
                 self._connection = await Connection.open(self.url, self.timeouts)
+            except ConnectFailed as exc:
+                self.reconnects.failed(now, str(exc), self.rng)
+                raise
+            self.reconnects.succeeded()
 
     async def close(self) -> None:
         """Close the connection; calls still in flight end UNKNOWN."""

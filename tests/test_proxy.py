@@ -576,6 +576,7 @@ async def test_a_refuse_fault_fails_new_connections_and_spares_open_ones(relay: 
         assert refused.step is Step.POST_REQUEST
         assert "HTTP 503" in refused.message
         assert (await board.ping()).ok
+        await asyncio.sleep(late.reconnects.not_before - asyncio.get_running_loop().time())
         assert (await late.join()).ok  # the count is spent: the next connection is accepted
     stats = relay.proxy.statistics()
     assert (stats.accepted, stats.refused) == (2, 1)

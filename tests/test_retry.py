@@ -9,8 +9,9 @@ from collections import Counter
 import pytest
 
 from client.remote import RemoteBoard
-from client.retry import RetryPolicy
+from client.retry import Reconnects, RetryPolicy
 from faults.admin import AdminClient
+from faults.proxy import ProxyConfig, running_proxy
 from faults.spec import Fault
 from protocol.errors import ErrorCode
 from protocol.outcome import Outcome
@@ -202,3 +203,79 @@ async def test_an_empty_budget_makes_calls_fail_fast(start_server: StartServer) 
 def test_a_policy_that_makes_no_sense_is_refused(field: str, value: float, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         RetryPolicy(**{field: value})  # type: ignore[arg-type]
+
+
+# --- reconnecting ---
+
+
+def test_reconnect_waits_grow_with_each_failure_and_are_capped() -> None:
+    reconnects = Reconnects(base=0.1, cap=1.0)
+    rng, same = random.Random(SEED), random.Random(SEED)
+    waits = [reconnects.failed(0.0, "refused", rng) for _ in range(7)]
+    expected = [same.uniform(0, min(1.0, 0.1 * 2**n)) for n in range(7)]
+    assert waits == expected
+    reconnects.succeeded()
+    assert reconnects.failures == 0
+    reconnects.check(0.0)  # no wait after a success
+
+
+def test_a_crowd_that_lost_its_server_comes_back_spread_out() -> None:
+    """500 clients fail to reconnect at the same moment, each with its own random source:
+    their next tries fill the backoff window instead of arriving as one wave."""
+    window = 0.1 * 2**3  # the fourth failure in a row: up to 800 ms
+    nexts = []
+    for seed in range(500):
+        reconnects = Reconnects(base=0.1, cap=5.0)
+        rng = random.Random(seed)
+        for _ in range(4):
+            wait = reconnects.failed(0.0, "refused", rng)
+        nexts.append(wait)
+    buckets = Counter(min(9, int(t / window * 10)) for t in nexts)
+    assert max(nexts) - min(nexts) > 0.9 * window
+    assert max(buckets.values()) < 500 * 0.2  # no tenth of the window takes a fifth of them
+
+
+async def test_a_client_that_cannot_connect_backs_off_instead_of_hammering(
+    closed_port: int,
+) -> None:
+    async with RemoteBoard(f"ws://127.0.0.1:{closed_port}", ME, rng=random.Random(SEED)) as board:
+        first = await board.find()
+        second = await board.find()  # at once: too soon to try again
+        assert board.reconnects.tried == 1
+        await asyncio.sleep(board.reconnects.not_before - asyncio.get_running_loop().time())
+        third = await board.find()
+    assert first.outcome is second.outcome is third.outcome is Outcome.POST_FAILED
+    assert "connection refused" in first.message
+    assert second.message.startswith("not reconnecting yet (next try in")
+    assert "last try: cannot connect" in second.message
+    assert board.reconnects.tried == 2  # the third call tried again, once the wait was over
+
+
+async def test_after_a_cut_and_refused_reconnections_the_session_resumes(
+    start_server: StartServer,
+) -> None:
+    """The network cuts the connection, then refuses the first reconnections: the client
+    backs off, gets through, and resumes its session with its token: the same pac-man."""
+    server = await start_server()
+    assert server.url is not None
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy:
+        assert proxy.url is not None
+        async with AdminClient(proxy.url, proxy.admin.token) as admin:
+            remote = RemoteBoard(proxy.url, ME, policy=policy(), rng=random.Random(SEED))
+            async with remote:
+                assert (await remote.join()).ok
+                token, pacman = remote.session_token, remote.pacman
+                assert (await admin.add({"kind": "reset", "direction": "reply", "count": 1})).ok
+                assert (await admin.add({"kind": "refuse", "count": 2})).ok
+                results = []
+                for _ in range(100):  # until the backoff lets a try through, and it resumes
+                    results.append(await remote.find())
+                    if results[-1].ok:
+                        break
+                    await asyncio.sleep(0.05)
+    assert results[0].attempts[0].outcome is Outcome.UNKNOWN  # the reply cut off with the line
+    assert results[-1].ok
+    assert remote.reconnects.tried >= 3  # two refused, then one that got through
+    assert remote.session_token == token
+    assert remote.pacman == pacman
+    assert ME in server.game.sessions
