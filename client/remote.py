@@ -151,6 +151,8 @@ class RemoteBoard:
         """The retry budget this board's calls share."""
         self.rng = rng or random.Random()
         self.sleep = sleep
+        self.last_call_at = float("-inf")
+        """Loop time the latest call began (``keep_alive`` pings after a quiet spell)."""
         self.reconnects = Reconnects()
         """When this board may next try to connect, after failed tries."""
         self.attempts = OutcomeTally()
@@ -241,6 +243,18 @@ class RemoteBoard:
         """Tell the server we are still here."""
         return await self._call(PingRequest)
 
+    async def keep_alive(self, every: float) -> None:
+        """Run until cancelled: ``ping`` whenever no call has been made for ``every`` seconds,
+        so a quiet client is not taken for a gone one. Any call counts as a sign of life;
+        pick ``every`` well inside the server's keepalive timeout (a third of it, say)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() - self.last_call_at
+            if idle >= every:
+                await self.ping()
+                continue
+            await self.sleep(every - idle)
+
     async def leave(self) -> CallResult[OkReply]:
         """Leave the board: our user and pac-man are removed."""
         return await self._call(LeaveRequest)
@@ -251,6 +265,7 @@ class RemoteBoard:
         request = request_type(
             request_id=f"{self._client_id}-{next(self._sequence)}", user_id=self.user_id, **fields
         )
+        self.last_call_at = start
         if self.policy is None:
             result = await self._attempt(request, loop.time() + self.timeouts.reply)
             self.attempts.record(request.action, result.outcome)

@@ -279,3 +279,38 @@ async def test_after_a_cut_and_refused_reconnections_the_session_resumes(
     assert remote.session_token == token
     assert remote.pacman == pacman
     assert ME in server.game.sessions
+
+
+# --- staying alive ---
+
+
+async def test_an_idle_client_that_keeps_alive_is_not_given_up_on(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(keepalive_timeout=0.6)
+    assert server.url is not None
+    async with RemoteBoard(server.url, "quiet") as quiet, RemoteBoard(server.url, "kept") as kept:
+        assert (await quiet.join()).ok
+        assert (await kept.join()).ok
+        alive = asyncio.create_task(kept.keep_alive(every=0.2))
+        await asyncio.sleep(1.5)  # neither makes a call of its own
+        alive.cancel()
+        pings = kept.tally.count("ping", Outcome.SUCCESS)
+    assert "kept" in server.game.sessions
+    assert "quiet" not in server.game.sessions  # the server gave up on the silent one
+    assert 4 <= pings <= 10  # about one per 0.2 s of silence, not a flood
+
+
+async def test_keep_alive_stays_quiet_while_the_client_calls_anyway(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    assert server.url is not None
+    async with RemoteBoard(server.url, "busy") as busy:
+        assert (await busy.join()).ok
+        alive = asyncio.create_task(busy.keep_alive(every=0.3))
+        for _ in range(10):
+            assert (await busy.find()).ok
+            await asyncio.sleep(0.1)
+        alive.cancel()
+    assert busy.tally.count("ping", Outcome.SUCCESS) == 0
