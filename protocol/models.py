@@ -207,6 +207,12 @@ class JoinReply(OkReply):
     maze: tuple[MazeRow, ...] = Field(
         description="`height` rows of `width` characters: `#` wall, `-` door, space open."
     )
+    resumed: bool = Field(
+        default=False,
+        description="The user was already on the board: the same pac-man, score and lives.",
+    )
+    score: Count = Field(default=None, description="Your pac-man's score.")
+    lives: Count = Field(default=None, description="Your pac-man's lives left.")
 
 
 class FindReply(OkReply):

@@ -99,13 +99,18 @@ class Game:
 
     # --- actions ---
 
-    def join(self, user_id: str, token: str | None, connection: int, now: float) -> Session:
+    def join(
+        self, user_id: str, token: str | None, connection: int, now: float
+    ) -> tuple[Session, Piece, bool]:
         """Put ``user_id`` on the board, or resume them on ``connection`` with ``token``.
 
+        Returns the session, the user's pac-man (on the board, or caught and about to come
+        back) and whether the session was already there (resumed: same pac-man, same score).
         Joining again as yourself on the same connection is safe: it returns the same
         session, and starts a new game if your last one is over.
         """
         session = self.sessions.get(user_id)
+        resumed = session is not None
         if session is None:
             if token is not None:
                 raise Refusal(
@@ -129,9 +134,9 @@ class Game:
                     "sessionToken",
                 )
             session.connection = connection
-        self.board.add_pacman(user_id)
+        pacman = self.board.add_pacman(user_id)
         self.keepalive.refresh(user_id, now)
-        return session
+        return session, pacman, resumed
 
     def find(self, session: Session, name: str) -> Piece:
         """The piece called ``name`` (``pacman`` is the caller's own)."""

@@ -318,7 +318,9 @@ class Pipeline:
 
     def _join(self, exchange: Exchange, request: JoinRequest) -> dict[str, Any]:
         game = self.game
-        session = game.join(request.user_id, request.token, exchange.connection.id, exchange.now)
+        session, pacman, resumed = game.join(
+            request.user_id, request.token, exchange.connection.id, exchange.now
+        )
         exchange.session = session
         exchange.connection.act_as(request.user_id)
         layout = game.board.layout
@@ -328,6 +330,9 @@ class Pipeline:
             "width": layout.width,
             "height": layout.height,
             "maze": self._maze_rows,
+            "resumed": resumed,
+            "score": pacman.score,
+            "lives": pacman.lives,
         }
 
     def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:

@@ -225,3 +225,23 @@ def test_reads_are_not_remembered(action: str) -> None:
     )
     cache.put(request, {"big": "reply"}, 0.0)
     assert cache.get(request, 0.0) is None
+
+
+async def test_a_join_says_whether_it_resumed_and_with_what_score_and_lives(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    url = server.url or ""
+    async with connect(url) as first:
+        fresh = await ask(first, frame("j1", "join"))
+        assert fresh is not None
+        pacman = server.game.board.get(f"pacman-{ME}")
+        assert pacman is not None
+        pacman.score = 120  # it ate twelve pellets
+        assert (await ask(first, frame("r1", "remove", name="pacman")) or {})["removed"] is True
+    async with connect(url) as second:
+        resumed = await ask(second, frame("j2", "join", token=fresh["sessionToken"]))
+    assert (fresh["resumed"], fresh["score"], fresh["lives"]) == (False, 0, 3)
+    assert resumed is not None
+    assert (resumed["resumed"], resumed["score"], resumed["lives"]) == (True, 120, 2)
+    assert resumed["name"] == fresh["name"]

@@ -168,7 +168,16 @@ _REQUEST_SAMPLES: dict[str, dict[str, Any]] = {
     "leave": {},
 }
 _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
-    "join": {"name": "pacman-u", "sessionToken": "t", "width": 2, "height": 1, "maze": ["# "]},
+    "join": {
+        "name": "pacman-u",
+        "sessionToken": "t",
+        "width": 2,
+        "height": 1,
+        "maze": ["# "],
+        "resumed": True,
+        "score": 1250,
+        "lives": 2,
+    },
     "find": {
         "name": "blinky",
         "kind": ":ghost",
