@@ -13,6 +13,8 @@ the centre). Turns happen at centres; reversing is allowed anywhere, as in the a
 
 import random
 from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
 
 from server.ghosts import (
     RELEASE_DOTS,
@@ -205,6 +207,48 @@ class Board:
         self._release_ghosts()
         self._catch()
         self._bring_back()
+
+    # --- persistence ---
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart needs to carry on: every piece (pac-men, ghosts, the food left),
+        caught pac-men waiting to come back, the level, the clock and the ghosts' timetable.
+        Plain JSON types only."""
+        return {
+            "clock": self._clock,
+            "level": self.level,
+            "mode": self.mode.value,
+            "mode_ticks": self._mode_ticks,
+            "fright_until": self._fright_until,
+            "dots": self._dots,
+            "since_dot": self._since_dot,
+            "pieces": [asdict(piece) for piece in self._pieces.values()],
+            "down": [[asdict(piece), back] for piece, back in self._down.values()],
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Put the board back as ``snapshot`` found it (on a board of the same layout).
+
+        Raises:
+            ValueError: the snapshot does not fit this board (another layout, a bad file).
+        """
+        pieces = [Piece(**fields) for fields in saved["pieces"]]
+        for piece in pieces:
+            in_maze = 0 <= piece.x < self.layout.width and 0 <= piece.y < self.layout.height
+            if piece.kind not in KINDS or not in_maze:
+                raise ValueError(f"{piece.name} at {piece.tile} does not fit this board")
+        for piece in list(self._pieces.values()):
+            self._take(piece)
+        for piece in pieces:
+            self._place(piece)
+        self._down = {
+            fields["name"]: (Piece(**fields), int(back)) for fields, back in saved["down"]
+        }
+        self._clock, self.level = int(saved["clock"]), int(saved["level"])
+        self.mode, self._mode_ticks = Mode(saved["mode"]), int(saved["mode_ticks"])
+        self._fright_until = int(saved["fright_until"])
+        self._dots, self._since_dot = int(saved["dots"]), int(saved["since_dot"])
+        self._eaten_in_fright = {}
 
     def _lay_food(self) -> None:
         for x, y in sorted(self.layout.pellets):

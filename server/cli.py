@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from protocol.cli import (
     add_component_arguments,
@@ -15,6 +16,7 @@ from protocol.logs import configure_logging
 from server.config import ServerConfig, ServerLimits
 from server.layout import LayoutError, builtin_layouts
 from server.net import BoardServer
+from server.store import StateError, default_state_path
 
 PROG = "pacnet serve"
 
@@ -53,6 +55,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--tick-rate", type=positive_float, default=defaults.tick_rate, metavar="HZ",
         help="board clock ticks per second (%(default)s)",
     )  # fmt: skip
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument(
+        "--state", type=Path, default=default_state_path(), metavar="PATH",
+        help="where the game is kept, so a restart resumes it (%(default)s)",
+    )  # fmt: skip
+    state.add_argument(
+        "--no-state", action="store_true", help="keep nothing: every start is a new game"
+    )
+    parser.add_argument(
+        "--snapshot-interval", type=positive_float, default=defaults.snapshot_interval,
+        metavar="SECONDS", help="how often the game is saved: the most a crash loses (%(default)s)",
+    )  # fmt: skip
     add_component_arguments(parser, seeds="the board's and the faults' randomness")
 
 
@@ -67,9 +81,10 @@ def run_serve(args: argparse.Namespace) -> int:
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
             seed=args.seed, limits=limits, admin_token=args.admin_token or None, trace=args.trace,
-            crash_exits=True,
+            state=None if args.no_state else args.state,
+            snapshot_interval=args.snapshot_interval, crash_exits=True,
         )  # fmt: skip
         server = BoardServer(config)
-    except (LayoutError, ValueError) as exc:
+    except (LayoutError, StateError, ValueError) as exc:
         return fail(PROG, str(exc))
     return asyncio.run(run_until_signalled(server, PROG, "server"))

@@ -1,6 +1,7 @@
 """The server's settings: small frozen objects whose defaults say why they are what they are."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +58,11 @@ class ServerConfig:
     limits: ServerLimits = field(default_factory=ServerLimits)
     admin_token: str | None = None
     """The token ``/admin`` requires (fault injection); None generates one and logs it."""
+    state: Path | None = None
+    """Where the game is kept so a restart resumes it (``server/store.py``); None: nowhere,
+    as for an embedded server (``pacnet serve`` defaults to a file in the data directory)."""
+    snapshot_interval: float = 1.0
+    """Seconds between snapshots: the most play a crash can lose."""
     trace: bool = False
     """Log when each stage of every request began (``request_traced``), for ``pacnet trace``.
     Off by default: one more log line per request."""

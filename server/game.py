@@ -194,6 +194,27 @@ class Game:
         if session is not None and session.connection == connection:
             session.connection = None
 
+    def snapshot(self) -> dict[str, Any]:
+        """The game as a restart needs it: the board, and who is on it with which token."""
+        return {
+            "board": self.board.snapshot(),
+            "sessions": [[s.user_id, s.token] for s in self.sessions.values()],
+        }
+
+    def restore(self, saved: dict[str, Any], now: float) -> None:
+        """Carry on from ``snapshot``: every user is back, with no connection yet, and a full
+        keepalive window from ``now`` to reconnect and resume with their token.
+
+        Raises:
+            ValueError, KeyError, TypeError: the snapshot does not fit this game.
+        """
+        self.board.restore(saved["board"])
+        self.sessions = {
+            str(user): Session(str(user), str(token), None) for user, token in saved["sessions"]
+        }
+        for user_id in self.sessions:
+            self.keepalive.refresh(user_id, now)
+
     def keepalive_view(self, now: float, *, shown: int = 50) -> KeepaliveView:
         """The keepalive table as anyone may see it: the ``shown`` most silent users."""
         timeout = self.keepalive.timeout

@@ -29,6 +29,7 @@ from server.faults import ServerFaults
 from server.game import Game
 from server.layout import load_layout
 from server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
+from server.store import StateError, StateStore
 from server.trace import Truth, log_trace, trace_stages
 
 CRASH_EXIT_STATUS = 70
@@ -54,6 +55,9 @@ class BoardServer:
         layout = load_layout(config.layout)
         board = Board(layout, random.Random(self.seed), tick_rate=config.tick_rate)
         self.game = Game(board, config.limits)
+        self.store = StateStore(config.state) if config.state is not None else None
+        """Where the game is kept between runs (None: nowhere)."""
+        self._restored = self._restore()
         self.faults = FaultSet(Domain.SERVER, self.seed)
         """The server's own faults (fault injection), switched on through ``/admin``."""
         self.admin = AdminEndpoint(self.faults, config.admin_token)
@@ -109,7 +113,13 @@ class BoardServer:
             rate=config.limits.rate,
             burst=config.limits.burst,
             admin_token=self.admin.token if self.admin.generated_token else "(given)",
+            state=str(self.store.path) if self.store is not None else None,
         )
+        if self._restored:
+            log.info(
+                "state_restored", users=len(self.game.sessions), clock=self.game.board.clock,
+                level=self.game.board.level,
+            )  # fmt: skip
         return self.url
 
     async def serve_until_stopped(self) -> None:
@@ -121,11 +131,35 @@ class BoardServer:
             ticker.cancel()
         self._server.close(close_connections=True)
         await self._server.wait_closed()
+        self._save()  # a graceful stop loses nothing
         log.info("server_stopped", **self.statistics())
 
     def stop(self) -> None:
         """Ask ``run()`` to close every connection and return."""
         self._stop.set()
+
+    def _restore(self) -> bool:
+        """Resume the saved game, if there is one.
+
+        Raises:
+            StateError: the state file cannot be used.
+        """
+        if self.store is None:
+            return False
+        saved = self.store.load(self.game.board.layout.name)
+        if saved is None:
+            return False
+        try:
+            self.game.restore(saved, time.monotonic())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(
+                f"{self.store.path} does not hold a game this server can resume: {exc}"
+            ) from exc
+        return True
+
+    def _save(self) -> None:
+        if self.store is not None:
+            self.store.save(self.game.board.layout.name, self.game.snapshot())
 
     def _hook_faults(self) -> None:
         """Put the fault hook in the request path while any fault is on, and out of it when
@@ -200,6 +234,7 @@ class BoardServer:
         """Tick at a fixed rate against absolute deadlines, so the clock does not drift."""
         period = 1.0 / self.config.tick_rate
         next_tick = time.monotonic()
+        next_snapshot = next_tick + self.config.snapshot_interval
         while True:
             next_tick += period
             delay = next_tick - time.monotonic()
@@ -215,6 +250,11 @@ class BoardServer:
                 log.info("user_expired", userId=user_id, clock=self.game.board.clock)
             if expired:
                 self.truth.prune(self.game.sessions)
+            if self.store is not None and time.monotonic() >= next_snapshot:
+                next_snapshot = time.monotonic() + self.config.snapshot_interval
+                snapshot = self.game.snapshot()
+                layout = self.game.board.layout.name
+                await asyncio.to_thread(self.store.save, layout, snapshot)
 
 
 def _log_failure(exchange: Exchange) -> None:

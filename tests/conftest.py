@@ -30,6 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 StartServer = Callable[..., Awaitable[BoardServer]]
 
 
+@pytest.fixture(autouse=True)
+def own_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's `pacnet serve` keeps its game in the test's own directory, never in the
+    user's data directory (where it would resume another test's game)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+
+
 @pytest.fixture
 async def start_server() -> AsyncIterator[StartServer]:
     """Start in-process board servers on free ports; all stop when the test ends."""
