@@ -311,6 +311,9 @@ class RemoteBoard:
                 len(attempts), self.rng, throttled=result.code is ErrorCode.THROTTLED,
                 retry_after=result.retry_after,
             )  # fmt: skip
+            if not self.connected:  # an attempt before the next reconnection try is futile
+                self.reconnects.lost(loop.time(), self.rng)
+                wait = max(wait, self.reconnects.not_before - loop.time())
             if loop.time() + wait >= deadline:
                 break
             await self.sleep(wait)
@@ -319,6 +322,7 @@ class RemoteBoard:
     async def _reconnect(self, action: str, deadline: float) -> None:
         """A fresh connection, and our session resumed on it with its token (unless this
         call is the join itself). Failures are left for the next attempt to meet."""
+        self.reconnects.lost(asyncio.get_running_loop().time(), self.rng)
         with contextlib.suppress(CallError):
             await self.connect()
         if action != "join" and self.session_token is not None and self.connected:

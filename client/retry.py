@@ -119,6 +119,8 @@ class Reconnects:
         """Tries to connect, successful or not."""
         self.not_before = float("-inf")
         self.last_error = ""
+        self.recovering = False
+        """A connection was lost and no new one is open yet."""
 
     def check(self, now: float) -> None:
         """Raise ConnectFailed (POST_FAILED) if it is too soon to try again."""
@@ -137,6 +139,15 @@ class Reconnects:
         self.not_before = now + wait
         return wait
 
+    def lost(self, now: float, rng: random.Random) -> None:
+        """The connection dropped: the first try to reconnect waits ``random(0, base)`` too,
+        or every client that lost the same server would make its first try at once. Once
+        per loss: calls meanwhile do not push the try further away."""
+        if not self.recovering:
+            self.recovering = True
+            self.not_before = max(self.not_before, now + rng.uniform(0.0, self.base))
+
     def succeeded(self) -> None:
         self.failures = 0
+        self.recovering = False
         self.not_before = float("-inf")

@@ -136,13 +136,16 @@ async def test_a_dropped_connection_is_reopened_and_the_session_resumed(
     start_server: StartServer,
 ) -> None:
     server = await start_server()
-    sleeps = Sleeps()
-    async with board(server, sleeps) as remote:
+    assert server.url is not None
+    async with RemoteBoard(server.url, ME, policy=policy(), rng=random.Random(SEED)) as remote:
         assert (await remote.join()).ok
         await switch_on(server, kind="crash", crash="abort", action="move", count=1)
         result = await remote.move("pacman", "left")
         after = await remote.find()
+    # The retry waits for the first reconnection try (jittered: a crowd must not come back
+    # at once), then reconnects and resumes.
     assert [a.outcome for a in result.attempts] == [Outcome.UNKNOWN, Outcome.SUCCESS]
+    assert result.attempts[1].wait <= 0.1
     assert remote.tally.count("join", Outcome.SUCCESS) == 2  # the join, then the resume
     assert after.ok
     pacman = server.game.board.get(f"pacman-{ME}")
