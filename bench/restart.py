@@ -102,7 +102,9 @@ async def run(clients: int, down: float) -> dict[str, float]:
     killed_at = loop.time()
     killed.set()
     await asyncio.sleep(down)
-    server = start_server(port, state, log)
+    # In a thread: waiting for the port here would stall every client's loop for the
+    # second the server takes to start, and bunch their tries up behind it.
+    server = await asyncio.to_thread(start_server, port, state, log)
     up_at = loop.time()
     for _ in range(300):  # up to 30 s for the last one to come back
         if all(c.back_at is not None for c in fleet):

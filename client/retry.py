@@ -105,13 +105,15 @@ class Reconnects:
     """Jittered exponential backoff between tries to connect: after ``n`` failed tries in a
     row, the next waits ``random(0, min(cap, base * 2**(n - 1)))``. Full jitter spreads a
     crowd of clients that lost the same server over the whole window instead of letting them
-    return together (the AWS Architecture Blog's "Exponential Backoff and Jitter"); 100 ms
-    to 5 s suits a game: quick after a blip, gentle on a server that is down.
+    return together (the AWS Architecture Blog's "Exponential Backoff and Jitter"). 100 ms to
+    2 s suits a game: quick after a blip, gentle on a server that is down, and back within
+    two seconds of its return (bench/restart.py: a 5 s cap doubled the wait for no fewer
+    tries).
 
     pacnet's own loop: websockets' built-in reconnection backs off over seconds to minutes.
     """
 
-    def __init__(self, *, base: float = 0.1, cap: float = 5.0) -> None:
+    def __init__(self, *, base: float = 0.1, cap: float = 2.0) -> None:
         self.base = base
         self.cap = cap
         self.failures = 0
