@@ -227,9 +227,13 @@ class RemoteBoard:
         """Where is ``name``? (``pacman`` is our own.)"""
         return await self._call(FindRequest, name=name)
 
-    async def move(self, name: str, direction: Direction) -> CallResult[MoveReply]:
-        """Move our pac-man one step toward ``direction``."""
-        return await self._call(MoveRequest, name=name, direction=direction)
+    async def move(
+        self, name: str, direction: Direction, seq: int | None = None
+    ) -> CallResult[MoveReply]:
+        """Steer our pac-man toward ``direction``. ``seq`` numbers the move among this
+        session's moves: the server acknowledges the highest it applied (``last_seq``) and
+        ignores a late one it already overtook."""
+        return await self._call(MoveRequest, name=name, direction=direction, seq=seq)
 
     async def find_all(self, kind: str) -> CallResult[FindAllReply]:
         """Every entity of ``kind`` (``:ghost``, ``:pacman``, ``:pellet``, ``:energizer``)."""
@@ -267,7 +271,7 @@ class RemoteBoard:
         )
         self.last_call_at = start
         if self.policy is None:
-            result = await self._attempt(request, loop.time() + self.timeouts.reply)
+            result = await self._attempt(request, None)
             self.attempts.record(request.action, result.outcome)
         else:
             result = await self._with_retries(request, self.policy, start)
@@ -334,8 +338,9 @@ class RemoteBoard:
             self.tally.record("join", resumed.outcome)
             self.attempts.record("join", resumed.outcome)
 
-    async def _attempt(self, request: RequestBase, deadline: float) -> CallResult[Any]:
-        """One attempt: send ``request``, wait for its reply until ``deadline`` (loop time)."""
+    async def _attempt(self, request: RequestBase, deadline: float | None) -> CallResult[Any]:
+        """One attempt: send ``request``, wait for its reply until ``deadline`` (loop time;
+        None: ``timeouts.reply`` from when the connection is open, connecting aside)."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         action = request.action
@@ -345,6 +350,8 @@ class RemoteBoard:
             if self._connection is None:
                 await self.connect()
             assert self._connection is not None
+            if deadline is None:
+                deadline = loop.time() + self.timeouts.reply
             reply = await self._connection.request(request, deadline)
             if self.faults and not isinstance(reply, ErrorReply):
                 self._inject(FaultKind.APPLY_FAILS, request)
