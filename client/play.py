@@ -9,6 +9,8 @@ its deadline), and leaves what it learns in a ``View`` the frames draw from.
 """
 
 import asyncio
+import itertools
+import time
 from collections.abc import Callable
 
 from client.remote import CallResult, RemoteBoard
@@ -44,6 +46,10 @@ async def article_loop(
     """Play until cancelled: steer, look at the ghosts and pac-men, remove on a collision."""
     loop = asyncio.get_running_loop()
     next_food = 0.0
+    # Moves are numbered, so the server can ignore one the network delivers after a newer
+    # one. Counting from the wall clock in ms keeps the numbers rising across restarts of
+    # the window too, should a session be resumed.
+    moves = itertools.count(int(time.time() * 1000))
 
     def seen(result: CallResult[OkReply]) -> None:
         report(result)
@@ -61,7 +67,7 @@ async def article_loop(
                     view.given_up_at = None
         direction = joystick()
         if direction is not None:
-            seen(await board.move(OWN_PACMAN, direction))
+            seen(await board.move(OWN_PACMAN, direction, seq=next(moves)))
         ghosts = await board.find_all(":ghost")
         pacmen = await board.find_all(":pacman")
         seen(ghosts)

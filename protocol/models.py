@@ -80,6 +80,12 @@ class MoveRequest(RequestBase):
     action: Literal["move"] = "move"
     name: Identifier
     direction: Direction
+    seq: int | None = Field(
+        default=None, ge=0, le=2**53,
+        description="This move's number in the session's moves, counting up. The server "
+        "acknowledges the highest it applied as `lastSeq`, and ignores a move numbered at or "
+        "below it (a late copy of an input it already overtook).",
+    )  # fmt: skip
 
 
 class FindAllRequest(RequestBase):
@@ -157,6 +163,14 @@ Count = Annotated[
     int | None,
     Field(default=None, ge=0, exclude_if=_absent_if_none, description="Pac-men only."),
 ]
+LastSeq = Annotated[
+    int | None,
+    Field(
+        default=None, ge=0, exclude_if=_absent_if_none,
+        description="The highest move `seq` the server applied to this pac-man: inputs up to "
+        "it are in the state shown, later ones are not yet (pac-men steered by numbered moves).",
+    ),
+]  # fmt: skip
 
 
 class Entity(WireModel):
@@ -173,6 +187,7 @@ class Entity(WireModel):
     state: State = None
     score: Count = None
     lives: Count = None
+    last_seq: LastSeq = None
 
 
 class ReplyBase(WireModel):
@@ -226,6 +241,7 @@ class FindReply(OkReply):
     state: State = None
     score: Count = None
     lives: Count = None
+    last_seq: LastSeq = None
 
 
 class MoveReply(OkReply):
@@ -233,6 +249,7 @@ class MoveReply(OkReply):
 
     x_pos: Tile
     y_pos: Tile
+    last_seq: LastSeq = None
 
 
 class FindAllReply(OkReply):

@@ -142,9 +142,18 @@ class Game:
         """The piece called ``name`` (``pacman`` is the caller's own)."""
         return self._existing(self._resolve(session, name))
 
-    def move(self, session: Session, name: str, direction: str) -> Piece:
-        """Steer the caller's own pac-man toward ``direction`` (it moves on the ticks)."""
+    def move(self, session: Session, name: str, direction: str, seq: int | None = None) -> Piece:
+        """Steer the caller's own pac-man toward ``direction`` (it moves on the ticks).
+
+        A numbered move (``seq``) at or below the last one applied is a late copy of an input
+        already overtaken: it is acknowledged and ignored, so a delayed "left" cannot undo
+        the "up" the player pressed after it.
+        """
         piece = self._own(session, self._resolve(session, name), "move")
+        if seq is not None:
+            if piece.last_seq is not None and seq <= piece.last_seq:
+                return piece
+            piece.last_seq = seq
         return self.board.steer(piece, direction)
 
     def find_all(self, kind: str) -> list[Piece]:

@@ -54,6 +54,8 @@ class Piece:
     """A ghost held in the house until the dots eaten (or a quiet spell) release it."""
     state: str = "normal"
     """A ghost's: ``normal``, ``frightened`` (blue, edible), or ``eyes`` (eaten, going home)."""
+    last_seq: int | None = None
+    """A pac-man's: the highest numbered move applied to it (None: no numbered move yet)."""
 
     @property
     def tile(self) -> Tile:

@@ -341,8 +341,11 @@ class Pipeline:
 
     def _move(self, exchange: Exchange, request: MoveRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
-        piece = self.game.move(exchange.session, request.name, request.direction)
-        return {"xPos": piece.x, "yPos": piece.y}
+        piece = self.game.move(exchange.session, request.name, request.direction, request.seq)
+        reply: dict[str, Any] = {"xPos": piece.x, "yPos": piece.y}
+        if piece.last_seq is not None:
+            reply["lastSeq"] = piece.last_seq
+        return reply
 
     def _find_all(self, exchange: Exchange, request: FindAllRequest) -> dict[str, Any]:
         flashing = self.game.board.flashing()
@@ -398,4 +401,6 @@ def _entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
         entity.update(heading=piece.heading, state=state)
     elif piece.kind == PACMAN:
         entity.update(heading=piece.heading, score=piece.score, lives=piece.lives)
+        if piece.last_seq is not None:
+            entity["lastSeq"] = piece.last_seq
     return entity

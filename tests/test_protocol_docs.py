@@ -161,7 +161,7 @@ def test_a_missing_or_left_over_schema_file_is_reported(tmp_path: Path) -> None:
 _REQUEST_SAMPLES: dict[str, dict[str, Any]] = {
     "join": {"token": "Vq3x9T0bKc1mZp8sYw2HfA"},
     "find": {"name": "pacman"},
-    "move": {"name": "pacman", "direction": "up"},
+    "move": {"name": "pacman", "direction": "up", "seq": 7},
     "findAll": {"kind": ":ghost"},
     "remove": {"name": "pacman"},
     "ping": {},
@@ -187,8 +187,9 @@ _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
         "state": "frightened",
         "score": 0,
         "lives": 0,
+        "lastSeq": 7,
     },
-    "move": {"xPos": 1, "yPos": 2},
+    "move": {"xPos": 1, "yPos": 2, "lastSeq": 7},
     "findAll": {
         "entities": [{"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2}],
         "level": 1,
