@@ -38,6 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from faults.engine import FaultSet
+from faults.sockets import peer
 from faults.spec import Fault, FaultStatus
 from protocol.models import Identifier, WireModel
 
@@ -134,7 +135,7 @@ class AdminEndpoint:
             token.strip().encode(), self.token.encode()
         ):
             log.warning(
-                "admin_refused", domain=self.faults.domain.value, peer=_peer(connection),
+                "admin_refused", domain=self.faults.domain.value, peer=peer(connection),
                 had_token=bool(token),
             )  # fmt: skip
             return connection.respond(
@@ -278,8 +279,3 @@ def _explain(exc: ValidationError) -> str:
     where = ".".join(str(part) for part in location)
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
-
-
-def _peer(connection: ServerConnection) -> str:
-    address = connection.remote_address
-    return f"{address[0]}:{address[1]}" if address else "?"

@@ -82,6 +82,7 @@ from websockets.uri import parse_uri
 
 from faults.admin import FEED_PATH, AdminEndpoint, FaultFeed, endpoint_url, serve_feed
 from faults.engine import FaultSet, Message
+from faults.sockets import peer, url_of
 from faults.spec import ORDER, Corruption, Direction, Domain, Fault, FaultKind, FaultStatus
 from protocol.cli import running
 from protocol.status import (
@@ -451,7 +452,7 @@ class Proxy:
             max_size=config.max_message_bytes,
             process_request=self._process_request,
         )
-        self.url = _url_of(self._server, config.host)
+        self.url = url_of(self._server, config.host)
         log.info(
             "proxy_started", url=self.url, upstream=config.upstream, seed=self.seed,
             admin_token=self.admin.token if self.admin.generated_token else "(given)",
@@ -555,15 +556,15 @@ class Proxy:
         number, upstream = pending
         side_channel = urlsplit(path).path in SIDE_CHANNELS
         link = _Link(number, websocket, upstream, side_channel=side_channel)
-        peer = _peer(websocket)
-        log.info("connection_opened", connection=number, peer=peer, path=path)
+        where = peer(websocket)
+        log.info("connection_opened", connection=number, peer=where, path=path)
         self._count(accepted=1, connections=1)
         try:
             await self._relay(link)
         finally:
             self._count(connections=-1)
             upstream.transport.abort()  # a no-op once closed; a bug must not leak it
-            log.info("connection_closed", connection=number, peer=peer, code=websocket.close_code)
+            log.info("connection_closed", connection=number, peer=where, code=websocket.close_code)
 
     async def _relay(self, link: _Link) -> None:
         """Pump both ways until both sides are closed; then drop what is still held."""
@@ -697,17 +698,6 @@ async def _close_like(source: Connection, sink: Connection) -> None:
         await sink.close(code, source.close_reason or "")
     else:
         await sink.close()
-
-
-def _url_of(server: Server, host: str) -> str:
-    port = next(iter(server.sockets)).getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    return f"ws://{shown}:{port}"
-
-
-def _peer(websocket: ServerConnection) -> str:
-    address = websocket.remote_address
-    return f"{address[0]}:{address[1]}" if address else "?"
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from faults.admin import FEED_POLL, AdminEndpoint, serve_feed
 from faults.engine import FaultSet
+from faults.sockets import peer, url_of
 from faults.spec import Domain
 from protocol.status import KEEPALIVE_PATH, TRUTH_PATH
 from server.board import Board
@@ -102,7 +103,7 @@ class BoardServer:
             ping_interval=config.ping_interval,
             process_request=self.admin.process_request,
         )
-        self.url = _url_of(self._server, config.host)
+        self.url = url_of(self._server, config.host)
         log.info(
             "server_started",
             url=self.url,
@@ -203,7 +204,7 @@ class BoardServer:
             user_id = parse_qs(query).get("user", [""])[0]
             await serve_feed(websocket, lambda: self.truth.view(user_id).model_dump_json())
             return
-        state = ConnectionState(next(self._connection_ids), peer=_peer(websocket))
+        state = ConnectionState(next(self._connection_ids), peer=peer(websocket))
         self._connections += 1
         handle = self.pipeline.handle
         try:
@@ -267,14 +268,3 @@ def _log_failure(exchange: Exchange) -> None:
         )  # fmt: skip
     else:
         log.info("request_failed", domain="server", latency_ms=latency_ms, **fields)
-
-
-def _url_of(server: Server, host: str) -> str:
-    port = next(iter(server.sockets)).getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    return f"ws://{shown}:{port}"
-
-
-def _peer(websocket: ServerConnection) -> str:
-    address = websocket.remote_address
-    return f"{address[0]}:{address[1]}" if address else "?"
