@@ -11,23 +11,56 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from faults.admin import AdminClient, AdminEndpoint
 from server.config import ServerConfig, ServerLimits
 from server.embedded import running_server
 from server.net import BoardServer
-from server.pipeline import StageHook
+from server.pipeline import Exchange, Stage, StageHook
 
 MS = 0.001 * float(os.environ.get("PACNET_TEST_TIME_FACTOR", "1"))
 ROOT = Path(__file__).resolve().parent.parent
 
 StartServer = Callable[..., Awaitable[BoardServer]]
+
+
+class Acted:
+    """A tracing hook for a real server (``start_server(hooks=(acted,))``): how often each
+    request got past UPDATE_STATE, that is, the server ran it, and its board clock then."""
+
+    def __init__(self) -> None:
+        self.times: Counter[str] = Counter()
+        self.clock: dict[str, int] = {}
+
+    def __call__(self, stage: Stage, exchange: Exchange) -> None:
+        if stage is Stage.REPLY and exchange.request is not None:
+            self.times[exchange.request.request_id] += 1
+            if isinstance(exchange.reply, dict):
+                self.clock[exchange.request.request_id] = exchange.reply["clock"]
+
+
+class Controlled(Protocol):
+    """A server or a proxy: what has an ``/admin`` endpoint."""
+
+    url: str | None
+    admin: AdminEndpoint
+
+
+async def switch_on(target: Controlled, **fault: Any) -> str:
+    """Switch ``fault`` on at ``target`` through its ``/admin`` endpoint; returns its id."""
+    assert target.url is not None
+    async with AdminClient(target.url, target.admin.token) as admin:
+        reply = await admin.add(fault)
+    assert reply.ok, reply.error
+    return str(reply.faults[-1].fault.id)
 
 
 @pytest.fixture(autouse=True)

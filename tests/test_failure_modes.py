@@ -7,7 +7,6 @@ and checks the outcome the client got and whether the server really acted.
 
 import asyncio
 import json
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -24,8 +23,7 @@ from faults.spec import Domain, Fault
 from protocol.models import OkReply
 from protocol.outcome import Outcome
 from server.net import CRASH_EXIT_STATUS
-from server.pipeline import Exchange, Stage
-from tests.conftest import MS, ROOT, ServerProcess, StartServer
+from tests.conftest import MS, ROOT, Acted, Controlled, ServerProcess, StartServer, switch_on
 
 TABLE = ROOT / "docs" / "failure-modes.md"
 
@@ -80,17 +78,6 @@ CALLS: dict[str, Call] = {
 }
 
 
-class Acted:
-    """A tracing hook: how often each request got past UPDATE_STATE (the server ran it)."""
-
-    def __init__(self) -> None:
-        self.request_ids: Counter[str] = Counter()
-
-    def __call__(self, stage: Stage, exchange: Exchange) -> None:
-        if stage is Stage.REPLY and exchange.request is not None:
-            self.request_ids[exchange.request.request_id] += 1
-
-
 def test_the_table_covers_every_step_the_injectors_have() -> None:
     assert len(ROWS) >= 9
     for row in ROWS:
@@ -108,13 +95,13 @@ async def test_a_row_of_the_table_holds(row: Row, action: str, start_server: Sta
     server = await start_server(hooks=(acted,))
     assert server.url is not None
     async with AsyncExitStack() as stack:
-        url, admin = server.url, (server.url, server.admin.token)
+        url, target = server.url, server
         if row.domain is Domain.NETWORK:
             proxy = await stack.enter_async_context(
                 running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1))
             )
             assert proxy.url is not None
-            url, admin = proxy.url, (proxy.url, proxy.admin.token)
+            url, target = proxy.url, proxy
         deadline = Timeouts(reply=300 * MS)
         board = await stack.enter_async_context(RemoteBoard(url, "8765309", timeouts=deadline))
         assert (await board.join()).ok
@@ -124,13 +111,13 @@ async def test_a_row_of_the_table_holds(row: Row, action: str, start_server: Sta
         assert pacman.lives == 3
         if row.fault["kind"] == "refuse":  # refused at the next handshake: a new connection
             board = await stack.enter_async_context(RemoteBoard(url, "8765309", timeouts=deadline))
-        await switch_on(row, action, board, admin)
+        await aim(row, action, board, target)
         result = await CALLS[action](board)
         if row.late:
             await asyncio.sleep(row.fault["delayMs"] / 1000)  # the request is still on its way
     assert result.outcome is row.outcome, result.describe()
     reads = action in ("find", "findAll")
-    times = acted.request_ids[result.request_id]
+    times = acted.times[result.request_id]
     assert times == (2 if reads and row.reads_twice else row.times)
     # The checker of `pacnet trace --check` and the window agrees: no row breaks a promise.
     assert not judge(result.outcome, action, [True] * times, server_traces=True).alarm
@@ -140,16 +127,14 @@ async def test_a_row_of_the_table_holds(row: Row, action: str, start_server: Sta
         assert (pacman.lives == 2) is row.acted  # a second remove finds it off the board
 
 
-async def switch_on(row: Row, action: str, board: RemoteBoard, admin: tuple[str, str]) -> None:
+async def aim(row: Row, action: str, board: RemoteBoard, target: Controlled) -> None:
     """Aim the row's fault at this call only: the join before it must go through. (A refusal
     is aimed at the next connection: at the handshake, the proxy knows no action yet.)"""
     fault = row.fault if row.fault["kind"] == "refuse" else {**row.fault, "action": action}
     if row.domain is Domain.CLIENT:
         board.faults.add(Fault.model_validate(fault), 0.0)
         return
-    async with AdminClient(*admin) as control:
-        reply = await control.add(fault)
-    assert reply.ok, reply.error
+    await switch_on(target, **fault)
 
 
 @pytest.mark.parametrize("action", CALLS)

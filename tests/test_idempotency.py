@@ -3,7 +3,6 @@ replies to recent mutations per user (``server/idempotency.py``). Real server, r
 
 import asyncio
 import json
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -11,42 +10,18 @@ from websockets.asyncio.client import connect
 
 from client.remote import RemoteBoard
 from client.timeouts import Timeouts
-from faults.admin import AdminClient
 from protocol.errors import ErrorCode
 from protocol.models import FindReply
 from protocol.outcome import Outcome
 from server.idempotency import IdempotencyCache
-from server.net import BoardServer
-from server.pipeline import Exchange, Stage
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, Acted, StartServer, switch_on
 
 ME = "8765309"
-
-
-class Acted:
-    """A tracing hook: how often each request got past UPDATE_STATE, and the clock then."""
-
-    def __init__(self) -> None:
-        self.times: Counter[str] = Counter()
-        self.clock: dict[str, int] = {}
-
-    def __call__(self, stage: Stage, exchange: Exchange) -> None:
-        if stage is Stage.REPLY and exchange.request is not None:
-            self.times[exchange.request.request_id] += 1
-            reply = exchange.reply
-            if isinstance(reply, dict):
-                self.clock[exchange.request.request_id] = reply["clock"]
 
 
 def frame(request_id: str, action: str, user: str = ME, **fields: Any) -> str:
     message = {"v": 1, "requestId": request_id, "userId": user, "action": action, **fields}
     return json.dumps(message)
-
-
-async def no_reply_once(server: BoardServer, action: str) -> None:
-    assert server.url is not None
-    async with AdminClient(server.url, server.admin.token) as admin:
-        assert (await admin.add({"kind": "no_reply", "action": action, "count": 1})).ok
 
 
 async def ask(ws: Any, raw: str, *, wait: float = 2000 * MS) -> dict[str, Any] | None:
@@ -67,7 +42,7 @@ async def test_a_move_whose_reply_was_lost_is_answered_again_not_run_again(
     server = await start_server(hooks=(acted,))
     async with connect(server.url or "") as ws:
         assert (await ask(ws, frame("j", "join")) or {})["status"] == "ok"
-        await no_reply_once(server, "move")
+        await switch_on(server, kind="no_reply", action="move", count=1)
         move = frame("m1", "move", name="pacman", direction="right")
         assert await ask(ws, move, wait=300 * MS) is None  # UNKNOWN: did it happen?
         await asyncio.sleep(200 * MS)  # the board ticks on
@@ -87,7 +62,7 @@ async def test_a_remove_retried_after_unknown_takes_one_life_and_says_it_did(
         assert (await ask(ws, frame("j", "join")) or {})["status"] == "ok"
         pacman = server.game.board.get(f"pacman-{ME}")
         assert pacman is not None
-        await no_reply_once(server, "remove")
+        await switch_on(server, kind="no_reply", action="remove", count=1)
         remove = frame("r1", "remove", name="pacman")
         assert await ask(ws, remove, wait=300 * MS) is None
         retried = await ask(ws, remove)
@@ -156,7 +131,7 @@ async def test_a_resumed_session_gets_its_earlier_replies_a_stranger_does_not(
     async with connect(url) as first:
         joined = await ask(first, frame("j1", "join"))
         assert joined is not None
-        await no_reply_once(server, "move")
+        await switch_on(server, kind="no_reply", action="move", count=1)
         assert (
             await ask(first, frame("m1", "move", name="pacman", direction="up"), wait=0.3) is None
         )
@@ -182,7 +157,7 @@ async def test_the_articles_sequence_find_then_an_unknown_move_then_find_again(
     async with RemoteBoard(server.url or "", ME, timeouts=Timeouts(reply=300 * MS)) as board:
         assert (await board.join()).ok
         before = await board.find()
-        await no_reply_once(server, "move")
+        await switch_on(server, kind="no_reply", action="move", count=1)
         moved = await board.move("pacman", "right")
         await asyncio.sleep(300 * MS)  # five ticks' worth of the server's clock at least
         after = await board.find()

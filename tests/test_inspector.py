@@ -6,10 +6,9 @@ import pytest
 from client.inspector import Known, strip
 from client.remote import RemoteBoard
 from client.timeouts import Timeouts
-from faults.admin import AdminClient
 from faults.spec import Domain, Fault
 from protocol.outcome import Outcome
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, StartServer, switch_on
 
 
 def drawn(known: tuple[Known, ...]) -> str:
@@ -40,8 +39,7 @@ async def test_the_strip_lights_the_steps_the_client_knows(
             if spec.domain is Domain.CLIENT:
                 board.faults.add(spec, 0.0)
             else:
-                async with AdminClient(server.url, server.admin.token) as admin:
-                    assert (await admin.add(spec)).ok
+                await switch_on(server, **spec.model_dump(exclude_none=True))
         result = await board.move("pacman", "left")
     assert result.outcome is outcome, result.describe()
     assert drawn(strip(result)) == expected

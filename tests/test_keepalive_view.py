@@ -7,12 +7,11 @@ from collections.abc import Callable
 from client.remote import RemoteBoard
 from client.timeouts import Timeouts
 from client.watch import FeedWatch, keepalive_lines, keepalive_watch
-from faults.admin import AdminClient
 from faults.proxy import ProxyConfig, running_proxy
 from faults.spec import Fault
 from protocol.outcome import Outcome
 from protocol.status import KeepaliveView
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, StartServer, switch_on
 
 
 async def latest_when(
@@ -107,8 +106,7 @@ async def test_through_a_partitioned_proxy_the_truth_still_arrives(
         try:
             async with RemoteBoard(proxy.url, "alice", timeouts=Timeouts(reply=100 * MS)) as alice:
                 assert (await alice.join()).ok
-                async with AdminClient(proxy.url, proxy.admin.token) as admin:
-                    assert (await admin.add({"kind": "blackhole"})).ok  # everything
+                await switch_on(proxy, kind="blackhole")  # everything
                 for _ in range(6):
                     assert (await alice.ping()).outcome is Outcome.UNKNOWN
                 view = await latest_when(watch, lambda v: v.suspected >= 1)

@@ -16,8 +16,7 @@ from faults.spec import Fault
 from protocol.errors import ErrorCode
 from protocol.outcome import Outcome
 from server.net import BoardServer
-from server.pipeline import Exchange, Stage
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, Acted, StartServer, switch_on
 
 ME = "8765309"
 SEED = 7
@@ -34,15 +33,6 @@ class Sleeps:
         await asyncio.sleep(0)
 
 
-class Acted:
-    def __init__(self) -> None:
-        self.times: Counter[str] = Counter()
-
-    def __call__(self, stage: Stage, exchange: Exchange) -> None:
-        if stage is Stage.REPLY and exchange.request is not None:
-            self.times[exchange.request.request_id] += 1
-
-
 def policy(**overrides: float) -> RetryPolicy:
     settings = {"attempt_timeout": 300 * MS, "deadline": 5.0} | overrides
     return RetryPolicy(**settings)  # type: ignore[arg-type]
@@ -53,12 +43,6 @@ def board(server: BoardServer, sleeps: Sleeps, rules: RetryPolicy | None = None)
     return RemoteBoard(
         server.url, ME, policy=rules or policy(), rng=random.Random(SEED), sleep=sleeps
     )
-
-
-async def switch_on(server: BoardServer, **fault: object) -> None:
-    assert server.url is not None
-    async with AdminClient(server.url, server.admin.token) as admin:
-        assert (await admin.add(fault)).ok
 
 
 def test_backoff_is_capped_exponential_with_full_jitter() -> None:

@@ -11,10 +11,9 @@ from rich.console import Console
 from client.remote import RemoteBoard
 from client.status import really, run_status
 from client.timeouts import Timeouts
-from faults.admin import AdminClient
 from faults.proxy import ProxyConfig, running_proxy
 from protocol.status import KeepaliveEntry, TrafficEntry
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, StartServer, switch_on
 
 
 def suspect(silent: float = 3.0) -> KeepaliveEntry:
@@ -64,10 +63,8 @@ async def test_the_status_table_tells_cut_off_paused_slow_and_fine_apart(
         }
         for board in boards.values():
             assert (await board.join()).ok
-        async with AdminClient(proxy.url, proxy.admin.token) as admin:
-            assert (await admin.add({"kind": "blackhole", "user": "alice"})).ok
-            delay = {"kind": "delay", "direction": "request", "user": "carol", "delayMs": 5000}
-            assert (await admin.add(delay)).ok
+        await switch_on(proxy, kind="blackhole", user="alice")
+        await switch_on(proxy, kind="delay", direction="request", user="carol", delayMs=5000)
         callers = [asyncio.create_task(keep_calling(boards[n])) for n in ("alice", "carol", "dave")]
         try:
             await asyncio.sleep(1500 * MS)  # bob, paused, says nothing at all

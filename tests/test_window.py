@@ -23,12 +23,11 @@ from client.window import (
     WindowReport,
     run_window,
 )  # fmt: skip
-from faults.admin import AdminClient
 from protocol.models import Entity
 from protocol.outcome import Outcome
 from server.config import ServerConfig, ServerLimits
 from server.embedded import running_server
-from tests.conftest import MS, ServerProcess
+from tests.conftest import MS, ServerProcess, switch_on
 from tests.gamepad import VirtualGamepad
 
 
@@ -181,8 +180,7 @@ async def test_the_window_shows_the_faults_switched_on_at_the_server(tmp_path: P
     async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
         url = server.url or ""
         await run_window(url, "watcher", exit_after=1.0, screenshot=calm)
-        async with AdminClient(url, server.admin.token) as admin:
-            assert (await admin.add({"kind": "update_fails", "action": "move"})).ok
+        await switch_on(server, kind="update_fails", action="move")
         await run_window(url, "watcher2", exit_after=1.5, screenshot=chaotic)
 
     def reds(path: Path) -> int:
@@ -202,8 +200,7 @@ async def test_the_request_inspector_draws_a_failed_step_in_its_outcomes_colour(
     shot = tmp_path / "inspector.png"
     async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
         url = server.url or ""
-        async with AdminClient(url, server.admin.token) as admin:
-            assert (await admin.add({"kind": "reject", "action": "findAll"})).ok
+        await switch_on(server, kind="reject", action="findAll")
         await run_window(url, "inspected", exit_after=1.0, screenshot=shot, inspector=True)
     image = pygame.image.load(str(shot))
     fatal = pygame.Color(Outcome.FATAL.colour)
@@ -219,9 +216,8 @@ async def test_the_window_holds_each_outcome_against_what_the_server_really_did(
     config = ServerConfig(port=0, layout="small", seed=1, trace=True)
     async with running_server(config) as server:
         url = server.url or ""
-        async with AdminClient(url, server.admin.token) as admin:
-            assert (await admin.add({"kind": "no_reply", "action": "findAll", "count": 2})).ok
-            assert (await admin.add({"kind": "reject", "action": "findAll", "count": 2})).ok
+        await switch_on(server, kind="no_reply", action="findAll", count=2)
+        await switch_on(server, kind="reject", action="findAll", count=2)
         report = await run_window(
             url, "checked", exit_after=2.5, timeouts=Timeouts(reply=300 * MS), inspector=True,
             retries=None,
@@ -234,8 +230,7 @@ async def test_the_window_holds_each_outcome_against_what_the_server_really_did(
 async def test_the_window_retries_failed_calls_and_counts_their_attempts() -> None:
     async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
         url = server.url or ""
-        async with AdminClient(url, server.admin.token) as admin:
-            assert (await admin.add({"kind": "update_fails", "action": "findAll", "count": 2})).ok
+        await switch_on(server, kind="update_fails", action="findAll", count=2)
         report = await run_window(url, "retrying", exit_after=1.5, hud=True)
     assert report.attempts.count("findAll", Outcome.RETRYABLE) == 2  # every failure was seen
     assert report.tally.count("findAll", Outcome.RETRYABLE) == 0  # and the call recovered
