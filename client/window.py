@@ -215,7 +215,9 @@ async def _play(
                         view.rejoin = True
                 joystick.handle(event)
             now = loop.time()
-            stats.settle(now, report.verdicts)
+            if now >= stats.settle_due:  # the server's word comes five times a second
+                stats.settle_due = now + OVERLAY_PERIOD
+                stats.settle(now, report.verdicts)
             report.rejoins = view.rejoins
             if report.frames:
                 report.frame_times.append((now, now - last_frame))
@@ -268,6 +270,7 @@ class _Stats:
         self.inspecting = False
         self.overlay: pygame.Surface | None = None
         self.overlay_due = 0.0
+        self.settle_due = 0.0
         self._fonts: dict[int, pygame.font.Font] = {}
 
     def font(self, size: int) -> pygame.font.Font:
