@@ -255,10 +255,6 @@ def run_play_command(args: argparse.Namespace) -> int:
 
 
 def run_status_command(args: argparse.Namespace) -> int:
-    for flag in ("server", "proxy"):
-        url = getattr(args, flag)
-        if not url.startswith(("ws://", "wss://")):
-            return fail("pacnet status", f"--{flag} must be a ws:// or wss:// URL, not {url!r}")
     try:
         return asyncio.run(run_status(args, Console(highlight=False)))
     except ConnectionError as exc:

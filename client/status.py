@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from client.watch import FeedWatch, keepalive_watch
+from protocol.cli import ws_url
 from protocol.status import TRAFFIC_PATH, KeepaliveEntry, KeepaliveView, TrafficEntry, TrafficView
 
 FIRST_LOOK = 3.0
@@ -96,11 +97,11 @@ def table(keepalive: KeepaliveView | None, traffic: TrafficView | None) -> Table
 
 def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--server", default="ws://127.0.0.1:8765", metavar="URL",
+        "--server", type=ws_url, default="ws://127.0.0.1:8765", metavar="URL",
         help="the board server (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--proxy", default="ws://127.0.0.1:8766", metavar="URL",
+        "--proxy", type=ws_url, default="ws://127.0.0.1:8766", metavar="URL",
         help="the proxy players go through, if any (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
