@@ -55,6 +55,7 @@ from faults.spec import Corruption, CrashMode, Direction, Domain, Fault, FaultKi
 from protocol.cli import (
     EXIT_USAGE,
     OneLineParser,
+    fail,
     finite_number,
     positive_float,
     whole_number,
@@ -316,7 +317,7 @@ async def _run_command(args: argparse.Namespace, out: Console) -> int:
     if report.interrupted:
         return EXIT_INTERRUPTED
     if report.problems:
-        _error(f"{report.problems} fault(s) could not be switched: see above")
+        fail(PROG, f"{report.problems} fault(s) could not be switched: see above")
         return EXIT_FAILED
     return 0
 
@@ -516,12 +517,8 @@ def _problems(server: object, proxy: object) -> list[SwitchError]:
 def _exit_status(problems: list[SwitchError]) -> int:
     """Each problem as one line on stderr; the exit status."""
     for problem in problems:
-        _error(str(problem))
+        fail(PROG, str(problem))
     return EXIT_FAILED if problems else 0
-
-
-def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
 # --- the command line --------------------------------------------------------------------
@@ -716,10 +713,10 @@ def run_chaos(args: argparse.Namespace) -> int:
             return _scenarios_command(args, out)
         return asyncio.run(_COMMANDS[args.chaos_command](args, out))
     except Usage as exc:
-        _error(str(exc))
+        fail(PROG, str(exc))
         return EXIT_USAGE
     except (SwitchError, ScenarioError) as exc:
-        _error(str(exc))
+        fail(PROG, str(exc))
         return EXIT_FAILED
 
 
