@@ -297,6 +297,11 @@ class RemoteBoard:
         wait = 0.0
         while True:
             if self._connection is not None and not self.connected:  # it dropped: reconnect
+                self.reconnects.lost(loop.time(), self.rng)  # once per loss: jittered
+                due = self.reconnects.not_before - loop.time()
+                if due > 0 and loop.time() + due < deadline:  # no attempt before the try
+                    await self.sleep(due)
+                    wait += due
                 await self._reconnect(request.action, deadline)
             attempt_deadline = min(deadline, loop.time() + policy.attempt_timeout)
             result = await self._attempt(request, attempt_deadline)
@@ -326,7 +331,6 @@ class RemoteBoard:
     async def _reconnect(self, action: str, deadline: float) -> None:
         """A fresh connection, and our session resumed on it with its token (unless this
         call is the join itself). Failures are left for the next attempt to meet."""
-        self.reconnects.lost(asyncio.get_running_loop().time(), self.rng)
         with contextlib.suppress(CallError):
             await self.connect()
         if action != "join" and self.session_token is not None and self.connected:
