@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="make every call one attempt, so its first outcome shows (docs/resilience.md)",
     )
     play.add_argument(
+        "--no-prediction",
+        action="store_true",
+        help="draw your pac-man from the replies alone, not predicted between them: a lost "
+        "reply then shows as a stall and a leap (docs/resilience.md)",
+    )
+    play.add_argument(
         "--trace", type=Path, metavar="FILE",
         help="log every call (and the embedded server's side) as JSON to FILE, for pacnet trace",
     )  # fmt: skip
@@ -228,6 +234,8 @@ def run_play_command(args: argparse.Namespace) -> int:
         }  # fmt: skip
         if args.no_retries:
             options["retries"] = None
+        if args.no_prediction:
+            options["predict"] = False
         if args.server is not None:
             await run_window(args.server, name, **options)
             return 0

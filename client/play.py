@@ -67,13 +67,18 @@ async def article_loop(
                     view.given_up_at = None
         direction = joystick()
         if direction is not None:
-            seen(await board.move(OWN_PACMAN, direction, seq=next(moves)))
+            seq = next(moves)
+            view.steered(seq, direction, loop.time())
+            moved = await board.move(OWN_PACMAN, direction, seq=seq)
+            view.settled(seq, moved.outcome)
+            seen(moved)
         ghosts = await board.find_all(":ghost")
         pacmen = await board.find_all(":pacman")
         seen(ghosts)
         seen(pacmen)
         if ghosts.reply is not None and pacmen.reply is not None:
-            view.update(loop.time(), [*ghosts.reply.entities, *pacmen.reply.entities])
+            pieces = [*ghosts.reply.entities, *pacmen.reply.entities]
+            view.update(loop.time(), pieces, pacmen.reply.clock)
             view.level = ghosts.reply.level or view.level
             me = next((p for p in pacmen.reply.entities if p.name == board.pacman), None)
             if me is not None and any(overlaps(me, ghost) for ghost in ghosts.reply.entities):

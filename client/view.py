@@ -3,7 +3,9 @@ piece between them. No pygame, no I/O: the network loop writes, the frame loop r
 
 from dataclasses import dataclass, field
 
-from protocol.models import Entity
+from client.predict import Prediction
+from protocol.models import Entity, JoinReply
+from protocol.outcome import Outcome
 
 Point = tuple[float, float]
 
@@ -40,9 +42,33 @@ class View:
     """Times the loop joined again because the server had given up on us."""
     last_given_up: float | None = None
     """When the server last gave up on us (kept, so the window can say so for a while)."""
+    maze: tuple[str, ...] = ()
+    """The maze's rows from the join reply (``#`` wall, ``-`` door, space open)."""
+    prediction: Prediction | None = None
+    """Our own pac-man predicted between replies (None: drawn from the replies alone)."""
 
-    def update(self, at: float, pieces: list[Entity]) -> None:
-        """A new snapshot of the moving pieces arrived at loop time ``at``."""
+    @classmethod
+    def joined(cls, reply: JoinReply, *, predict: bool = True) -> "View":
+        """The view of a board just joined; ``predict``: predict our own pac-man (when the
+        server says how fast it goes)."""
+        view = cls(reply.width, reply.height, reply.name, maze=reply.maze)
+        if predict and reply.tick_rate and reply.pacman_speed:
+            view.prediction = Prediction(reply.maze, reply.tick_rate, reply.pacman_speed)
+        return view
+
+    def steered(self, seq: int, direction: str, now: float) -> None:
+        """A numbered move is on its way: our pac-man turns at once if we predict it."""
+        if self.prediction is not None:
+            self.prediction.steer(seq, direction, now)
+
+    def settled(self, seq: int, outcome: Outcome) -> None:
+        """The move numbered ``seq`` ended with ``outcome``."""
+        if self.prediction is not None:
+            self.prediction.settled(seq, outcome)
+
+    def update(self, at: float, pieces: list[Entity], clock: int | None = None) -> None:
+        """A new snapshot of the moving pieces arrived at loop time ``at`` (the board's
+        ``clock`` then, if known: it places our predicted pac-man in time)."""
         current = {entity.name: entity for entity in pieces}
         for name, entity in current.items():
             before = self.latest.pieces.get(name)
@@ -53,6 +79,8 @@ class View:
         mine = self.mine()
         if mine is not None and mine.lives is not None:
             self.last_lives = mine.lives
+        if self.prediction is not None and clock is not None:
+            self.prediction.reconcile(mine, clock, at)
 
     def mine(self) -> Entity | None:
         """Our own pac-man as last seen (None while it is off the board)."""
@@ -67,7 +95,8 @@ class View:
         """Where to draw each moving piece at ``now``: between the last two snapshots.
 
         Rendering one snapshot interval behind the server keeps motion smooth at any frame
-        rate; a jump of more than a tile (the tunnel, a respawn) is drawn as a jump.
+        rate; a jump of more than a tile (the tunnel, a respawn) is drawn as a jump. Our own
+        pac-man, when predicted, is drawn where the prediction has it now instead.
         """
         previous, latest = self.previous, self.latest
         span = latest.at - previous.at
@@ -81,6 +110,10 @@ class View:
                 continue
             x0, y0 = float(before.x_pos), float(before.y_pos)
             out[name] = (x0 + (x1 - x0) * alpha, y0 + (y1 - y0) * alpha)
+        if self.me in out and self.prediction is not None:
+            predicted = self.prediction.position(now)
+            if predicted is not None:
+                out[self.me] = predicted
         return out
 
 

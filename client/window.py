@@ -19,6 +19,7 @@ import pygame
 
 from client.inspector import STEP_DOMAINS, Known, strip
 from client.play import article_loop
+from client.predict import Prediction, prediction_line
 from client.remote import CallResult, RemoteBoard
 from client.retry import RetryPolicy
 from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
@@ -119,6 +120,8 @@ class WindowReport:
     """Every attempt of those calls (more than the calls when some were retried)."""
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     """Calls held against the server's truth (a tracing server only), by verdict."""
+    prediction: Prediction | None = None
+    """Our pac-man's prediction, its corrections included (None: not predicting)."""
 
     @property
     def longest_frame_gap(self) -> float:
@@ -142,12 +145,14 @@ async def run_window(
     inspector: bool = False,
     trace: bool = False,
     retries: RetryPolicy | None = DEFAULT_RETRIES,
+    predict: bool = True,
     report: WindowReport | None = None,
 ) -> WindowReport:
     """Play in a window until it is closed (or ``exit_after`` seconds).
 
     ``report``, if given, is filled as the session goes (and returned at the end).
     ``retries``: how calls are retried (None: each call is one attempt, its raw outcome).
+    ``predict``: draw our pac-man predicted between replies (client/predict.py).
 
     Raises:
         SystemExit: the board cannot be joined (with a one-line message).
@@ -162,9 +167,11 @@ async def run_window(
             joined = await board.join()
             if joined.reply is None:
                 raise SystemExit(f"pacnet play: error: cannot join {url}: {joined.describe()}")
-            view = View(joined.reply.width, joined.reply.height, joined.reply.name)
+            view = View.joined(joined.reply, predict=predict)
             report = report or WindowReport()
             stats = _Stats(board)
+            stats.prediction = view.prediction
+            report.prediction = view.prediction
             stats.shown, stats.inspecting = hud, inspector
             maze = joined.reply.maze
             return await _play(board, view, maze, exit_after, screenshot, stats, report)
@@ -266,6 +273,7 @@ class _Stats:
         """The server's side of each recent call, once known."""
         self.alarms: dict[str, str] = {}
         """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
+        self.prediction: Prediction | None = None
         self.shown = False
         self.inspecting = False
         self.overlay: pygame.Surface | None = None
@@ -613,7 +621,7 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
 
 def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:
     """The H key's panel: the four calls by the five outcomes, latency, connection, failures."""
-    panel = pygame.Surface((surface.get_width() - 16, 270), pygame.SRCALPHA)
+    panel = pygame.Surface((surface.get_width() - 16, 282), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 215))
     white = (255, 255, 255)
     columns = [70 + 74 * i for i in range(len(Outcome))]
@@ -635,14 +643,15 @@ def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) 
     calls, attempts = stats.board.tally.total(), stats.board.attempts.total()
     tried = f"{attempts} attempts for {calls} calls" if stats.board.policy else "no retries"
     line = f"latency p50 / p99: {latency}   {state}   {tried}"
-    panel.blit(small.render(line, True, white), (8, 110))
+    panel.blit(small.render(line, True, white), (8, 108))
+    panel.blit(small.render(prediction_line(stats.prediction), True, white), (8, 122))
     width = panel.get_width() - 16
     said = keepalive_lines(stats.keepalive.latest, stats.board.user_id)
     wrapped = [part for line in said for part in _wrap(small, line, width)]
     for i, line in enumerate(wrapped[:3]):
-        panel.blit(small.render(line, True, (150, 200, 255)), (8, 128 + 13 * i))
+        panel.blit(small.render(line, True, (150, 200, 255)), (8, 138 + 13 * i))
     for i, line in enumerate(stats.recent.failures):
-        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 170 + 16 * i))
+        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 180 + 16 * i))
     surface.blit(panel, (8, HUD + 8))
 
 

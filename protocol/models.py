@@ -171,6 +171,22 @@ LastSeq = Annotated[
         "it are in the state shown, later ones are not yet (pac-men steered by numbered moves).",
     ),
 ]  # fmt: skip
+Offset = Annotated[
+    float | None,
+    Field(
+        default=None, ge=-0.5, le=0.5, exclude_if=_absent_if_none,
+        description="Pac-men: how far past the centre of their tile they are along `heading`, "
+        "in tiles (negative: still coming up to it). With `moving`, what a client needs to "
+        "predict its own pac-man exactly (protocol/motion.py).",
+    ),
+]  # fmt: skip
+Moving = Annotated[
+    bool | None,
+    Field(
+        default=None, exclude_if=_absent_if_none,
+        description="Pac-men: whether they are on the move (false: stopped against a wall).",
+    ),
+]  # fmt: skip
 
 
 class Entity(WireModel):
@@ -188,6 +204,8 @@ class Entity(WireModel):
     score: Count = None
     lives: Count = None
     last_seq: LastSeq = None
+    offset: Offset = None
+    moving: Moving = None
 
 
 class ReplyBase(WireModel):
@@ -228,6 +246,15 @@ class JoinReply(OkReply):
     )
     score: Count = Field(default=None, description="Your pac-man's score.")
     lives: Count = Field(default=None, description="Your pac-man's lives left.")
+    tick_rate: float | None = Field(
+        default=None, gt=0, exclude_if=_absent_if_none,
+        description="The board's ticks per second (its `clock` counts them).",
+    )  # fmt: skip
+    pacman_speed: float | None = Field(
+        default=None, gt=0, exclude_if=_absent_if_none,
+        description="How far a pac-man moves, in tiles per second: with `tickRate`, `maze` "
+        "and the rules of motion, a client can predict its own pac-man between replies.",
+    )  # fmt: skip
 
 
 class FindReply(OkReply):
@@ -242,6 +269,8 @@ class FindReply(OkReply):
     score: Count = None
     lives: Count = None
     last_seq: LastSeq = None
+    offset: Offset = None
+    moving: Moving = None
 
 
 class MoveReply(OkReply):

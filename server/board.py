@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
+from protocol import motion
 from server.ghosts import (
     RELEASE_DOTS,
     RELEASE_QUIET_SECONDS,
@@ -109,6 +110,16 @@ class Board:
         self._start_ghosts()
 
     @property
+    def tick_rate(self) -> float:
+        """Ticks per second."""
+        return self._tick_rate
+
+    @property
+    def pacman_speed(self) -> float:
+        """How far a pac-man moves in a second, in tiles."""
+        return self._pacman_step * self._tick_rate
+
+    @property
     def clock(self) -> int:
         """Ticks since the board was made: monotonic, never goes back."""
         return self._clock
@@ -169,11 +180,7 @@ class Board:
         does nothing until a turn opens up. The caller must have checked that ``piece`` is a
         pac-man on this board.
         """
-        piece.wanted = direction
-        if piece.moving and direction == OPPOSITE[piece.heading]:
-            piece.heading, piece.offset = direction, -piece.offset
-        elif not piece.moving and self._open(piece, direction):
-            piece.heading, piece.moving = direction, True
+        motion.steer(piece, direction, self._open)
         return piece
 
     def remove(self, name: str) -> bool:
@@ -356,21 +363,7 @@ class Board:
 
     def _advance(self, piece: Piece, distance: float) -> None:
         """Move ``piece`` ``distance`` tiles along its way, turning or stopping at centres."""
-        while distance > 0 and piece.moving:
-            if piece.offset < 0:  # coming up to the centre of its tile
-                if distance < -piece.offset:
-                    piece.offset += distance
-                    return
-                distance += piece.offset
-                piece.offset = 0.0
-                self._at_centre(piece)
-            else:  # leaving the centre for the edge of its tile
-                room = 0.5 - piece.offset
-                if distance < room:
-                    piece.offset += distance
-                    return
-                distance -= room
-                self._enter_next(piece)
+        motion.advance(piece, distance, self._at_centre, self._enter_next)
 
     def _at_centre(self, piece: Piece) -> None:
         if piece.kind == GHOST:
@@ -378,15 +371,12 @@ class Board:
                 piece, self.layout, self.mode, self._by_kind[PACMAN].values(),
                 self._pieces.get("blinky"), self._rng,
             )  # fmt: skip
-        elif piece.wanted is not None and self._open(piece, piece.wanted):
-            piece.heading = piece.wanted
-        if not self._open(piece, piece.heading):
-            piece.moving = False
+            motion.stop_if_blocked(piece, self._open)
+        else:
+            motion.turn_at_centre(piece, self._open)
 
     def _enter_next(self, piece: Piece) -> None:
-        dx, dy = STEPS[piece.heading]
-        piece.x, piece.y = self.layout.wrap((piece.x + dx, piece.y + dy))
-        piece.offset = -0.5
+        motion.step_into_next(piece, self.layout.width, self.layout.height)
         if piece.kind == PACMAN:
             food = self._occupied_food.get(piece.tile)
             if food is not None:

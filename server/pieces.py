@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from protocol.motion import OPPOSITE as OPPOSITE  # the rules of motion both sides share
+from protocol.motion import STEPS as STEPS
 from server.layout import Tile
 
 PACMAN = ":pacman"
@@ -9,9 +11,6 @@ GHOST = ":ghost"
 PELLET = ":pellet"
 ENERGIZER = ":energizer"
 KINDS = (PACMAN, GHOST, PELLET, ENERGIZER)
-
-STEPS: dict[str, Tile] = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
-OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 
 LIVES = 3
 """Lives a new game starts with (the arcade's default)."""

@@ -333,6 +333,8 @@ class Pipeline:
             "resumed": resumed,
             "score": pacman.score,
             "lives": pacman.lives,
+            "tickRate": game.board.tick_rate,
+            "pacmanSpeed": game.board.pacman_speed,
         }
 
     def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:
@@ -389,7 +391,7 @@ def _nothing(exchange: Exchange) -> None:
 
 def _entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
     """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``, and for moving pieces
-    their heading, a ghost's state, a pac-man's score and lives."""
+    their heading, a ghost's state, a pac-man's score, lives and exact place in its tile."""
     entity: dict[str, Any] = {
         "name": piece.name,
         "kind": piece.kind,
@@ -400,7 +402,12 @@ def _entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
         state = "flashing" if flashing and piece.state == "frightened" else piece.state
         entity.update(heading=piece.heading, state=state)
     elif piece.kind == PACMAN:
-        entity.update(heading=piece.heading, score=piece.score, lives=piece.lives)
+        entity.update(
+            heading=piece.heading, score=piece.score, lives=piece.lives,
+            # Not rounded: -0.0004 rounded to 0 would put a predicting client past the centre
+            # where the server is about to turn.
+            offset=piece.offset, moving=piece.moving,
+        )  # fmt: skip
         if piece.last_seq is not None:
             entity["lastSeq"] = piece.last_seq
     return entity

@@ -177,6 +177,8 @@ _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
         "resumed": True,
         "score": 1250,
         "lives": 2,
+        "tickRate": 60,
+        "pacmanSpeed": 7.58,
     },
     "find": {
         "name": "blinky",
@@ -188,6 +190,8 @@ _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
         "score": 0,
         "lives": 0,
         "lastSeq": 7,
+        "offset": -0.25,
+        "moving": True,
     },
     "move": {"xPos": 1, "yPos": 2, "lastSeq": 7},
     "findAll": {
