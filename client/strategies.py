@@ -258,17 +258,30 @@ class Greedy:
         return here
 
     def nearest_food(self, sight: Sight, here: Tile) -> Tile | None:
-        """The food tile nearest ``here`` not known to be eaten, or None."""
+        """The food tile nearest ``here`` not known to be eaten, or None. Of several as near,
+        one straight ahead wins (no turning back for a pellet no nearer), then the topmost,
+        then the leftmost."""
         steps = sight.maze.distances(here)
-        best: tuple[int, int, int] | None = None
+        least, nearest = 0, list[Tile]()
         for food in sight.food:
-            x, y = tile = tile_of(food)
+            tile = tile_of(food)
             distance = steps.get(tile)
-            if distance is not None and tile not in self._walked:
-                key = (distance, y, x)
-                if best is None or key < best:
-                    best = key
-        return None if best is None else (best[2], best[1])
+            if distance is None or tile in self._walked:
+                continue
+            if not nearest or distance < least:
+                least, nearest = distance, [tile]
+            elif distance == least:
+                nearest.append(tile)
+        ahead = None if sight.me is None else self._ahead(sight.maze, here, sight.me.heading)
+        if len(nearest) > 1 and ahead is not None:
+            from_ahead = sight.maze.distances(ahead)
+            nearest = [t for t in nearest if from_ahead.get(t) == least - 1] or nearest
+        return min(nearest, key=lambda tile: (tile[1], tile[0]), default=None)
+
+    @staticmethod
+    def _ahead(maze: Maze, here: Tile, heading: Direction | None) -> Tile | None:
+        ahead = None if heading is None else maze.step(here, heading)
+        return ahead if ahead is not None and maze.open(ahead) else None
 
 
 class Cautious(Greedy):
@@ -359,6 +372,7 @@ def _module(spec: str, module_name: str) -> Any:
     here = os.getcwd()
     if here not in sys.path:
         sys.path.insert(0, here)
+    importlib.invalidate_caches()  # the file may be newer than the finders' listings
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
