@@ -120,7 +120,8 @@ class Maze:
         return [direction for direction, _ in self._exits[self.wrap(tile)]]
 
     def distances(self, start: Tile) -> dict[Tile, int]:
-        """Maze distance in steps from ``start`` to every tile a pac-man can reach from it.
+        """Maze distance in steps from ``start`` to every tile a pac-man can reach from it,
+        nearest first (the dict's order).
 
         Cached per start: do not change the dict you get.
         """
@@ -237,6 +238,8 @@ class Greedy:
     def __init__(self) -> None:
         self._walked: set[Tile] = set()
         self._level: int | None = None
+        self._food: tuple[Entity, ...] = ()
+        self._food_tiles: frozenset[Tile] = frozenset()
 
     def __call__(self, sight: Sight) -> Direction | None:
         here = self.observe(sight)
@@ -252,25 +255,26 @@ class Greedy:
             self._walked.clear()
         if sight.me is None:
             return None
+        if not _same(sight.food, self._food):
+            # A new refresh of the food; between refreshes the entities are the same objects,
+            # so this costs an identity check a turn rather than reading 244 positions.
+            self._food, self._food_tiles = sight.food, frozenset(map(tile_of, sight.food))
         here = sight.maze.wrap(tile_of(sight.me))
-        self._walked &= {tile_of(f) for f in sight.food}  # only the stale ones matter
+        self._walked &= self._food_tiles  # only the stale ones matter
         self._walked.add(here)
         return here
 
     def nearest_food(self, sight: Sight, here: Tile) -> Tile | None:
         """The food tile nearest ``here`` not known to be eaten, or None. Of several as near,
         one straight ahead wins (no turning back for a pellet no nearer), then the topmost,
-        then the leftmost."""
-        steps = sight.maze.distances(here)
+        then the leftmost. Call ``observe`` first, on the same sight."""
         least, nearest = 0, list[Tile]()
-        for food in sight.food:
-            tile = tile_of(food)
-            distance = steps.get(tile)
-            if distance is None or tile in self._walked:
-                continue
-            if not nearest or distance < least:
-                least, nearest = distance, [tile]
-            elif distance == least:
+        food, walked = self._food_tiles, self._walked
+        for tile, distance in sight.maze.distances(here).items():  # nearest first
+            if nearest and distance > least:
+                break
+            if tile in food and tile not in walked:
+                least = distance
                 nearest.append(tile)
         ahead = None if sight.me is None else self._ahead(sight.maze, here, sight.me.heading)
         if len(nearest) > 1 and ahead is not None:
@@ -301,6 +305,16 @@ class Cautious(Greedy):
             return sight.maze.toward(here, prey[0], sight.me.heading)
         target = self.nearest_food(sight, here)
         return None if target is None else sight.maze.toward(here, target, sight.me.heading)
+
+
+def _same(these: tuple[Entity, ...], those: tuple[Entity, ...]) -> bool:
+    """Whether two food tuples are one refresh: the same entities, as the same objects
+    (tuples compare those by identity first, fast in C), or equal ones."""
+    if these is those:
+        return True
+    if len(these) != len(those) or (these and these[0] is not those[0]):
+        return False  # a new reply's entities are new objects: skip comparing each field
+    return these == those
 
 
 def near(
