@@ -9,6 +9,7 @@ import random
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,15 @@ def test_greedy_does_not_turn_back_for_pellets_it_ate_while_its_food_was_stale()
         (6, 1),
         (7, 1),
     ]
+
+
+def test_greedy_notices_a_refresh_of_the_food_even_with_as_many_pellets() -> None:
+    greedy, me = Greedy(), pacman((4, 1), "left")
+    far, near_left = pellet((1, 1)), pellet((3, 1))
+    assert greedy(replace(sight(CORRIDOR, me), food=(far, near_left))) == "left"
+    assert greedy(replace(sight(CORRIDOR, me), food=(far, pellet((5, 1))))) == "right"
+    assert greedy(replace(sight(CORRIDOR, me), food=(pellet((6, 1)),))) == "right"
+    assert greedy(replace(sight(CORRIDOR, me), food=(pellet((2, 1)),))) == "left"
 
 
 def test_greedy_keeps_its_heading_between_two_pellets_as_near() -> None:
