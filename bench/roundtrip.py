@@ -1,14 +1,21 @@
 """Round trips per second: pacnet's server against a bare websockets echo server.
 
-    uv run python bench/roundtrip.py [--seconds 5] [--connections 1,10,100] [--json FILE]
+    uv run python bench/roundtrip.py [--workload find|mixed] [--seconds 5]
+                                     [--connections 1,10,100] [--json FILE]
 
 Each server runs in a process of its own, pinned to one core when there are two; the load
 comes from this process, on the other core. For each number of connections N, N connections
-are opened to each server; each connection sends a join, then the same ``find`` frame again
-and again, waiting for each reply before sending the next (closed loop, one request in
-flight per connection). The echo server gets the same frames, so the gap between the two
-is what pacnet's request path costs: validation, throttle, keepalive, the board, the
-reply's model and its encoding, and the logging around them.
+are opened to each server; each connection sends a join, then its workload's requests one
+after another, waiting for each reply before sending the next (closed loop, one request in
+flight per connection):
+
+- ``find``: the same ``find`` of its own pac-man, again and again;
+- ``mixed``: the article loop's turn, ``move``, ``findAll :ghost``, ``findAll :pacman``, with
+  the direction going round the four (client/play.py ``article_loop``).
+
+The echo server gets the same frames, so the gap between the two is what pacnet's request
+path costs: validation, throttle, keepalive, the board, the reply and its encoding, and the
+logging around them.
 
 Latency is per round trip, from the client writing a request to it reading the whole
 reply. The servers take turns in short slices (``--slice``) so that whatever else the
@@ -20,22 +27,30 @@ the servers, not the client, set the pace. Even so, only ratios from one run are
 import argparse
 import asyncio
 import json
-import math
 import os
-import platform
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from messages import find_texts, join_text, leave_text, mixed_texts
+from servers import (
+    ECHO,
+    PACNET_UNTHROTTLED,
+    Server,
+    Target,
+    machine,
+    own_cpu_seconds,
+    pick_cpus,
+    raise_fd_limit,
+    running,
+)
 from wslink import TEXT, Link, client_frame, open_link
 
-BENCH = Path(__file__).resolve().parent
 THROUGHPUT_TARGET = 0.60
 """pacnet must reach this share of the echo server's round trips per second (10-100 conns)."""
 LATENCY_TARGET = 1.5
@@ -43,136 +58,25 @@ LATENCY_TARGET = 1.5
 CHECK_EVERY = 1000
 """Check one reply in this many, and every join's: enough to notice a server answering with
 errors, too few to slow the client down."""
-START_TIMEOUT = 20.0
-"""Seconds a server may take to log its URL."""
-
-
-# --- the servers -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """A server under test: how to start it, and what a right reply to a request is."""
-
-    name: str
-    command: tuple[str, ...]
-    accepts: Callable[[bytes, bytes], bool]
-    """``accepts(request, reply)``: whether the reply is a right answer to the request."""
-
-
-def _echoes(request: bytes, reply: bytes) -> bool:
-    return reply == request
-
-
-def _is_ok(request: bytes, reply: bytes) -> bool:
-    return bool(json.loads(reply).get("status") == "ok")
-
-
-ECHO = Target("echo", (sys.executable, str(BENCH / "echo.py")), _echoes)
-PACNET = Target(
-    "pacnet",
-    # Throttle, keepalive, validation and logging stay on; the rate only has to let us through.
-    # A maze without ghosts: no bench pac-man is ever caught, so every find succeeds.
-    (sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
-     "--rate", "1e9", "--burst", "1000000000", "--layout", str(BENCH / "quiet.txt")),
-    _is_ok,
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running server process."""
-
-    name: str
-    url: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """User and system CPU time the process has used so far (Linux), or NaN."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return math.nan
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@asynccontextmanager
-async def running(target: Target, cpu: int | None) -> AsyncIterator[Server]:
-    """Run ``target`` in a subprocess on ``cpu``, until the ``async with`` block ends.
-
-    Raises:
-        RuntimeError: the server exited or did not log where it listens.
-    """
-    process = await asyncio.create_subprocess_exec(
-        *target.command,
-        cwd=BENCH.parent,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    if cpu is not None:
-        os.sched_setaffinity(process.pid, {cpu})
-    try:
-        url = await _read_url(target.name, process.stderr)
-        # Keep reading the log, so that a chatty server never blocks on a full pipe; the
-        # task ends with the process, which this block always stops.
-        drain = asyncio.create_task(_drain(process.stderr))
-        try:
-            yield Server(target.name, url, process.pid)
-        finally:
-            await _stop(process)
-            await drain
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def _read_url(name: str, stderr: asyncio.StreamReader) -> str:
-    line = b""
-    try:
-        async with asyncio.timeout(START_TIMEOUT):
-            line = await stderr.readline()
-        url = json.loads(line)["url"]
-        if isinstance(url, str):
-            return url
-    except (TimeoutError, ValueError, KeyError, TypeError):
-        pass
-    with suppress(TimeoutError):
-        async with asyncio.timeout(1.0):
-            line += await stderr.read(4000)
-    raise RuntimeError(f"{name} did not log its URL: {line.decode(errors='replace')!r}")
-
-
-async def _drain(stderr: asyncio.StreamReader) -> None:
-    while await stderr.read(65536):
-        pass
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    process.terminate()
-    try:
-        async with asyncio.timeout(10.0):
-            await process.wait()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-
-
 # --- the load --------------------------------------------------------------------------
 
 
-def request_texts(user: int) -> tuple[bytes, bytes]:
-    """The join and the find that the connection of user number ``user`` sends."""
-    user_id = f"bench-{user}"
-    join = {"v": 1, "requestId": "j", "userId": user_id, "action": "join"}
-    find = {"v": 1, "requestId": "r1", "userId": user_id, "action": "find", "name": "pacman"}
-    return _compact(join), _compact(find)
+@dataclass(frozen=True)
+class Workload:
+    """What each connection sends, over and over, after its join."""
+
+    name: str
+    texts: Callable[[int], list[bytes]]
+    """The requests of user number N, sent in turn."""
+    about: str
 
 
-def _compact(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode()
+WORKLOADS = {
+    "find": Workload("find", find_texts, "find of its own pac-man"),
+    "mixed": Workload(
+        "mixed", mixed_texts, "the article loop: move, findAll :ghost, findAll :pacman"
+    ),
+}
 
 
 @dataclass
@@ -190,26 +94,45 @@ class Replies:
             self.wrong.append(reply)
 
 
+@dataclass
+class Script:
+    """One connection's requests: their texts (to check replies against) and masked frames."""
+
+    texts: tuple[bytes, ...]
+    frames: tuple[bytes, ...]
+    at: int = 0
+    """Index of the next request to send: a new slice carries on where the last one stopped,
+    so that no move's requestId comes round again within the server's memory of it."""
+
+    @classmethod
+    def of(cls, texts: Sequence[bytes], link: Link) -> "Script":
+        """The script that sends ``texts`` in turn on ``link``."""
+        return cls(tuple(texts), tuple(client_frame(TEXT, text, link.mask) for text in texts))
+
+
 class ClosedLoop:
-    """One connection sending its request again as soon as each reply arrives.
+    """One connection sending its next request as soon as each reply arrives.
 
     Everything happens in the link's message callback: no future, no task switch.
     """
 
     def __init__(
-        self, link: Link, text: bytes, frame: bytes, replies: Replies, latencies: list[float]
+        self, link: Link, script: Script, replies: Replies, latencies: list[float]
     ) -> None:
-        self.link, self.text, self.frame = link, text, frame
+        self.link, self.script = link, script
         self.replies, self.latencies = replies, latencies
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._stopping = False
         self._sent = 0.0
+        self._next = script.at
+        """Index of the request in flight in the script."""
+        self._single = len(script.frames) == 1
 
     def start(self) -> None:
         """Send the first request; each reply sends the next."""
         self.link.on_message, self.link.on_lost = self._on_reply, self._on_lost
         self._sent = time.perf_counter()
-        self.link.send(self.frame)
+        self.link.send(self.script.frames[self._next])
 
     def stop(self) -> "asyncio.Future[None]":
         """Send no more; the future is done when the request in flight has its reply."""
@@ -221,13 +144,16 @@ class ClosedLoop:
         latencies = self.latencies
         latencies.append(now - self._sent)
         if len(latencies) % CHECK_EVERY == 0:
-            self.replies.check(self.text, payload)
+            self.replies.check(self.script.texts[self._next], payload)
+        if not self._single:
+            self._next = (self._next + 1) % len(self.script.frames)
         if self._stopping:
+            self.script.at = self._next
             self.link.detach()
             self.done.set_result(None)
-        else:
-            self._sent = now
-            self.link.send(self.frame)
+            return
+        self._sent = now
+        self.link.send(self.script.frames[self._next])
 
     def _on_lost(self, error: Exception) -> None:
         if not self.done.done():
@@ -248,18 +174,18 @@ class Slice:
 
 @dataclass
 class Load:
-    """Joined connections to one server, each with its pre-masked request frame."""
+    """Joined connections to one server, each with its script of pre-masked frames."""
 
     server: Server
-    links: list[tuple[Link, bytes, bytes]]
-    """(link, request text, request frame) per connection."""
+    links: list[tuple[Link, Script]]
     replies: Replies
 
     async def drive(self, seconds: float) -> Slice:
         """Every connection in a closed loop for ``seconds``; then each finishes its request."""
         latencies: list[float] = []
-        loops = [ClosedLoop(*link, self.replies, latencies) for link in self.links]
-        server_cpu, load_cpu, began = self.server.cpu_seconds(), _own_cpu(), time.perf_counter()
+        loops = [ClosedLoop(link, script, self.replies, latencies) for link, script in self.links]
+        server_cpu, load_cpu = self.server.cpu_seconds(), own_cpu_seconds()
+        began = time.perf_counter()
         for loop in loops:
             loop.start()
         await asyncio.sleep(seconds)
@@ -268,18 +194,15 @@ class Load:
             seconds=time.perf_counter() - began,
             latencies=latencies,
             server_cpu=self.server.cpu_seconds() - server_cpu,
-            load_cpu=_own_cpu() - load_cpu,
+            load_cpu=own_cpu_seconds() - load_cpu,
         )
 
 
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
 @asynccontextmanager
-async def connected(target: Target, server: Server, users: range) -> AsyncIterator[Load]:
-    """Open and join one connection per user; closes them all on the way out."""
+async def connected(
+    target: Target, server: Server, users: range, workload: Workload
+) -> AsyncIterator[Load]:
+    """Open and join one connection per user; on the way out each leaves and closes."""
     parts = urlsplit(server.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     async with asyncio.TaskGroup() as tasks:
@@ -288,10 +211,13 @@ async def connected(target: Target, server: Server, users: range) -> AsyncIterat
     try:
         for user, task in zip(users, opening, strict=True):
             link = task.result()
-            join, find = request_texts(user)
+            join = join_text(user)
             load.replies.check(join, await link.request(client_frame(TEXT, join, link.mask)))
-            load.links.append((link, find, client_frame(TEXT, find, link.mask)))
+            load.links.append((link, Script.of(workload.texts(user), link)))
         yield load
+        for user, (link, _) in zip(users, load.links, strict=False):
+            leave = leave_text(user)
+            load.replies.check(leave, await link.request(client_frame(TEXT, leave, link.mask)))
     finally:
         async with asyncio.TaskGroup() as tasks:
             for task in opening:
@@ -354,13 +280,16 @@ class Plan:
     """Unmeasured seconds each server gets first, at each number of connections."""
     slice: float
     """The servers take turns for about this long each, until ``seconds`` are done."""
+    workload: str = "find"
+    """A name in ``WORKLOADS``."""
 
 
 async def measure(plan: Plan, servers: Sequence[tuple[Target, Server]], users: range) -> list[Cell]:
     """Every server at ``len(users)`` connections, taking turns slice by slice."""
+    workload = WORKLOADS[plan.workload]
     async with AsyncExitStack() as stack:
         loads = [
-            await stack.enter_async_context(connected(target, server, users))
+            await stack.enter_async_context(connected(target, server, users, workload))
             for target, server in servers
         ]
         for load in loads:
@@ -374,17 +303,18 @@ async def measure(plan: Plan, servers: Sequence[tuple[Target, Server]], users: r
 
 
 async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
-    """Every cell; fresh user ids at each N, since the last N's users linger until expiry."""
+    """Every cell, each N with user ids of its own."""
     cells: list[Cell] = []
     first = 0
-    async with running(ECHO, server_cpu) as echo, running(PACNET, server_cpu) as pacnet:
+    pacnet_target = PACNET_UNTHROTTLED
+    async with running(ECHO, server_cpu) as echo, running(pacnet_target, server_cpu) as pacnet:
         for n in plan.connections:
             users = range(first, first + n)
             first += n
-            pair = await measure(plan, [(ECHO, echo), (PACNET, pacnet)], users)
+            pair = await measure(plan, [(ECHO, echo), (pacnet_target, pacnet)], users)
             for cell in pair:
                 print(
-                    f"{cell.server:>6} x{n:<4} {cell.per_second:>9,.0f} rt/s  "
+                    f"{plan.workload:>5} {cell.server:>6} x{n:<4} {cell.per_second:>9,.0f} rt/s  "
                     f"p50 {cell.p50_ms:.3f} ms  p99 {cell.p99_ms:.3f} ms  "
                     f"CPU server {cell.server_cpu:.0%} load {cell.load_cpu:.0%}",
                     file=sys.stderr,
@@ -394,33 +324,6 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
 
 
 # --- the report ------------------------------------------------------------------------
-
-
-def pick_cpus() -> tuple[int | None, int | None]:
-    """(load CPU, server CPU): two different cores when this process may use two."""
-    allowed = sorted(os.sched_getaffinity(0))
-    return (allowed[0], allowed[-1]) if len(allowed) >= 2 else (None, None)
-
-
-def machine(load_cpu: int | None, server_cpu: int | None) -> dict[str, Any]:
-    """What the figures were measured on."""
-    model = ""
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpus": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "load_cpu": load_cpu,
-        "server_cpu": server_cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "websockets": version("websockets"),
-        "pydantic": version("pydantic"),
-    }
 
 
 def pairs(cells: Sequence[Cell]) -> list[tuple[Cell, Cell]]:
@@ -484,6 +387,7 @@ def report(cells: Sequence[Cell], info: dict[str, Any], plan: Plan) -> str:
         f"{info['cpu_model'] or 'unknown model'}",
         f"- software: {info['platform']}, Python {info['python']}, "
         f"websockets {info['websockets']}, pydantic {info['pydantic']}",
+        f"- workload: {WORKLOADS[plan.workload].about}",
         f"- each cell: {plan.seconds:g} s measured in turns of about {plan.slice:g} s, after "
         f"{plan.warmup:g} s of warm-up; one request in flight per connection",
         "",
@@ -530,6 +434,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--connections", type=connection_counts, default=[1, 10, 100], metavar="N,N,...",
         help="numbers of concurrent connections (1,10,100)",
     )  # fmt: skip
+    parser.add_argument(
+        "--workload", choices=sorted(WORKLOADS), default="find",
+        help="what each connection sends (%(default)s)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.slice <= 0 or args.warmup < 0:
@@ -540,8 +448,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = Plan(
-        connections=args.connections, seconds=args.seconds, warmup=args.warmup, slice=args.slice
-    )
+        connections=args.connections, seconds=args.seconds, warmup=args.warmup, slice=args.slice,
+        workload=args.workload,
+    )  # fmt: skip
+    raise_fd_limit()
     load_cpu, server_cpu = pick_cpus()
     info = machine(load_cpu, server_cpu)
     if load_cpu is not None:

@@ -1,0 +1,62 @@
+"""What the benchmarks' users send: the texts of their requests, one JSON object each.
+
+User number N acts as ``bench-N``. Requests that only read (``find``, ``findAll``, ``ping``)
+reuse one requestId each; every mutation (a ``move``) has its own within the last 64, because
+the server answers a repeated requestId from memory instead of acting on it
+(server/idempotency.py).
+"""
+
+import json
+from typing import Any
+
+DIRECTIONS = ("left", "up", "right", "down")
+MIXED_TURNS = 72
+"""Distinct turns a ``mixed`` connection cycles through. Each move has its own requestId: the
+server remembers a user's last 64 mutations (server/idempotency.py), so a move sent again 72
+moves later is a new request to it, not a repeat answered from memory."""
+
+
+def _compact(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+def _request(user: int, request_id: str, action: str, **fields: Any) -> bytes:
+    message = {"v": 1, "requestId": request_id, "userId": f"bench-{user}", "action": action}
+    return _compact({**message, **fields})
+
+
+def join_text(user: int) -> bytes:
+    """The join the connection of user number ``user`` sends first."""
+    return _request(user, "j", "join")
+
+
+def leave_text(user: int) -> bytes:
+    """The leave it sends last, so the next number of connections meets an empty board."""
+    return _request(user, "l", "leave")
+
+
+def find_texts(user: int) -> list[bytes]:
+    """The ``find`` workload: one request, sent again and again."""
+    return [_request(user, "f", "find", name="pacman")]
+
+
+def mixed_text(user: int, index: int) -> bytes:
+    """Request number ``index`` of the ``mixed`` workload: the article loop's turns, in
+    ``MIXED_TURNS`` turns that come round again, each move with its own requestId."""
+    turn, call = divmod(index % (3 * MIXED_TURNS), 3)
+    if call == 0:
+        direction = DIRECTIONS[turn % len(DIRECTIONS)]
+        return _request(user, f"m{turn}", "move", name="pacman", direction=direction)
+    if call == 1:
+        return _request(user, "g", "findAll", kind=":ghost")
+    return _request(user, "p", "findAll", kind=":pacman")
+
+
+def mixed_texts(user: int) -> list[bytes]:
+    """The ``mixed`` workload: every request of the cycle, in order."""
+    return [mixed_text(user, index) for index in range(3 * MIXED_TURNS)]
+
+
+def ping_text(user: int, index: int = 0) -> bytes:
+    """An idle user's request: the ``ping`` a quiet window sends to stay on the board."""
+    return _request(user, "k", "ping")
