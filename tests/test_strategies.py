@@ -6,6 +6,7 @@ on entering a tile); one test lets greedy play a real server over a real socket.
 
 import asyncio
 import random
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,7 +32,7 @@ from client.strategies import (
 from client.view import View
 from protocol.models import Direction, Entity, GhostState, OkReply
 from server.layout import load_layout
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, ROOT, StartServer
 
 CLASSIC = load_layout("classic")
 CLASSIC_MAZE = Maze.from_rows(CLASSIC.rows())
@@ -369,6 +370,16 @@ def test_a_class_from_the_current_directory_makes_one_strategy_per_bot(
     first, second = factory(), factory()
     seen = sight(CORRIDOR, pacman((4, 1)))
     assert [first(seen), first(seen), second(seen)] == ["left", "right", "left"]
+
+
+def test_the_examples_in_the_docs_load_and_play(bot_dir: Callable[[str, str], None]) -> None:
+    section = (ROOT / "docs" / "bots.md").read_text().split("## Writing your own strategy")[1]
+    blocks = re.findall(r"```python\n(.*?)```", section.split("\n## ")[0], re.DOTALL)
+    bot_dir("mybot_docs", "\n".join(blocks))
+    for name, tiles in (("right_hand", 20), ("Explorer", 200)):
+        strategy = load_strategy(f"mybot_docs:{name}")()
+        path = walk(strategy, CLASSIC_MAZE, CLASSIC.pacman_start, {(0, 0)}, turns=400)
+        assert len(set(path)) >= tiles, name
 
 
 @pytest.mark.parametrize(
