@@ -48,13 +48,13 @@ OPPOSITE: dict[Direction, Direction] = {
 
 DANGER_DISTANCE = 4
 """Tiles, by maze distance: a ghost this near (not frightened, not eyes) makes ``cautious``
-flee. A ghost covers about one tile in the time between two turns of a bot, so four leaves
-room for the reply's age and one wrong step."""
+flee. A ghost covers most of a tile between two turns of a bot (7 tiles a second), so four
+leaves room for the reply's age and one step the wrong way."""
 
 CHASE_DISTANCE = 8
 """Tiles, by maze distance: a frightened ghost this near is worth chasing. It runs at half
-speed and pac-man at 80%, so pac-man gains about a tile for every three it runs, and a fright
-lasts long enough (6 s, about 45 tiles) to close eight."""
+speed and pac-man at 80%, so pac-man gains three tiles for every eight it runs, and a fright
+lasts long enough (6 s, about 45 tiles of running) to close eight."""
 
 _EDIBLE = frozenset({"frightened", "flashing"})
 _HARMLESS = _EDIBLE | {"eyes"}
@@ -192,7 +192,8 @@ class Sight:
 
     @classmethod
     def from_view(cls, maze: Maze, view: View, *, clock: int, rng: random.Random) -> Sight:
-        """What ``view`` (the article loop's picture of the board) shows, as a ``Sight``."""
+        """What ``view`` (the article loop's picture of the board) shows, as a ``Sight``;
+        ``view.me`` must name our pac-man (``JoinReply.name``)."""
         pieces = view.latest.pieces.values()
         return cls(
             maze=maze,
