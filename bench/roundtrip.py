@@ -41,6 +41,7 @@ from messages import find_texts, join_text, leave_text, mixed_texts
 from servers import (
     ECHO,
     PACNET_UNTHROTTLED,
+    UNTHROTTLED,
     Server,
     Target,
     machine,
@@ -48,6 +49,9 @@ from servers import (
     pick_cpus,
     raise_fd_limit,
     running,
+)
+from servers import (
+    pacnet as pacnet_target,
 )
 from wslink import TEXT, Link, client_frame, open_link
 
@@ -282,6 +286,9 @@ class Plan:
     """The servers take turns for about this long each, until ``seconds`` are done."""
     workload: str = "find"
     """A name in ``WORKLOADS``."""
+    baseline: Path | None = None
+    """Another checkout of pacnet to measure in the same turns (``baseline``): the code
+    before a change, to tell what the change did."""
 
 
 async def measure(plan: Plan, servers: Sequence[tuple[Target, Server]], users: range) -> list[Cell]:
@@ -306,20 +313,23 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
     """Every cell, each N with user ids of its own."""
     cells: list[Cell] = []
     first = 0
-    pacnet_target = PACNET_UNTHROTTLED
-    async with running(ECHO, server_cpu) as echo, running(pacnet_target, server_cpu) as pacnet:
+    targets = [ECHO, PACNET_UNTHROTTLED]
+    if plan.baseline is not None:
+        targets.append(pacnet_target(*UNTHROTTLED, name="baseline", checkout=plan.baseline))
+    async with AsyncExitStack() as stack:
+        servers = [(t, await stack.enter_async_context(running(t, server_cpu))) for t in targets]
         for n in plan.connections:
             users = range(first, first + n)
             first += n
-            pair = await measure(plan, [(ECHO, echo), (pacnet_target, pacnet)], users)
-            for cell in pair:
+            measured = await measure(plan, servers, users)
+            for cell in measured:
                 print(
                     f"{plan.workload:>5} {cell.server:>6} x{n:<4} {cell.per_second:>9,.0f} rt/s  "
                     f"p50 {cell.p50_ms:.3f} ms  p99 {cell.p99_ms:.3f} ms  "
                     f"CPU server {cell.server_cpu:.0%} load {cell.load_cpu:.0%}",
                     file=sys.stderr,
                 )
-            cells += pair
+            cells += measured
     return cells
 
 
@@ -347,6 +357,25 @@ def table(cells: Sequence[Cell]) -> str:
             f"| {pacnet.per_second / echo.per_second:.2f} | {min(turns):.2f}-{max(turns):.2f} "
             f"| {echo.p50_ms:.3f} | {pacnet.p50_ms:.3f} | {pacnet.p50_ms / echo.p50_ms:.2f} "
             f"| {echo.p99_ms:.3f} | {pacnet.p99_ms:.3f} | {_cpu(echo)} | {_cpu(pacnet)} |"
+        )
+    return "\n".join(rows)
+
+
+def baseline_table(cells: Sequence[Cell]) -> str:
+    """pacnet against the baseline checkout, measured in the same turns, as a markdown table."""
+    by = {(c.server, c.connections): c for c in cells}
+    rows = [
+        "| connections | baseline rt/s | pacnet rt/s | ratio | slice ratios | baseline p50 ms "
+        "| pacnet p50 ms | baseline p99 ms | pacnet p99 ms |",
+        "|---:|---:|---:|---:|:---:|---:|---:|---:|---:|",
+    ]
+    for n in sorted({c.connections for c in cells}):
+        base, ours = by["baseline", n], by["pacnet", n]
+        turns = [p / b for b, p in zip(base.slice_rates, ours.slice_rates, strict=True)]
+        rows.append(
+            f"| {n} | {base.per_second:,.0f} | {ours.per_second:,.0f} "
+            f"| {ours.per_second / base.per_second:.2f} | {min(turns):.2f}-{max(turns):.2f} "
+            f"| {base.p50_ms:.3f} | {ours.p50_ms:.3f} | {base.p99_ms:.3f} | {ours.p99_ms:.3f} |"
         )
     return "\n".join(rows)
 
@@ -396,6 +425,8 @@ def report(cells: Sequence[Cell], info: dict[str, Any], plan: Plan) -> str:
         "Targets:",
         "",
         *verdicts(cells),
+        *(["", f"Against the baseline ({plan.baseline}):", "", baseline_table(cells)]
+          if plan.baseline is not None else []),
     ])  # fmt: skip
 
 
@@ -438,8 +469,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workload", choices=sorted(WORKLOADS), default="find",
         help="what each connection sends (%(default)s)",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline", type=Path, metavar="DIR",
+        help="also measure the pacnet of another checkout (say, `git archive` of the commit "
+        "before a change), in the same turns",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
     args = parser.parse_args(argv)
+    if args.baseline is not None and not (args.baseline / "client" / "cli.py").is_file():
+        parser.error(f"--baseline {args.baseline}: not a pacnet checkout")
     if args.seconds <= 0 or args.slice <= 0 or args.warmup < 0:
         parser.error("--seconds and --slice must be > 0, --warmup >= 0")
     return args
@@ -449,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = Plan(
         connections=args.connections, seconds=args.seconds, warmup=args.warmup, slice=args.slice,
-        workload=args.workload,
+        workload=args.workload, baseline=args.baseline,
     )  # fmt: skip
     raise_fd_limit()
     load_cpu, server_cpu = pick_cpus()

@@ -38,6 +38,10 @@ class Target:
     command: tuple[str, ...]
     accepts: Callable[[bytes, bytes], bool]
     """``accepts(request, reply)``: whether the reply is a right answer to the request."""
+    cwd: Path = ROOT
+    """Where it runs: the checkout whose code it runs, for ``python -m``."""
+    keeps_state: bool = False
+    """Whether it takes ``--state FILE`` (it is given one of the run's own)."""
 
 
 def _echoes(request: bytes, reply: bytes) -> bool:
@@ -51,8 +55,9 @@ def _is_ok(request: bytes, reply: bytes) -> bool:
 ECHO = Target("echo", (sys.executable, str(BENCH / "echo.py")), _echoes)
 
 
-def pacnet(*flags: str) -> Target:
-    """``pacnet serve`` on the quiet maze with JSON logs, plus ``flags``.
+def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
+    """``pacnet serve`` on the quiet maze with JSON logs, plus ``flags``, running the code of
+    ``checkout`` (another copy of the project, to hold a change against the code before it).
 
     Validation, the throttle, keepalive, the tick loop, snapshots of the game (to a file of
     the run's own, never the user's) and logging all stay on, as in ``pacnet serve``.
@@ -61,12 +66,13 @@ def pacnet(*flags: str) -> Target:
         sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
         "--layout", str(QUIET), *flags,
     )  # fmt: skip
-    return Target("pacnet", command, _is_ok)
+    return Target(name, command, _is_ok, cwd=checkout, keeps_state=True)
 
 
-PACNET_UNTHROTTLED = pacnet("--rate", "1e9", "--burst", "1000000000")
+UNTHROTTLED = ("--rate", "1e9", "--burst", "1000000000")
 """For closed loops, which send far faster than a player: the throttle still runs, with a
 rate nobody reaches."""
+PACNET_UNTHROTTLED = pacnet(*UNTHROTTLED)
 
 
 @dataclass(frozen=True)
@@ -117,11 +123,11 @@ async def running(target: Target, cpu: int | None) -> AsyncIterator[Server]:
     """
     with tempfile.TemporaryDirectory(prefix="pacnet-bench-") as work:
         command = target.command
-        if target.name == "pacnet":  # its snapshots go to this run's file, not ~/.local
+        if target.keeps_state:  # its snapshots go to this run's file, not ~/.local
             command = (*command, "--state", str(Path(work) / "state.sqlite"))
         process = await asyncio.create_subprocess_exec(
             *command,
-            cwd=ROOT,
+            cwd=target.cwd,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
