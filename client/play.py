@@ -66,7 +66,7 @@ async def article_loop(
                     view.rejoins += 1
                     view.given_up_at = None
         direction = joystick()
-        if direction is not None:
+        if direction is not None and view.mine() is not None:  # nothing to steer while caught
             seq = next(moves)
             view.steered(seq, direction, loop.time())
             moved = await board.move(OWN_PACMAN, direction, seq=seq)

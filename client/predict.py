@@ -149,7 +149,8 @@ class Prediction:
         if self._anchor is None:
             return 0.0
         clock, at = self._anchor
-        return clock + (now - at) * self.tick_rate
+        # Rounded to a millionth of a tick, so that 123/60 s is tick 123, not 122.99999...
+        return round(clock + (now - at) * self.tick_rate, 6)
 
     def position(self, now: float, *, smoothed: bool = True) -> tuple[float, float] | None:
         """Where to draw our pac-man at ``now``, in tiles (None: not on the board)."""
@@ -234,8 +235,8 @@ def prediction_line(prediction: Prediction | None) -> str:
     ahead = len(prediction.pending)
     moves = "move" if ahead == 1 else "moves"
     if not prediction.corrections:
-        return f"prediction on: {ahead} {moves} not yet acknowledged"
+        return f"prediction on: {ahead} {moves} unacknowledged"
     return (
-        f"prediction on: {ahead} {moves} not yet acknowledged; "
-        f"corrected by {prediction.corrections[-1]:.2f} tiles (largest {prediction.largest:.2f})"
+        f"prediction on: {ahead} {moves} unacknowledged; last correction "
+        f"{prediction.corrections[-1]:.2f} tiles (max {prediction.largest:.2f})"
     )

@@ -165,11 +165,11 @@ def test_the_calls_panel_says_whether_and_how_well_it_predicts() -> None:
     prediction = predicting(board)
     prediction.reconcile(wire(me), 0, at(0))
     prediction.steer(1, "left", at(0))
-    assert prediction_line(prediction) == "prediction on: 1 move not yet acknowledged"
+    assert prediction_line(prediction) == "prediction on: 1 move unacknowledged"
     board.steer(me, "left")
     prediction.reconcile(wire(me, last_seq=1), 0, at(0))
     assert prediction_line(prediction) == (
-        "prediction on: 0 moves not yet acknowledged; corrected by 0.00 tiles (largest 0.00)"
+        "prediction on: 0 moves unacknowledged; last correction 0.00 tiles (max 0.00)"
     )
 
 
