@@ -31,6 +31,7 @@ from typing import Any
 
 from client.view import View
 from protocol.models import Direction, Entity
+from protocol.motion import OPPOSITE, STEPS
 
 Tile = tuple[int, int]
 """(column, row), origin at the top-left, as entities' ``x_pos`` and ``y_pos``."""
@@ -38,13 +39,6 @@ Tile = tuple[int, int]
 DIRECTIONS: tuple[Direction, ...] = ("up", "left", "down", "right")
 """Every direction, in the order ties are broken (the arcade ghosts' order)."""
 
-STEPS: dict[Direction, Tile] = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
-OPPOSITE: dict[Direction, Direction] = {
-    "up": "down",
-    "down": "up",
-    "left": "right",
-    "right": "left",
-}
 
 DANGER_DISTANCE = 4
 """Tiles, by maze distance: a ghost this near (not frightened, not eyes) makes ``cautious``
