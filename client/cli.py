@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from client import embedded
+from client.bots_cli import add_bots_arguments, run_bots_command
 from client.demo import DemoReport, DemoSettings, run_demo
 from client.status import add_status_arguments, run_status
 from client.timeouts import Timeouts
@@ -65,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
     demo.add_argument("--verbose", action="store_true", help="show server and client logs")
     demo.set_defaults(run=run_demo_command)
+
+    bots = commands.add_parser(
+        "bots",
+        help="play with a fleet of headless bots, and report every call's outcome",
+        description="Run N headless bots against a board server, each a full client (the "
+        "window's remote board, retry policy and article loop) steered by a strategy. Shows "
+        "the calls by outcome while they play, and a report at the end: outcomes, attempts, "
+        "latency, re-joins, reconnections, deaths and scores. Without --server it starts "
+        "its own server in-process. Ctrl-C stops the bots and still prints the report.",
+    )
+    add_bots_arguments(bots)
+    bots.set_defaults(run=run_bots_command)
 
     play = commands.add_parser(
         "play",
