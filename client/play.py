@@ -16,7 +16,7 @@ from collections.abc import Callable
 from client.remote import CallResult, RemoteBoard
 from client.view import View
 from protocol.errors import ErrorCode
-from protocol.models import OWN_PACMAN, Direction, Entity, OkReply
+from protocol.models import OWN_PACMAN, Direction, Entity, FindAllReply, FindReply, OkReply
 
 INPUT_INTERVAL = 0.1
 """Seconds between turns of the loop: 10 turns a second, about 35 calls a second with the
@@ -42,8 +42,16 @@ async def article_loop(
     view: View,
     joystick: Callable[[], Direction | None],
     report: Callable[[CallResult[OkReply]], None],
+    *,
+    others: bool = True,
 ) -> None:
-    """Play until cancelled: steer, look at the ghosts and pac-men, remove on a collision."""
+    """Play until cancelled: steer, look at the ghosts and pac-men, remove on a collision.
+
+    ``others``: look at every pac-man (``findAll :pacman``), as the window does to draw the
+    other players; without, only at our own (``find pacman``), as the article's loop does. A
+    fleet of bots needs the latter: each of N bots reading all N pac-men ten times a second
+    costs the server N squared entities a tenth of a second.
+    """
     loop = asyncio.get_running_loop()
     next_food = 0.0
     # Moves are numbered, so the server can ignore one the network delivers after a newer
@@ -73,20 +81,32 @@ async def article_loop(
             view.settled(seq, moved.outcome)
             seen(moved)
         ghosts = await board.find_all(":ghost")
-        pacmen = await board.find_all(":pacman")
+        pacmen = await (board.find_all(":pacman") if others else board.find(OWN_PACMAN))
         seen(ghosts)
         seen(pacmen)
-        if ghosts.reply is not None and pacmen.reply is not None:
-            pieces = [*ghosts.reply.entities, *pacmen.reply.entities]
-            view.update(loop.time(), pieces, pacmen.reply.clock)
+        seeing = _pacmen(pacmen)
+        if ghosts.reply is not None and seeing is not None:
+            clock = (pacmen.reply or ghosts.reply).clock  # when our pac-man was where it is
+            view.update(loop.time(), [*ghosts.reply.entities, *seeing], clock)
             view.level = ghosts.reply.level or view.level
-            me = next((p for p in pacmen.reply.entities if p.name == board.pacman), None)
+            me = next((p for p in seeing if p.name == board.pacman), None)
             if me is not None and any(overlaps(me, ghost) for ghost in ghosts.reply.entities):
                 seen(await board.remove(OWN_PACMAN))
         if loop.time() >= next_food:
             next_food = loop.time() + FOOD_INTERVAL
             await _refresh_food(board, view, seen)
         await asyncio.sleep(INPUT_INTERVAL)
+
+
+def _pacmen(result: CallResult[FindAllReply] | CallResult[FindReply]) -> list[Entity] | None:
+    """The pac-men a findAll or a find saw (None: it did not see). A find of our own that
+    says NOT_FOUND saw something too: our pac-man is off the board (caught, or game over)."""
+    reply = result.reply
+    if isinstance(reply, FindAllReply):
+        return list(reply.entities)
+    if isinstance(reply, FindReply):
+        return [Entity.model_validate(reply.model_dump(include=set(Entity.model_fields)))]
+    return [] if result.code is ErrorCode.NOT_FOUND else None
 
 
 async def _refresh_food(

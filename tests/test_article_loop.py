@@ -1,0 +1,69 @@
+"""The article loop the window and the bots share (client/play.py), against a real server."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from client.play import article_loop
+from client.remote import RemoteBoard
+from client.view import View
+from protocol.models import Direction
+from server.net import BoardServer
+from tests.conftest import StartServer
+
+
+@asynccontextmanager
+async def playing(
+    server: BoardServer, user: str, joystick: Callable[[], Direction | None], *, others: bool
+) -> AsyncIterator[tuple[RemoteBoard, View]]:
+    assert server.url is not None
+    async with RemoteBoard(server.url, user) as board:
+        joined = await board.join()
+        assert joined.reply is not None
+        view = View.joined(joined.reply)
+        task = asyncio.create_task(
+            article_loop(board, view, joystick, lambda result: None, others=others)
+        )
+        try:
+            yield board, view
+        finally:
+            task.cancel()
+
+
+async def until(condition: Callable[[], bool], seconds: float = 3.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while not condition():
+        assert loop.time() < end, "not within the time"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_window_sees_every_pac_man_and_a_bot_only_its_own(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    async with (
+        playing(server, "1001", lambda: None, others=True) as (window, seen_all),
+        playing(server, "1002", lambda: None, others=False) as (bot, seen_own),
+    ):
+        await until(lambda: len(seen_all.latest.pieces) == 4 + 2)
+        await until(lambda: seen_own.mine() is not None)
+        assert seen_own.latest.pieces.keys() == {*seen_all.latest.pieces} - {window.pacman}
+        assert bot.tally.total("find") > 0 and window.tally.total("find") == 0
+
+
+async def test_a_caught_bot_stops_steering_until_its_pac_man_is_back(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    async with playing(server, "1003", lambda: "left", others=False) as (board, view):
+        await until(lambda: board.tally.total("move") > 2)
+        assert server.game.board.lose_life(board.pacman)  # a ghost caught it
+        await until(lambda: view.mine() is None)
+        moves = board.tally.total("move")
+        await asyncio.sleep(0.5)  # off the board for 1.5 s: nothing to steer meanwhile
+        assert board.tally.total("move") == moves
+        await until(lambda: view.mine() is not None, seconds=3.0)
+        await until(lambda: board.tally.total("move") > moves)
+        mine = view.mine()
+        assert mine is not None and mine.lives == 2
