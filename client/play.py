@@ -78,7 +78,7 @@ async def article_loop(
             seq = next(moves)
             view.steered(seq, direction, loop.time())
             moved = await board.move(OWN_PACMAN, direction, seq=seq)
-            view.settled(seq, moved.outcome)
+            view.settled(seq, moved.outcome, moved.reply.clock if moved.reply else None)
             seen(moved)
         ghosts = await board.find_all(":ghost")
         pacmen = await (board.find_all(":pacman") if others else board.find(OWN_PACMAN))

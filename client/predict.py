@@ -24,6 +24,7 @@ No pygame, no I/O: the network loop feeds it, the frame loop reads it.
 """
 
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -41,8 +42,12 @@ SNAP = 2.0
 CORRECTIONS_KEPT = 600
 """Corrections remembered for the panel and the tests: a minute's worth at 10 a second."""
 RESYNC = 0.25
-"""Seconds: a reply whose clock is this far behind our estimate of the server's clock means
-the server's clock went back (a restart from an older snapshot): follow it."""
+"""Seconds: a snapshot whose clock is this far behind our estimate of the server's clock
+means the server's clock went back (a restart from an older snapshot, a stopped process
+that skipped its ticks): follow it at once."""
+TIMING_SAMPLES = 5
+"""Acknowledged moves whose timing sets the clock estimate (their median): half a second of
+steering, and one delayed request or retried move cannot move it."""
 
 
 @dataclass(slots=True)
@@ -89,7 +94,10 @@ class Prediction:
     _base_tick: int = 0
     _acked: str | None = None
     _anchor: tuple[float, float] | None = None
-    """(server clock, loop time) pairs: the clock was at least this at that time."""
+    """(server clock, loop time): the clock was this at that time (from a snapshot)."""
+    _timings: deque[float] = field(default_factory=lambda: deque(maxlen=TIMING_SAMPLES))
+    """For the latest acknowledged moves: the tick the server applied it at, less the loop
+    time it was sent at in ticks. Their median is where the clock estimate stands."""
     _body: Body | None = None
     _tick: int = 0
     _error: tuple[float, float] = (0.0, 0.0)
@@ -110,10 +118,15 @@ class Prediction:
         self.pending.append(Input(seq, direction, self.clock_at(now), now))
         motion.steer(self._body, direction, self._open)
 
-    def settled(self, seq: int, outcome: Outcome) -> None:
-        """The move numbered ``seq`` ended: one the server did not act on is no input."""
+    def settled(self, seq: int, outcome: Outcome, clock: int | None = None) -> None:
+        """The move numbered ``seq`` ended: one the server did not act on is no input. A
+        move's reply says at which tick (``clock``) the server steered: the tick at which a
+        move sent now will take effect is what the prediction must estimate."""
         if outcome in (Outcome.POST_FAILED, Outcome.RETRYABLE, Outcome.FATAL):
             self.pending = [i for i in self.pending if i.seq != seq]
+        sent = next((i for i in self.pending if i.seq == seq), None)
+        if outcome is Outcome.SUCCESS and clock is not None and sent is not None:
+            self._timings.append(clock - sent.sent_at * self.tick_rate)
 
     def reconcile(self, me: Entity | None, clock: int, now: float) -> None:
         """A snapshot arrived at ``now``: our pac-man (None: off the board) at tick ``clock``."""
@@ -146,11 +159,15 @@ class Prediction:
 
     def clock_at(self, now: float) -> float:
         """Our estimate of the server's clock (in ticks, fractional) at loop time ``now``."""
-        if self._anchor is None:
+        if self._timings:
+            estimate = statistics.median(self._timings) + now * self.tick_rate
+        elif self._anchor is not None:
+            clock, at = self._anchor
+            estimate = clock + (now - at) * self.tick_rate
+        else:
             return 0.0
-        clock, at = self._anchor
         # Rounded to a millionth of a tick, so that 123/60 s is tick 123, not 122.99999...
-        return round(clock + (now - at) * self.tick_rate, 6)
+        return round(estimate, 6)
 
     def position(self, now: float, *, smoothed: bool = True) -> tuple[float, float] | None:
         """Where to draw our pac-man at ``now``, in tiles (None: not on the board)."""
@@ -176,14 +193,12 @@ class Prediction:
     # --- inside ---
 
     def _sync(self, clock: int, now: float) -> None:
-        """Follow the server's clock: at once when it is ahead of our estimate (or far
-        behind: it went back), else by a tenth of the gap, so one late reply cannot pull
-        the prediction back."""
+        """A snapshot is the estimate's floor: the server was at ``clock`` by ``now``. One
+        ahead of the estimate, or far behind it (the server's clock went back), wins."""
         estimate = self.clock_at(now)
-        if self._anchor is None or clock >= estimate or estimate - clock > RESYNC * self.tick_rate:
+        if self._anchor is None or clock > estimate or estimate - clock > RESYNC * self.tick_rate:
             self._anchor = (float(clock), now)
-        else:
-            self._anchor = (estimate - (estimate - clock) * 0.1, now)
+            self._timings.clear()
 
     def _replay(self, target: float) -> None:
         assert self._base is not None

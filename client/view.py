@@ -61,10 +61,10 @@ class View:
         if self.prediction is not None:
             self.prediction.steer(seq, direction, now)
 
-    def settled(self, seq: int, outcome: Outcome) -> None:
-        """The move numbered ``seq`` ended with ``outcome``."""
+    def settled(self, seq: int, outcome: Outcome, clock: int | None = None) -> None:
+        """The move numbered ``seq`` ended with ``outcome`` (its reply's ``clock``, if any)."""
         if self.prediction is not None:
-            self.prediction.settled(seq, outcome)
+            self.prediction.settled(seq, outcome, clock)
 
     def update(self, at: float, pieces: list[Entity], clock: int | None = None) -> None:
         """A new snapshot of the moving pieces arrived at loop time ``at`` (the board's

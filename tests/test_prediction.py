@@ -2,6 +2,7 @@
 rules, a snapshot settles it, and a lost reply shows no stall and no leap."""
 
 import asyncio
+import itertools
 import math
 import random
 
@@ -148,7 +149,8 @@ def test_a_respawn_is_drawn_as_a_jump_and_a_small_correction_fades_out() -> None
     for later, left in ((0.1, 0.04), (0.5, 0.001)):  # faded over a tenth of a second
         drawn = prediction.position(at(30) + later)
         exact = prediction.position(at(30) + later, smoothed=False)
-        assert drawn is not None and exact is not None
+        assert drawn is not None
+        assert exact is not None
         assert math.dist(drawn, exact) < left
     # A respawn at the start, far away: a jump, not a slow slide across the maze.
     far = Entity(
@@ -179,14 +181,13 @@ async def test_a_lost_move_reply_shows_no_stall_and_no_leap_and_still_counts_as_
     pac-man would stand still and then leap ahead. Predicted, it keeps moving at its speed,
     and the snapshot after the stall agrees with where it was drawn."""
     config = ServerConfig(port=0, layout="classic", seed=1)
-    async with running_server(config) as server, running_proxy(
-        ProxyConfig(port=0, upstream=str(server.url), seed=1)
-    ) as proxy:
+    async with (
+        running_server(config) as server,
+        running_proxy(ProxyConfig(port=0, upstream=str(server.url), seed=1)) as proxy,
+    ):
         for ghost in GHOST_NAMES:  # nothing may catch the pac-man mid-test
             server.game.board.remove(ghost)
-        await switch_on(
-            proxy, kind="drop", direction="reply", action="move", probability=0.5
-        )
+        await switch_on(proxy, kind="drop", direction="reply", action="move", probability=0.5)
         timeouts = Timeouts(reply=300 * MS)
         async with RemoteBoard(str(proxy.url), "4242", timeouts=timeouts, policy=None) as board:
             joined = await board.join()
@@ -219,14 +220,39 @@ async def test_a_lost_move_reply_shows_no_stall_and_no_leap_and_still_counts_as_
             playing.cancel()
     unknown = [r for r in results if r.action == "move" and r.outcome is Outcome.UNKNOWN]
     assert len(unknown) >= 3  # the HUD counts every one of them
-    stalls = [b - a for a, b in zip(snapshots, snapshots[1:], strict=False)]
+    stalls = [b - a for a, b in itertools.pairwise(snapshots)]
     assert max(stalls) >= 0.28  # replies alone would have frozen our pac-man this long
     speed = server.game.board.pacman_speed
     leaps = [
         math.dist(p, q) - speed * (t2 - t1)
-        for (t1, p), (t2, q) in zip(track, track[1:], strict=False)
+        for (t1, p), (t2, q) in itertools.pairwise(track)
         if math.dist(p, q) < 10  # not through the tunnel
     ]
     assert len(track) > 120
     assert max(leaps) < 0.35  # never further between two frames than it can go, give or take
     assert view.prediction.largest < 0.5
+
+
+def test_the_clock_estimate_is_when_the_server_applies_a_move_and_one_late_move_cannot_move_it() -> (
+    None
+):
+    board, me = quiet_board()
+    prediction = predicting(board)
+    prediction.reconcile(wire(me), 0, at(0))
+    # Each move reaches the server two ticks after it is sent; its reply says so.
+    for seq in range(1, 6):
+        sent = at(10 * seq)
+        prediction.steer(seq, "left", sent)
+        prediction.settled(seq, Outcome.SUCCESS, clock=10 * seq + 2)
+    assert prediction.clock_at(at(100)) == 102
+    prediction.steer(6, "left", at(60))
+    prediction.settled(6, Outcome.SUCCESS, clock=60 + 40)  # held up by the network
+    assert prediction.clock_at(at(100)) == 102
+    # The server stalled and skipped 12 ticks: its moves say so, and the estimate follows.
+    for seq in range(7, 10):
+        prediction.steer(seq, "left", at(10 * seq))
+        prediction.settled(seq, Outcome.SUCCESS, clock=10 * seq + 2 - 12)
+    assert prediction.clock_at(at(100)) == 90
+    # Restarted from an older snapshot: a snapshot far behind the estimate wins at once.
+    prediction.reconcile(wire(me), 30, at(100))
+    assert prediction.clock_at(at(100)) == 30
