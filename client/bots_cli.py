@@ -228,7 +228,8 @@ async def _check_reachable(url: str) -> None:
     try:
         connection = await Connection.open(url, Timeouts())
     except ConnectFailed as exc:
-        raise Unusable(f"cannot reach {url}: {exc}") from None
+        reason = str(exc).removeprefix(f"cannot connect to {url}: ")  # it names the URL too
+        raise Unusable(f"cannot reach {url}: {reason}") from None
     await connection.close()
 
 
