@@ -44,9 +44,9 @@ from protocol.models import (
     Request,
 )
 from protocol.outcome import Step
+from server.entities import EntityCache, entity
 from server.game import Game, Refusal, Session
 from server.idempotency import MUTATIONS, same_request
-from server.pieces import GHOST, PACMAN, Piece
 
 
 class Stage(Enum):
@@ -188,6 +188,7 @@ class Pipeline:
         self.game = game
         self.hooks = list(hooks)
         self._maze_rows = game.board.layout.rows()
+        self._entities = EntityCache()
         self._stages: tuple[tuple[Stage, Callable[[Exchange], None]], ...] = (
             (Stage.RECEIVE, _nothing),
             (Stage.VALIDATE, self._validate),
@@ -339,7 +340,7 @@ class Pipeline:
 
     def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
-        return _entity(self.game.find(exchange.session, request.name), self.game.board.flashing())
+        return entity(self.game.find(exchange.session, request.name), self.game.board.flashing())
 
     def _move(self, exchange: Exchange, request: MoveRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
@@ -350,10 +351,9 @@ class Pipeline:
         return reply
 
     def _find_all(self, exchange: Exchange, request: FindAllRequest) -> dict[str, Any]:
-        flashing = self.game.board.flashing()
         pieces = self.game.find_all(request.kind)
-        entities = [_entity(piece, flashing) for piece in pieces]
-        return {"entities": entities, "level": self.game.board.level}
+        entities = self._entities.encode(request.kind, pieces, self.game.board.flashing())
+        return {"level": self.game.board.level, "entities": entities}  # last: spliced in as is
 
     def _remove(self, exchange: Exchange, request: RemoveRequest) -> dict[str, Any]:
         assert exchange.session is not None  # LOOKUP_USER found it
@@ -387,27 +387,3 @@ class Pipeline:
 
 def _nothing(exchange: Exchange) -> None:
     """RECEIVE: the frame is here; the stage exists so hooks can act on arrival."""
-
-
-def _entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
-    """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``, and for moving pieces
-    their heading, a ghost's state, a pac-man's score, lives and exact place in its tile."""
-    entity: dict[str, Any] = {
-        "name": piece.name,
-        "kind": piece.kind,
-        "xPos": piece.x,
-        "yPos": piece.y,
-    }
-    if piece.kind == GHOST:
-        state = "flashing" if flashing and piece.state == "frightened" else piece.state
-        entity.update(heading=piece.heading, state=state)
-    elif piece.kind == PACMAN:
-        entity.update(
-            heading=piece.heading, score=piece.score, lives=piece.lives,
-            # Not rounded: -0.0004 rounded to 0 would put a predicting client past the centre
-            # where the server is about to turn.
-            offset=piece.offset, moving=piece.moving,
-        )  # fmt: skip
-        if piece.last_seq is not None:
-            entity["lastSeq"] = piece.last_seq
-    return entity

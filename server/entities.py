@@ -1,0 +1,81 @@
+"""Pieces in their wire form (``Entity``), each encoded to JSON once per change, not per reply.
+
+Every player's loop asks for every pac-man on the board each turn (``findAll :pacman``), so
+N players make N * N entities a second, and building and encoding them was most of what a
+busy server did (docs/performance.md). Most pieces look the same from one reply to the next
+(food never changes; a pac-man changes when it moves a step, turns or scores), so
+``EntityCache`` keeps each piece's JSON beside the fields it was made from, and makes it again
+only when one of them has changed. No I/O.
+"""
+
+from collections.abc import Collection
+from dataclasses import fields
+from operator import attrgetter
+from typing import Any
+
+from pydantic_core import to_json
+
+from protocol.codec import Encoded
+from server.pieces import GHOST, PACMAN, Piece
+
+_LOOKS = attrgetter(*(field.name for field in fields(Piece)))
+"""Every field of a piece, as one tuple: whatever ``entity`` reads is in it, including any
+field added to ``Piece`` later, so a cached entity can never be older than its piece."""
+
+_SPARE = 64
+"""Entries a cache may hold for pieces gone from the board, before it is pruned."""
+
+
+def entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
+    """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``, and for moving pieces
+    their heading, a ghost's state, a pac-man's score, lives and exact place in its tile."""
+    wire: dict[str, Any] = {
+        "name": piece.name,
+        "kind": piece.kind,
+        "xPos": piece.x,
+        "yPos": piece.y,
+    }
+    if piece.kind == GHOST:
+        state = "flashing" if flashing and piece.state == "frightened" else piece.state
+        wire.update(heading=piece.heading, state=state)
+    elif piece.kind == PACMAN:
+        wire.update(
+            heading=piece.heading, score=piece.score, lives=piece.lives,
+            # Not rounded: -0.0004 rounded to 0 would put a predicting client past the centre
+            # where the server is about to turn.
+            offset=piece.offset, moving=piece.moving,
+        )  # fmt: skip
+        if piece.last_seq is not None:
+            wire["lastSeq"] = piece.last_seq
+    return wire
+
+
+class EntityCache:
+    """The JSON of each piece's entity, kept until the piece changes.
+
+    One cache per kind of piece and per flashing (frightened ghosts look different while
+    they flash), so a piece's entry is replaced only when the piece itself changed.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[tuple[str, bool], dict[str, tuple[tuple[Any, ...], bytes]]] = {}
+
+    def encode(self, kind: str, pieces: Collection[Piece], flashing: bool) -> Encoded:
+        """The JSON array of the entities of ``pieces``, every piece of ``kind`` on the board.
+
+        The caller puts the result in a reply as it is (``protocol.codec.encode_trusted``).
+        """
+        key = (kind, flashing)
+        cache = self._kinds.get(key)
+        if cache is None:
+            cache = self._kinds[key] = {}
+        parts = []
+        for piece in pieces:
+            looks = _LOOKS(piece)
+            known = cache.get(piece.name)
+            if known is None or known[0] != looks:
+                known = cache[piece.name] = (looks, to_json(entity(piece, flashing)))
+            parts.append(known[1])
+        if len(cache) > len(parts) + _SPARE:  # pieces gone for good (users left, expired)
+            self._kinds[key] = {piece.name: cache[piece.name] for piece in pieces}
+        return Encoded(b"[" + b",".join(parts) + b"]")

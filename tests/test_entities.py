@@ -1,0 +1,109 @@
+"""Entities encoded once per change: the cache always says what encoding them afresh says."""
+
+import json
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.codec import Encoded, encode_trusted
+from server.entities import EntityCache, entity
+from server.pieces import ENERGIZER, GHOST, PACMAN, PELLET, Piece
+
+
+def fresh(pieces: list[Piece], flashing: bool) -> list[object]:
+    return [entity(piece, flashing) for piece in pieces]
+
+
+def cached(cache: EntityCache, kind: str, pieces: list[Piece], flashing: bool) -> list[object]:
+    encoded = cache.encode(kind, pieces, flashing)
+    return json.loads(encode_trusted({"entities": encoded}))["entities"]  # type: ignore[no-any-return]
+
+
+changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "x": st.integers(0, 30),
+        "y": st.integers(0, 30),
+        "heading": st.sampled_from(["up", "down", "left", "right"]),
+        "moving": st.booleans(),
+        "offset": st.floats(-0.5, 0.49),
+        "score": st.integers(0, 20_000),
+        "lives": st.integers(0, 5),
+        "state": st.sampled_from(["normal", "frightened", "eyes"]),
+        "last_seq": st.none() | st.integers(0, 2**53),
+        "wanted": st.none() | st.sampled_from(["up", "left"]),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from([PACMAN, GHOST, PELLET]),
+    steps=st.lists(
+        st.tuples(st.integers(0, 5), changes, st.booleans(), st.booleans()), max_size=30
+    ),
+)
+def test_cached_entities_are_always_what_encoding_them_afresh_gives(
+    kind: str, steps: list[tuple[int, dict[str, object], bool, bool]]
+) -> None:
+    pieces = [Piece(f"{kind[1:]}-{i}", kind, i, 1, owner=f"u{i}") for i in range(4)]
+    cache = EntityCache()
+    for which, change, flashing, leaves in steps:
+        if which < len(pieces):
+            if leaves:  # a piece leaves the board; another by the same name may come
+                gone = pieces.pop(which)
+                pieces.append(replace(gone, **change))  # type: ignore[arg-type]
+            else:
+                for name, value in change.items():
+                    setattr(pieces[which], name, value)
+        assert cached(cache, kind, pieces, flashing) == fresh(pieces, flashing)
+
+
+def test_pieces_gone_for_good_are_forgotten() -> None:
+    cache = EntityCache()
+    for round_ in range(10):
+        pieces = [Piece(f"pellet-{round_}-{i}", PELLET, i, 1) for i in range(50)]
+        cache.encode(PELLET, pieces, False)
+    assert len(cache._kinds[PELLET, False]) <= 50 + 64
+
+
+@pytest.mark.parametrize("kind", [PELLET, ENERGIZER])
+def test_food_is_encoded_once(kind: str) -> None:
+    pieces = [Piece(f"food-{i}", kind, i, 1) for i in range(3)]
+    cache = EntityCache()
+    first = cache.encode(kind, pieces, False)
+    second = cache.encode(kind, pieces, True)
+    assert isinstance(first, Encoded)
+    assert json.loads(first.json) == json.loads(second.json) == fresh(pieces, False)
+
+
+def test_an_encoded_value_goes_into_the_reply_as_it_is() -> None:
+    reply = {"v": 1, "requestId": "r", "entities": Encoded(b'[{"name":"a"}]'), "level": 2}
+    assert json.loads(encode_trusted(reply)) == {
+        "v": 1, "requestId": "r", "entities": [{"name": "a"}], "level": 2,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [{"v": object()}, {"v": [Encoded(b"1")]}],
+    ids=["not-json", "encoded-below-the-top"],
+)
+def test_a_value_that_is_not_json_is_refused(reply: dict[str, object]) -> None:
+    with pytest.raises(TypeError):
+        encode_trusted(reply)
+
+
+@pytest.mark.parametrize("where", ["last", "first", "alone"])
+def test_an_encoded_value_anywhere_at_the_top_gives_the_same_reply(where: str) -> None:
+    value = Encoded(b'[{"name":"a","xPos":1}]')
+    reply: dict[str, object] = {
+        "last": {"v": 1, "requestId": "null}", "entities": value},
+        "first": {"entities": value, "v": 1, "requestId": "null}"},
+        "alone": {"entities": value},
+    }[where]
+    decoded = json.loads(encode_trusted(reply))
+    assert decoded["entities"] == [{"name": "a", "xPos": 1}]
+    assert decoded == {**reply, "entities": [{"name": "a", "xPos": 1}]}
