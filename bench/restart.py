@@ -81,7 +81,11 @@ class Stopwatch:
             return
         if self.killed_at is None:
             self.joined.add(bot.index)
-        elif bot.index not in self.back_at:
+            return
+        # Back: a success after trying to reconnect. Replies the old server sent before it
+        # died may still be read after the kill (a busy loop reads them late): not a return.
+        tries = bot.reconnects.try_times
+        if bot.index not in self.back_at and tries and tries[-1] >= self.killed_at:
             self.back_at[bot.index] = asyncio.get_running_loop().time()
 
 
@@ -103,9 +107,9 @@ async def run(bots: int, down: float, ramp: float) -> dict[str, Any]:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
         lag = await loop_lag()
+        killed_at = watch.killed_at = loop.time()
         server.send_signal(signal.SIGKILL)
         await asyncio.to_thread(server.wait)
-        killed_at = watch.killed_at = loop.time()
         await asyncio.sleep(down / 2)
         lag_down = await loop_lag()
         await asyncio.sleep(max(0.0, killed_at + down - loop.time()))
