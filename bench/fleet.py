@@ -1,16 +1,18 @@
 """Many users on one server, each calling at a steady pace, as players and idle windows do.
 
 A ``Fleet`` opens and joins one connection per user, a few dozen at a time (a server's listen
-backlog is about a hundred), and keeps them open. ``Fleet.pace`` has every user send its next
-request once per ``period``, the users spread evenly over the period, for as long as asked: a
-user whose last reply has not come back when its turn comes skips the turn, as the window's
-loop would still be waiting on it. Every reply is checked, cheaply (its status, or the echo's
-bytes), and timed from the write of the request to the read of the whole reply.
+backlog is about a hundred), and keeps them open. While ``Fleet.pacing`` runs, every user
+sends its next request once per ``period`` from the moment it joined, the users spread
+evenly over the period (by user number): a user whose last reply has not come back when its
+turn comes skips the turn, as the window's loop would still be waiting on it. Every reply is
+checked, cheaply (its status, or the echo's bytes), and timed from the write of the request
+to the read of the whole reply; ``Fleet.tally`` counts since its last reset.
 """
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -125,6 +127,8 @@ class Fleet:
         self.accepts = accepts_for(server)
         self.users: list[User] = []
         self.tally = Tally()
+        self._wheel: list[list[User]] = []
+        """The users whose turn comes in each slot of the period, while pacing."""
 
     async def add(self, numbers: Sequence[int]) -> Opened:
         """Open and join a connection for each user number; a failure counts as refused."""
@@ -146,7 +150,10 @@ class Fleet:
                     refusals.append(reply[:300].decode(errors="replace"))
                     await link.close()
                     return
-                self.users.append(User(number, link, self.texts, self.tally, self.accepts))
+                user = User(number, link, self.texts, self.tally, self.accepts)
+                self.users.append(user)
+                if self._wheel:  # paced from now on, like the others
+                    self._wheel[number % len(self._wheel)].append(user)
 
         async with asyncio.TaskGroup() as tasks:
             for number in numbers:
@@ -157,28 +164,38 @@ class Fleet:
             seconds=time.perf_counter() - began,
         )  # fmt: skip
 
-    async def pace(self, period: float, seconds: float) -> float:
-        """Every user sends once per ``period`` for ``seconds``, then the replies still out
-        get up to a second; returns the seconds it took, for the rates."""
-        loop = asyncio.get_running_loop()
+    @asynccontextmanager
+    async def pacing(self, period: float) -> AsyncIterator[None]:
+        """Pace every user, those added meanwhile too, until the ``async with`` block ends;
+        then the replies still out get up to a second."""
         slots = max(1, round(period / SLOT))
-        wheel: list[list[User]] = [[] for _ in range(slots)]
-        for i, user in enumerate(self.users):
-            wheel[i * slots // len(self.users)].append(user)
-        start = loop.time()
-        turns = round(seconds / SLOT)
-        for turn in range(turns):
+        self._wheel = [[] for _ in range(slots)]
+        for user in self.users:
+            self._wheel[user.number % slots].append(user)
+        task = asyncio.create_task(self._pace())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            self._wheel = []
+            for _ in range(100):
+                if not any(user.sent_at for user in self.users):
+                    break
+                await asyncio.sleep(0.01)
+
+    async def _pace(self) -> None:
+        loop = asyncio.get_running_loop()
+        wheel = self._wheel
+        start, turn = loop.time(), 0
+        while True:
             delay = start + turn * SLOT - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            for user in wheel[turn % slots]:
+            for user in wheel[turn % len(wheel)]:
                 user.due()
-        took = loop.time() - start
-        for _ in range(100):
-            if not any(user.sent_at for user in self.users):
-                break
-            await asyncio.sleep(0.01)
-        return took
+            turn += 1
 
     async def close(self) -> None:
         """Each user leaves (so the board is empty for what comes next) and disconnects."""

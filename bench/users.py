@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -125,7 +126,8 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
 async def ramp(
     target: Target, mode: str, counts: Sequence[int], hold: float, cpu: int | None
 ) -> list[Stage]:
-    """Add ``mode`` users to a fresh ``target`` stage by stage, until a stage breaks."""
+    """Add ``mode`` users to a fresh ``target`` stage by stage, until a stage breaks. Users
+    keep their pace from the moment they join, through the later stages' joins."""
     period, texts, _ = MODES[mode]
     stages: list[Stage] = []
     async with running(target, cpu) as server:
@@ -133,19 +135,20 @@ async def ramp(
         start = server.rss_bytes()
         fleet = Fleet(server.name, server.url, texts, join_text, leave_text)
         try:
-            for asked in counts:
-                stage = await _stage(server, fleet, mode, asked, period, hold, start)
-                stages.append(stage)
-                _progress(stage)
-                if not stage.held:
-                    break
+            async with fleet.pacing(period):
+                for asked in counts:
+                    stage = await _stage(server, fleet, mode, asked, hold, start)
+                    stages.append(stage)
+                    _progress(stage)
+                    if not stage.held:
+                        break
         finally:
             await fleet.close()
     return stages
 
 
 async def _stage(
-    server: Server, fleet: Fleet, mode: str, asked: int, period: float, hold: float, start: int
+    server: Server, fleet: Fleet, mode: str, asked: int, hold: float, start: int
 ) -> Stage:
     have = len(fleet.users)
     opened = await fleet.add(range(have, max(have, asked)))
@@ -153,7 +156,9 @@ async def _stage(
     tally = fleet.tally
     tally.reset()
     server_cpu, load_cpu = server.cpu_seconds(), own_cpu_seconds()
-    seconds = await fleet.pace(period, hold) if fleet.users else hold
+    began = time.perf_counter()
+    await asyncio.sleep(hold)
+    seconds = time.perf_counter() - began
     server_cpu, load_cpu = server.cpu_seconds() - server_cpu, own_cpu_seconds() - load_cpu
     rss = server.rss_bytes()
     users = len(fleet.users)
