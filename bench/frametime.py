@@ -8,6 +8,7 @@ resumes it for 2 s more, and prints frame-time p50/p99/max for each phase. Targe
 20 ms in both (docs/performance.md): the network must never hold a frame up.
 
     uv run python bench/frametime.py --scale 1.5    # the player made the window bigger
+    uv run python bench/frametime.py --json FILE    # the figures for bench/run.py too
 
 ``--scale`` resizes the window, as a player dragging its corner would, once it is open: every
 frame is then scaled to fit, which is the window's most expensive way to present.
@@ -33,7 +34,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json"],
+        [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
+         "--no-state"],
         stderr=subprocess.PIPE, cwd=ROOT,
     )  # fmt: skip
     assert server.stderr is not None
@@ -94,6 +96,7 @@ async def measure(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="resize the window by this")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     args = parser.parse_args()
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy" if not os.environ.get("DISPLAY") else "")
     if not os.environ["SDL_VIDEODRIVER"]:
@@ -108,15 +111,15 @@ def main() -> int:
         server.send_signal(signal.SIGCONT)
         server.terminate()
         server.wait(timeout=10)
-    print(
-        f"- driver: {os.environ.get('SDL_VIDEODRIVER', 'display ' + os.environ.get('DISPLAY', ''))}"
-    )
+    driver = os.environ.get("SDL_VIDEODRIVER", "display " + os.environ.get("DISPLAY", ""))
+    print(f"- driver: {driver}")
     print(f"- window: {size}")
     print(f"- {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print()
     print("| phase | frames | frame time p50 ms | p99 ms | max ms | target p99 < 20 ms |")
     print("|---|---:|---:|---:|---:|:---:|")
     ok = True
+    figures: dict[str, object] = {"driver": driver, "window": size}
     for phase, gaps in phases.items():
         p50, p99 = percentile(gaps, 0.5) * 1000, percentile(gaps, 0.99) * 1000
         met = p99 < 20
@@ -124,6 +127,9 @@ def main() -> int:
         verdict = "met" if met else "NOT met"
         worst = max(gaps) * 1000
         print(f"| {phase} | {len(gaps)} | {p50:.1f} | {p99:.1f} | {worst:.1f} | {verdict} |")
+        figures[phase] = {"frames": len(gaps), "p50_ms": p50, "p99_ms": p99, "max_ms": worst}
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if ok else 1
 
 

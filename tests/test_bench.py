@@ -1,0 +1,89 @@
+"""The benchmarks still run, and their table says what the figures say (bench/)."""
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import roundtrip  # noqa: E402
+import run  # noqa: E402
+import users  # noqa: E402
+from fleet import accepts_for  # noqa: E402
+from messages import MIXED_TURNS, mixed_text  # noqa: E402
+
+
+def cell(server: str, n: int, rate: float, p50: float, p99: float) -> roundtrip.Cell:
+    return roundtrip.Cell(
+        server=server, connections=n, seconds=1.0, round_trips=int(rate), per_second=rate,
+        p50_ms=p50, p90_ms=p99, p99_ms=p99, max_ms=p99, server_cpu=1.0, load_cpu=0.5,
+        slice_rates=[rate, rate], server_us_per_rt=1e6 / rate, replies_checked=1,
+        replies_wrong=0, first_wrong=None,
+    )  # fmt: skip
+
+
+def stage(server: str, mode: str, asked: int, broke: str | None = None) -> users.Stage:
+    return users.Stage(
+        server=server, mode=mode, asked=asked, users=asked, refused=0, first_refusal=None,
+        open_seconds=1.0, rss_start_mib=20.0, rss_mib=40.0, kib_per_user=20.0, seconds=1.0,
+        calls_per_second=10.0, skipped=0.0, wrong=0, first_wrong=None, lost=0, first_lost=None,
+        p50_ms=1.0, p99_ms=600.0 if server == "pacnet" else 5.0, max_ms=700.0, server_cpu=0.5,
+        load_cpu=0.1, broke=broke, slow=server == "pacnet",
+    )  # fmt: skip
+
+
+def test_round_trips_are_judged_on_their_ratio_to_the_echo_server() -> None:
+    cells = [
+        cell("echo", 1, 10_000, 0.1, 0.2), cell("pacnet", 1, 7_000, 0.14, 0.3),
+        cell("echo", 100, 20_000, 5.0, 9.0), cell("pacnet", 100, 10_000, 10.0, 20.0),
+    ]  # fmt: skip
+    rows = {row.figure: row for row in run.roundtrip_rows("find", cells)}
+    assert rows["find: round trips/s, 1 conn."].met is True  # 0.70
+    assert rows["find: round trips/s, 100 conn."].met is False  # 0.50
+    assert rows["find: p50 ms, 1 conn."].met is True  # 1.4
+    assert rows["find: p50 ms, 100 conn."].met is False  # 2.0
+    assert rows["find: p99 ms, 100 conn."].met is None  # no target, shown all the same
+
+
+def test_users_held_are_the_most_before_the_first_stage_that_broke() -> None:
+    stages = [
+        stage("pacnet", "idle", 1000), stage("pacnet", "idle", 5000),
+        stage("pacnet", "idle", 10500, broke="500 users not joined: OVERLOADED"),
+        stage("echo", "idle", 1000), stage("echo", "idle", 5000), stage("echo", "idle", 10500),
+    ]  # fmt: skip
+    rows = run.users_rows(stages)
+    held, latency, memory = rows
+    assert held.pacnet == "5,000"
+    assert held.met is True
+    assert "OVERLOADED" in held.figure
+    assert latency.figure == "idle: p99 ms at 5,000 users"
+    assert latency.met is False
+    assert memory.ratio == "1.00"
+
+
+def test_a_missing_display_is_a_row_that_says_so() -> None:
+    rows = run.frametime_rows(None, "no display")
+    assert [row.pacnet for row in rows] == ["no display", "no display"]
+    assert all(row.met is None for row in rows)
+
+
+def test_every_move_of_the_mixed_cycle_has_its_own_request_id() -> None:
+    moves = [mixed_text(7, i) for i in range(3 * MIXED_TURNS) if b'"move"' in mixed_text(7, i)]
+    assert len(moves) == len(set(moves)) == MIXED_TURNS > 64  # the server remembers 64
+
+
+def test_replies_are_checked_cheaply_but_rightly() -> None:
+    pacnet, echo = accepts_for("pacnet"), accepts_for("echo")
+    assert pacnet(b"", b'{"v":1,"requestId":"p","clock":3,"status":"ok","entities":[]}')
+    assert not pacnet(b"", b'{"v":1,"requestId":"p","clock":3,"status":"error"}')
+    assert echo(b"same", b"same")
+    assert not echo(b"same", b"other")
+
+
+def test_both_workloads_run_against_real_servers_with_every_reply_right() -> None:
+    for workload in ("find", "mixed"):
+        status = roundtrip.main(
+            ["--seconds", "0.2", "--warmup", "0", "--slice", "0.1", "--connections", "2",
+             "--workload", workload]
+        )  # fmt: skip
+        assert status == 0, workload  # 1: a reply checked was wrong
