@@ -149,7 +149,9 @@ class Bot:
         reply = joined.reply
         self.maze = Maze.from_rows(reply.maze)
         self.view = View(reply.width, reply.height, reply.name)
-        await article_loop(self.board, self.view, self.steer, self.report)
+        # Our own pac-man alone (find), as the article's loop: a fleet of N bots each reading
+        # all N pac-men would cost the server and every bot N squared entities a turn.
+        await article_loop(self.board, self.view, self.steer, self.report, others=False)
 
     def steer(self) -> Direction | None:
         """The article loop's joystick: the strategy's answer to what the view shows. A game

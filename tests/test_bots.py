@@ -206,6 +206,8 @@ async def test_a_fleet_of_greedy_bots_plays_and_scores(start_server: StartServer
     assert gauges.calls.count("join", Outcome.SUCCESS) == 8
     assert gauges.calls.count("findAll", Outcome.SUCCESS) > 8 * 10
     assert gauges.calls.count("move", Outcome.SUCCESS) > 8
+    assert gauges.calls.count("find", Outcome.SUCCESS) > 8 * 5  # only its own pac-man
+    assert gauges.calls.count("findAll", Outcome.SUCCESS) < 3 * gauges.calls.total("find")
     assert gauges.calls.total(outcome=Outcome.POST_FAILED) == 0
     assert gauges.scores.total > 0
     assert gauges.scores.games == 8
@@ -241,6 +243,7 @@ def test_a_short_run_reports_calls_outcomes_and_scores() -> None:
     assert findall[0] > 20 * 10  # SUCCESS
     assert findall[0] == findall[-1]
     assert table_row(out, "move")[0] > 0
+    assert table_row(out, "find")[0] > 20 * 5  # its own pac-man, as the article's loop asks
     assert figure(out, "bots").startswith("20 started, 20 connected at the end")
     assert number(figure(out, "scores").split()[1].rstrip(",")) > 0
     assert "Traceback" not in out + done.stderr
