@@ -23,7 +23,7 @@ import structlog
 from client.bots_counts import Gauges, Progress, Samples, Scores
 from client.play import article_loop
 from client.remote import CallResult, RemoteBoard
-from client.retry import Reconnects, RetryPolicy
+from client.retry import DEFAULT_RETRIES, Reconnects, RetryPolicy
 from client.strategies import Maze, Sight, Strategy, load_strategy
 from client.timeouts import Timeouts
 from client.view import View
@@ -31,8 +31,6 @@ from protocol.models import Direction, JoinReply, OkReply
 
 log = structlog.get_logger("pacnet.bots")
 
-BOT_RETRIES = RetryPolicy()
-"""The window's policy (``client.window.DEFAULT_RETRIES``): a bot is the same client."""
 JOIN_PAUSE = 0.5
 """Seconds a bot waits before trying again when its first join did not succeed."""
 REPORT_EVERY = 0.5
@@ -59,7 +57,7 @@ class FleetPlan:
     """Wall-clock time the run began: the timeline's zero, the same in every process."""
     ramp: float = 0.0
     """Seconds over which the bots start, evenly, so a thousand do not join in one burst."""
-    retries: RetryPolicy | None = BOT_RETRIES
+    retries: RetryPolicy | None = DEFAULT_RETRIES
     """How calls are retried (None: each call is one attempt, its first outcome)."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     tag: str = "bot"

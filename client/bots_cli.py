@@ -25,12 +25,13 @@ from rich.console import Console
 from rich.live import Live
 
 from client import embedded
-from client.bots import BOT_RETRIES, Fleet, FleetPlan
+from client.bots import Fleet, FleetPlan
 from client.bots_counts import FleetCounts
 from client.bots_plot import PlotUnavailable, plot, require_matplotlib
 from client.bots_report import Rates, RunInfo, live_view, plain_line, report, summary
 from client.bots_workers import run_in_processes
 from client.errors import ConnectFailed
+from client.retry import DEFAULT_RETRIES
 from client.strategies import SHIPPED, StrategyError, load_strategy
 from client.timeouts import Timeouts
 from client.transport import Connection
@@ -186,7 +187,7 @@ async def _play(args: argparse.Namespace, seed: int, console: Console) -> Run:
         )  # fmt: skip
         plan = FleetPlan(
             url=url, bots=args.bots, strategy=args.strategy, duration=args.duration, seed=seed,
-            ramp=ramp, retries=None if args.no_retries else BOT_RETRIES,
+            ramp=ramp, retries=None if args.no_retries else DEFAULT_RETRIES,
             tag=f"bot-{secrets.token_hex(3)}",
         )  # fmt: skip
         run = Run(info)

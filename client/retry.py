@@ -71,6 +71,12 @@ class RetryPolicy:
         return max(wait, retry_after or 0.0)
 
 
+DEFAULT_RETRIES = RetryPolicy()
+"""How the window and the bots retry: one client, one policy. ``pacnet play --no-retries``
+(and ``pacnet bots --no-retries``) show every call's first outcome instead (the workshop's
+first exercises)."""
+
+
 class RetryBudget:
     """A token bucket that stops retry storms: each retried failure spends a token, each
     success puts back a fraction; at half full or below, nothing is retried (gRPC A6)."""

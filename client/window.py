@@ -21,7 +21,7 @@ from client.inspector import STEP_DOMAINS, Known, strip
 from client.play import article_loop
 from client.predict import Prediction, prediction_line
 from client.remote import CallResult, RemoteBoard
-from client.retry import RetryPolicy
+from client.retry import DEFAULT_RETRIES, RetryPolicy
 from client.tally import ARTICLE_CALLS, OutcomeTally, RecentCalls
 from client.timeouts import Timeouts
 from client.trace import Verdict, judge
@@ -58,9 +58,6 @@ CLIENT_FAULT_KEYS: dict[int, FaultKind] = {
 }
 """Keys that switch the client's own faults on and off (the other domains' are switched with
 ``pacnet chaos``)."""
-DEFAULT_RETRIES = RetryPolicy()
-"""The window retries as docs/resilience.md says; ``pacnet play --no-retries`` shows every
-call's first outcome instead (the workshop's first exercises)."""
 TRUTH_GRACE = 1.0
 """Seconds to wait for the server's word on a call before taking its silence as "never saw
 it" (its feed updates five times a second)."""
