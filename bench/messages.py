@@ -52,6 +52,15 @@ def mixed_text(user: int, index: int) -> bytes:
     return _request(user, "p", "findAll", kind=":pacman")
 
 
+def bot_text(user: int, index: int) -> bytes:
+    """Request number ``index`` of a bot's turn, which looks at its own pac-man alone
+    (``find``) instead of every pac-man: move, findAll :ghost, find (client/play.py,
+    ``article_loop(others=False)``)."""
+    if index % 3 == 2:
+        return _request(user, "f", "find", name="pacman")
+    return mixed_text(user, index)
+
+
 def mixed_texts(user: int) -> list[bytes]:
     """The ``mixed`` workload: every request of the cycle, in order."""
     return [mixed_text(user, index) for index in range(3 * MIXED_TURNS)]

@@ -6,8 +6,8 @@ Runs, in this order, on this machine, in this one run:
 
 1. round trips of ``find``, pacnet against a bare websockets echo server (bench/roundtrip.py);
 2. the same for the article loop's calls (``--workload mixed``);
-3. the users one pacnet process holds, idle and playing, and memory per user, beside the echo
-   server holding as many (bench/users.py);
+3. the users one pacnet process holds, idle, playing in the window's loop and playing as bots
+   do, and memory per user, beside the echo server holding as many (bench/users.py);
 4. the window's frame time with the server running and stopped (bench/frametime.py, on the
    display in ``$DISPLAY``, or on an Xvfb of its own, or not at all: "no display"), and how a
    fleet of bots comes back after a server restart (bench/restart.py).
@@ -56,6 +56,7 @@ class Plan:
     connections: Sequence[int]
     idle: Sequence[int]
     playing: Sequence[int]
+    as_bots: Sequence[int]
     hold: float
     bots: int
     down: float
@@ -63,11 +64,12 @@ class Plan:
 
 FULL = Plan(
     seconds=5.0, warmup=1.0, connections=(1, 10, 100), idle=(1000, 5000, 10000, 10500),
-    playing=(100, 200, 400, 800, 1600), hold=12.0, bots=200, down=2.0,
+    playing=(50, 100, 150, 200, 300, 400, 600, 800), as_bots=(200, 400, 600, 800, 1000, 1200),
+    hold=12.0, bots=200, down=2.0,
 )  # fmt: skip
 QUICK = Plan(
-    seconds=1.0, warmup=0.2, connections=(1, 10, 100), idle=(200,), playing=(50,), hold=2.0,
-    bots=20, down=1.0,
+    seconds=1.0, warmup=0.2, connections=(1, 10, 100), idle=(200,), playing=(50,), as_bots=(50,),
+    hold=2.0, bots=20, down=1.0,
 )  # fmt: skip
 
 
@@ -125,7 +127,7 @@ def roundtrip_rows(workload: str, cells: Sequence[roundtrip.Cell]) -> list[Row]:
 def users_rows(stages: Sequence[users.Stage]) -> list[Row]:
     """Users held, their latency and their memory, idle and playing."""
     rows = []
-    for mode in ("idle", "playing"):
+    for mode in users.MODES:
         ours = users.most_held(stages, "pacnet", mode)
         broke = users.first_broken(stages, "pacnet", mode)
         if ours is None and broke is None:
@@ -307,7 +309,7 @@ def run(plan: Plan, quick: bool) -> tuple[list[Row], dict[str, Any]]:
             figures[workload] = [asdict(c) for c in cells]
             rows += roundtrip_rows(workload, cells)
         _say("users, idle and playing")
-        held = users.Plan(idle=plan.idle, playing=plan.playing, hold=plan.hold)
+        held = users.Plan(idle=plan.idle, playing=plan.playing, bots=plan.as_bots, hold=plan.hold)
         stages = asyncio.run(users.run(held, server_cpu))
         figures["users"] = [asdict(s) for s in stages]
         rows += users_rows(stages)
@@ -392,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
     limit = raise_fd_limit()
-    if max([*plan.idle, *plan.playing]) + 100 > limit:
+    if max([*plan.idle, *plan.playing, *plan.as_bots]) + 100 > limit:
         print(f"bench/run.py: error: {limit} open files allowed: too few", file=sys.stderr)
         return 1
     began = time.time()

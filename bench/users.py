@@ -10,8 +10,10 @@ stage breaks; the stages build on each other, so the last stage holds the most u
 - **idle**: joined, and sending a ``ping`` every 3 s (a third of the 10 s keepalive window,
   as ``RemoteBoard.keep_alive`` advises), for ``--hold`` seconds: longer than the window, so
   a user the server stopped counting would be expired and its pings refused;
-- **playing**: joined, and making 10 calls a second each, the article loop's calls in turn
-  (move, findAll :ghost, findAll :pacman), for ``--hold`` seconds.
+- **playing**: joined, and making 10 calls a second each, the window's article loop's calls
+  in turn (move, findAll :ghost, findAll :pacman), for ``--hold`` seconds;
+- **bots**: the same, as ``pacnet bots`` play it: each looks at its own pac-man alone
+  (move, findAll :ghost, find), so no user's calls grow with the number of users.
 
 pacnet runs with its default limits (10,000 users, 50 requests/s each, 10 s keepalive). The
 echo server gets the same frames, joins included. A stage **holds** when every user connected
@@ -34,7 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fleet import Fleet, Tally
-from messages import join_text, leave_text, mixed_text, ping_text
+from messages import bot_text, join_text, leave_text, mixed_text, ping_text
 from servers import (
     ECHO,
     Server,
@@ -64,6 +66,7 @@ SETTLE = 1.0
 MODES = {
     "idle": (PING_EVERY, ping_text, "idle: joined, a ping every 3 s"),
     "playing": (PLAY_PERIOD, mixed_text, "playing: 10 calls/s (move, findAll x2)"),
+    "bots": (PLAY_PERIOD, bot_text, "bots: 10 calls/s (move, findAll :ghost, find)"),
 }
 
 
@@ -111,15 +114,23 @@ def _why_broken(
     tally: Tally, refused: int, first_refusal: str | None, skipped: float
 ) -> str | None:
     if refused:
-        return f"{refused} users not joined: {first_refusal}"
+        return f"{refused} users not joined: {_gist(first_refusal or '')}"
     if tally.lost:
         return f"{tally.lost} connections lost: {tally.first_lost}"
     if tally.wrong:
-        first = (tally.first_wrong or b"").decode(errors="replace")
-        return f"{tally.wrong} wrong replies: {first}"
+        return f"{tally.wrong} wrong replies: {_gist((tally.first_wrong or b'').decode())}"
     if skipped > SKIP_LIMIT:
         return f"{skipped:.1%} of turns skipped: replies slower than the pace"
     return None
+
+
+def _gist(reply: str) -> str:
+    """An error reply's code (``OVERLOADED``), or the text itself if it is not one."""
+    try:
+        code = json.loads(reply)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return reply
+    return str(code)
 
 
 def _quantile(ordered: Sequence[float], q: float) -> float:
@@ -205,6 +216,7 @@ class Plan:
     idle: Sequence[int]
     playing: Sequence[int]
     hold: float
+    bots: Sequence[int] = ()
     """Seconds each stage's users are paced."""
 
 
@@ -214,7 +226,7 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Stage]:
     The echo server climbs only as far as pacnet did: it is the reference at the same
     numbers, not a ramp of its own."""
     stages: list[Stage] = []
-    for mode, counts in (("idle", plan.idle), ("playing", plan.playing)):
+    for mode, counts in (("idle", plan.idle), ("playing", plan.playing), ("bots", plan.bots)):
         if not counts:
             continue
         ours = await ramp(pacnet(), mode, counts, plan.hold, server_cpu)
@@ -245,7 +257,8 @@ def table(stages: Sequence[Stage]) -> str:
         "| CPU server/load | held? |",
         "|---:|---|---|---:|---:|---:|---:|---:|:---:|---|",
     ]
-    for s in sorted(stages, key=lambda s: (s.mode != "idle", s.asked, s.server)):
+    order = list(MODES)
+    for s in sorted(stages, key=lambda s: (order.index(s.mode), s.asked, s.server)):
         verdict = "held" if s.held else f"**broke**: {s.broke}"
         if s.slow:
             verdict += f"; p99 over {LATENCY_LIMIT * 1000:.0f} ms"
@@ -260,7 +273,7 @@ def table(stages: Sequence[Stage]) -> str:
 def summary(stages: Sequence[Stage]) -> list[str]:
     """What held, and what broke first at how many, in a line per kind of user."""
     lines = []
-    for mode in ("idle", "playing"):
+    for mode in MODES:
         ours = most_held(stages, "pacnet", mode)
         broke = first_broken(stages, "pacnet", mode)
         if ours is None and broke is None:
@@ -302,6 +315,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="stages of users playing at 10 calls/s (100,200,400,800,1600; empty: none)",
     )  # fmt: skip
     parser.add_argument(
+        "--bots", type=counts, default=[200, 400, 600, 800, 1000, 1200], metavar="N,N,...",
+        help="stages of users playing as bots do (200,400,...,1200; empty: none)",
+    )  # fmt: skip
+    parser.add_argument(
         "--hold", type=float, default=12.0, help="seconds each stage is held (%(default)s)"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure")
@@ -313,13 +330,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    plan = Plan(idle=args.idle, playing=args.playing, hold=args.hold)
+    plan = Plan(idle=args.idle, playing=args.playing, hold=args.hold, bots=args.bots)
     limit = raise_fd_limit()
     load_cpu, server_cpu = pick_cpus()
     info = machine(load_cpu, server_cpu)
     if load_cpu is not None:
         os.sched_setaffinity(0, {load_cpu})
-    if max([*plan.idle, *plan.playing], default=0) + 100 > limit:
+    if max([*plan.idle, *plan.playing, *plan.bots], default=0) + 100 > limit:
         print(f"bench/users.py: error: {limit} open files allowed: too few", file=sys.stderr)
         return 1
     try:
