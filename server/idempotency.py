@@ -15,6 +15,9 @@ What is remembered, and for how long:
   the request again is safe and may now succeed (a THROTTLED move, a moment later).
 - **The reply the update produced**, stored as the update finishes: a reply that was then
   lost (a fault, a crash of the connection) is the one a retry most needs.
+- **What the request asked for, not the request**: its action and the values of its other
+  fields, enough to tell a repeat from a requestId reused for something else. The decoded
+  request model was two thirds of the memory of a playing user (docs/performance.md).
 - **Bounded**: the latest ``per_user`` requests of each user, none older than ``max_age``
   seconds. A client retries within its call's deadline (about a second, docs/resilience.md),
   so 60 s covers retries and a reconnection with room to spare.
@@ -26,6 +29,7 @@ finished (then it is answered from here), on any connection.
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from protocol.models import Request
@@ -35,9 +39,28 @@ MUTATIONS = frozenset({"join", "move", "remove", "leave"})
 
 @dataclass(frozen=True, slots=True)
 class Remembered:
-    request: Request
+    """The reply to an applied mutation, and what that mutation asked for."""
+
+    action: str
+    asked: tuple[Any, ...]
+    """The values of every field of the request but its requestId (``asked``)."""
     reply: dict[str, Any]
     at: float
+
+    def answers(self, request: Request) -> bool:
+        """Whether ``request`` asks for the same thing (its requestId aside): then it is a
+        repeat, and this reply is its answer. If not, the requestId was reused."""
+        return self.action == request.action and self.asked == asked(request)
+
+
+def asked(request: Request) -> tuple[Any, ...]:
+    """What ``request`` asks for: the values of its fields, its requestId aside."""
+    return tuple(getattr(request, name) for name in _fields(type(request)))
+
+
+@cache
+def _fields(kind: type[Request]) -> tuple[str, ...]:
+    return tuple(name for name in kind.model_fields if name != "request_id")
 
 
 class IdempotencyCache:
@@ -69,7 +92,7 @@ class IdempotencyCache:
         entries = self._users.get(request.user_id)
         if entries is None:
             entries = self._users[request.user_id] = OrderedDict()
-        entries[request.request_id] = Remembered(request, reply, now)
+        entries[request.request_id] = Remembered(request.action, asked(request), reply, now)
         entries.move_to_end(request.request_id)
         while len(entries) > self.per_user:
             entries.popitem(last=False)
@@ -79,10 +102,3 @@ class IdempotencyCache:
     def forget(self, user_id: str) -> None:
         """The user is gone (expired, left): their replies go too."""
         self._users.pop(user_id, None)
-
-
-def same_request(a: Request, b: Request) -> bool:
-    """Whether two requests ask for the same thing (their requestIds aside)."""
-    return type(a) is type(b) and a.model_dump(exclude={"request_id"}) == b.model_dump(
-        exclude={"request_id"}
-    )

@@ -46,7 +46,7 @@ from protocol.models import (
 from protocol.outcome import Step
 from server.entities import EntityCache, entity
 from server.game import Game, Refusal, Session
-from server.idempotency import MUTATIONS, same_request
+from server.idempotency import MUTATIONS
 
 
 class Stage(Enum):
@@ -284,11 +284,11 @@ class Pipeline:
         first = self.game.replies.get(request, exchange.now)
         if first is None:
             return
-        if not same_request(first.request, request):
+        if not first.answers(request):
             raise Refusal(
                 ErrorCode.REQUEST_ID_REUSED,
                 f"requestId {request.request_id!r} was already used for a different "
-                f"{first.request.action}; use a new requestId for a new request",
+                f"{first.action}; use a new requestId for a new request",
             )
         if connection.user_id != request.user_id:
             return  # a join from a connection not (yet) acting as them: not theirs to repeat
