@@ -12,7 +12,7 @@ to the read of the whole reply; ``Fleet.tally`` counts since its last reset.
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -177,8 +177,11 @@ class Fleet:
             yield
         finally:
             task.cancel()
-            with suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                if (current := asyncio.current_task()) and current.cancelling():
+                    raise  # we are being cancelled too (Ctrl-C): not only the pacer
             self._wheel = []
             for _ in range(100):
                 if not any(user.sent_at for user in self.users):
