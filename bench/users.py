@@ -262,8 +262,9 @@ def table(stages: Sequence[Stage]) -> str:
         verdict = "held" if s.held else f"**broke**: {s.broke}"
         if s.slow:
             verdict += f"; p99 over {LATENCY_LIMIT * 1000:.0f} ms"
+        shown = f"{s.users:,}" if s.users == s.asked else f"{s.users:,} of {s.asked:,}"
         rows.append(
-            f"| {s.users:,} | {s.mode} | {s.server} | {s.calls_per_second:,.0f} "
+            f"| {shown} | {s.mode} | {s.server} | {s.calls_per_second:,.0f} "
             f"| {s.p50_ms:.1f} | {s.p99_ms:.1f} | {s.rss_mib:.0f} | {s.kib_per_user:.1f} "
             f"| {s.server_cpu:.0%} / {s.load_cpu:.0%} | {verdict} |"
         )
