@@ -340,10 +340,16 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
 # --- the report ------------------------------------------------------------------------
 
 
-def pairs(cells: Sequence[Cell]) -> list[tuple[Cell, Cell]]:
-    """(echo, pacnet) at each number of connections, fewest first."""
+def pairs(cells: Sequence[Cell], reference: str = "echo") -> list[tuple[Cell, Cell]]:
+    """(reference, pacnet) at each number of connections, fewest first."""
     by = {(c.server, c.connections): c for c in cells}
-    return [(by["echo", n], by["pacnet", n]) for n in sorted({c.connections for c in cells})]
+    return [(by[reference, n], by["pacnet", n]) for n in sorted({c.connections for c in cells})]
+
+
+def slice_ratios(reference: Cell, ours: Cell) -> tuple[float, float]:
+    """The lowest and highest of ours / reference over the slices they took turns in."""
+    turns = [o / r for r, o in zip(reference.slice_rates, ours.slice_rates, strict=True)]
+    return min(turns), max(turns)
 
 
 def table(cells: Sequence[Cell]) -> str:
@@ -355,10 +361,10 @@ def table(cells: Sequence[Cell]) -> str:
         "|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|:---:|---:|---:|",
     ]
     for echo, pacnet in pairs(cells):
-        turns = [p / e for e, p in zip(echo.slice_rates, pacnet.slice_rates, strict=True)]
+        low, high = slice_ratios(echo, pacnet)
         rows.append(
             f"| {echo.connections} | {echo.per_second:,.0f} | {pacnet.per_second:,.0f} "
-            f"| {pacnet.per_second / echo.per_second:.2f} | {min(turns):.2f}-{max(turns):.2f} "
+            f"| {pacnet.per_second / echo.per_second:.2f} | {low:.2f}-{high:.2f} "
             f"| {echo.p50_ms:.3f} | {pacnet.p50_ms:.3f} | {pacnet.p50_ms / echo.p50_ms:.2f} "
             f"| {echo.p99_ms:.3f} | {pacnet.p99_ms:.3f} | {_cpu(echo)} | {_cpu(pacnet)} "
             f"| {echo.server_us_per_rt:.0f} | {pacnet.server_us_per_rt:.0f} |"
@@ -368,19 +374,17 @@ def table(cells: Sequence[Cell]) -> str:
 
 def baseline_table(cells: Sequence[Cell]) -> str:
     """pacnet against the baseline checkout, measured in the same turns, as a markdown table."""
-    by = {(c.server, c.connections): c for c in cells}
     rows = [
         "| connections | baseline rt/s | pacnet rt/s | ratio | slice ratios | baseline p50 ms "
         "| pacnet p50 ms | baseline p99 ms | pacnet p99 ms | server CPU µs/rt: baseline "
         "| pacnet | ratio |",
         "|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for n in sorted({c.connections for c in cells}):
-        base, ours = by["baseline", n], by["pacnet", n]
-        turns = [p / b for b, p in zip(base.slice_rates, ours.slice_rates, strict=True)]
+    for base, ours in pairs(cells, "baseline"):
+        low, high = slice_ratios(base, ours)
         rows.append(
-            f"| {n} | {base.per_second:,.0f} | {ours.per_second:,.0f} "
-            f"| {ours.per_second / base.per_second:.2f} | {min(turns):.2f}-{max(turns):.2f} "
+            f"| {base.connections} | {base.per_second:,.0f} | {ours.per_second:,.0f} "
+            f"| {ours.per_second / base.per_second:.2f} | {low:.2f}-{high:.2f} "
             f"| {base.p50_ms:.3f} | {ours.p50_ms:.3f} | {base.p99_ms:.3f} | {ours.p99_ms:.3f} "
             f"| {base.server_us_per_rt:.0f} | {ours.server_us_per_rt:.0f} "
             f"| {ours.server_us_per_rt / base.server_us_per_rt:.2f} |"

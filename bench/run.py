@@ -100,11 +100,10 @@ def roundtrip_rows(workload: str, cells: Sequence[roundtrip.Cell]) -> list[Row]:
     pairs = roundtrip.pairs(cells)
     for echo, ours in pairs:
         n = echo.connections
-        slices = [p / e for e, p in zip(echo.slice_rates, ours.slice_rates, strict=True)]
         ratio = ours.per_second / echo.per_second
         rows.append(Row(
             f"{workload}: round trips/s, {n} conn.", f"{ours.per_second:,.0f}",
-            f"echo {echo.per_second:,.0f}", _ratio(ratio, (min(slices), max(slices))),
+            f"echo {echo.per_second:,.0f}", _ratio(ratio, roundtrip.slice_ratios(echo, ours)),
             f">= {roundtrip.THROUGHPUT_TARGET:.2f}", ratio >= roundtrip.THROUGHPUT_TARGET,
         ))  # fmt: skip
     for echo, ours in (pairs[0], pairs[-1]) if len(pairs) > 1 else pairs:
