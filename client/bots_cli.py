@@ -37,6 +37,7 @@ from client.timeouts import Timeouts
 from client.transport import Connection
 from protocol.cli import (
     EXIT_USAGE,
+    fail,
     finite_number,
     positive_float,
     positive_int,
@@ -154,9 +155,7 @@ def run_bots_command(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     try:
         run = asyncio.run(_play(args, seed, console))
-    except Unusable as exc:
-        return _unusable(str(exc))
-    except embedded.LayoutError as exc:
+    except (Unusable, embedded.LayoutError) as exc:
         return _unusable(str(exc))
     except OSError as exc:
         return _unusable(f"cannot start the embedded server: {exc.strerror or exc}")
@@ -298,8 +297,7 @@ def _write_outputs(args: argparse.Namespace, data: dict[str, Any]) -> int:
         if args.plot is not None:
             plot(data, args.plot)
     except OSError as exc:
-        print(f"{PROG}: error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return fail(PROG, f"cannot write {exc.filename}: {exc.strerror}")
     return 0
 
 
@@ -308,5 +306,5 @@ def _succeeded(data: dict[str, Any]) -> bool:
 
 
 def _unusable(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    fail(PROG, message)
     return EXIT_USAGE
