@@ -185,11 +185,6 @@ class Prediction:
             x, y = x + self._error[0] * fade, y + self._error[1] * fade
         return x, y
 
-    @property
-    def body(self) -> Body | None:
-        """The predicted pac-man at the last whole tick simulated."""
-        return self._body
-
     # --- inside ---
 
     def _sync(self, clock: int, now: float) -> None:

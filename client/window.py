@@ -170,8 +170,7 @@ async def run_window(
             stats.prediction = view.prediction
             report.prediction = view.prediction
             stats.shown, stats.inspecting = hud, inspector
-            maze = joined.reply.maze
-            return await _play(board, view, maze, exit_after, screenshot, stats, report)
+            return await _play(board, view, exit_after, screenshot, stats, report)
     finally:
         pygame.quit()
 
@@ -179,7 +178,6 @@ async def run_window(
 async def _play(
     board: RemoteBoard,
     view: View,
-    maze: tuple[str, ...],
     exit_after: float | None,
     screenshot: Path | None,
     stats: "_Stats",
@@ -190,7 +188,7 @@ async def _play(
     screen = pygame.display.set_mode(size, pygame.RESIZABLE)
     pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
     base = pygame.Surface(size)
-    walls = _draw_maze(maze, size)
+    walls = _draw_maze(view.maze, size)
     font = pygame.font.Font(None, 18)
     joystick = Joystick()
     presenter = Presenter()
