@@ -53,6 +53,7 @@ class Plan:
 
     seconds: float
     warmup: float
+    slice: float
     connections: Sequence[int]
     idle: Sequence[int]
     playing: Sequence[int]
@@ -63,13 +64,13 @@ class Plan:
 
 
 FULL = Plan(
-    seconds=5.0, warmup=1.0, connections=(1, 10, 100), idle=(1000, 5000, 10000, 10500),
+    seconds=5.0, warmup=1.0, slice=0.5, connections=(1, 10, 100), idle=(1000, 5000, 10000, 10500),
     playing=(50, 100, 150, 200, 300, 400, 600, 800), as_bots=(200, 400, 600, 800, 1000, 1200),
     hold=12.0, bots=200, down=2.0,
 )  # fmt: skip
 QUICK = Plan(
-    seconds=1.0, warmup=0.2, connections=(1, 10, 100), idle=(200,), playing=(50,), as_bots=(50,),
-    hold=2.0, bots=20, down=1.0,
+    seconds=1.0, warmup=0.2, slice=0.25, connections=(1, 10, 100), idle=(200,), playing=(50,),
+    as_bots=(50,), hold=2.0, bots=20, down=1.0,
 )  # fmt: skip
 
 
@@ -289,12 +290,13 @@ def restart_rows(figures: dict[str, Any] | None, why: str) -> list[Row]:
 # --- the run ---------------------------------------------------------------------------
 
 
-def run(plan: Plan, quick: bool) -> tuple[list[Row], dict[str, Any]]:
+def run(
+    plan: Plan, load_cpu: int | None, server_cpu: int | None
+) -> tuple[list[Row], dict[str, Any]]:
     """Every benchmark; the table's rows and every figure behind them."""
     figures: dict[str, Any] = {}
     rows: list[Row] = []
     everywhere = os.sched_getaffinity(0)
-    load_cpu, server_cpu = pick_cpus()
     if load_cpu is not None:
         os.sched_setaffinity(0, {load_cpu})
     try:
@@ -302,7 +304,7 @@ def run(plan: Plan, quick: bool) -> tuple[list[Row], dict[str, Any]]:
             _say(f"round trips, {workload}")
             rt = roundtrip.Plan(
                 connections=plan.connections, seconds=plan.seconds, warmup=plan.warmup,
-                slice=0.5 if not quick else 0.25, workload=workload,
+                slice=plan.slice, workload=workload,
             )  # fmt: skip
             cells = asyncio.run(roundtrip.run(rt, server_cpu))
             figures[workload] = [asdict(c) for c in cells]
@@ -400,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_cpu, server_cpu = pick_cpus()
     info = machine(load_cpu, server_cpu)
     try:
-        rows, figures = run(plan, args.quick)
+        rows, figures = run(plan, load_cpu, server_cpu)
     except (OSError, RuntimeError) as exc:
         print(f"bench/run.py: error: {exc}", file=sys.stderr)
         return 1
