@@ -80,8 +80,15 @@ class Samples:
     """Per whole second since the run began."""
 
     def record(self, action: str, outcome: Outcome, latency: float, second: int) -> None:
-        self.latencies.setdefault(action, Latencies()).record(latency)
-        bucket = self.timeline.setdefault(second, Second())
+        # Every call of every bot comes here: no setdefault, which would build a Latencies
+        # (and a Second, with two Counters) to throw away on all but the first call.
+        latencies = self.latencies.get(action)
+        if latencies is None:
+            latencies = self.latencies[action] = Latencies()
+        latencies.record(latency)
+        bucket = self.timeline.get(second)
+        if bucket is None:
+            bucket = self.timeline[second] = Second()
         bucket.outcomes[outcome] += 1
         bucket.latencies.record(latency)
 
