@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from wslink import TEXT, Link, client_frame, open_link
 
@@ -121,8 +120,7 @@ class Fleet:
         self, server: str, url: str, texts: Texts, join: Callable[[int], bytes],
         leave: Callable[[int], bytes],
     ) -> None:  # fmt: skip
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.url = url
         self.texts, self.join_text, self.leave_text = texts, join, leave
         self.accepts = accepts_for(server)
         self.users: list[User] = []
@@ -140,7 +138,7 @@ class Fleet:
             async with gate:
                 try:
                     async with asyncio.timeout(OPEN_TIMEOUT):
-                        link = await open_link(self.host, self.port)
+                        link = await open_link(self.url)
                         join = self.join_text(number)
                         reply = await link.request(client_frame(TEXT, join, link.mask))
                 except (OSError, TimeoutError) as exc:

@@ -35,7 +35,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from messages import find_texts, join_text, leave_text, mixed_texts
 from servers import (
@@ -207,10 +206,8 @@ async def connected(
     target: Target, server: Server, users: range, workload: Workload
 ) -> AsyncIterator[Load]:
     """Open and join one connection per user; on the way out each leaves and closes."""
-    parts = urlsplit(server.url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     async with asyncio.TaskGroup() as tasks:
-        opening = [tasks.create_task(open_link(host, port)) for _ in users]
+        opening = [tasks.create_task(open_link(server.url)) for _ in users]
     load = Load(server, [], Replies(target.accepts))
     try:
         for user, task in zip(users, opening, strict=True):

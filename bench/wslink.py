@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from contextlib import suppress
+from urllib.parse import urlsplit
 
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -31,12 +32,14 @@ def client_frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
     return header + mask + masked
 
 
-async def open_link(host: str, port: int) -> "Link":
-    """Connect and complete the opening handshake.
+async def open_link(url: str) -> "Link":
+    """Connect to ``url`` (``ws://host:port``) and complete the opening handshake.
 
     Raises:
         OSError: the connection failed or the server refused the handshake.
     """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     loop = asyncio.get_running_loop()
     _, link = await loop.create_connection(lambda: Link(f"{host}:{port}"), host, port)
     await link.opened
