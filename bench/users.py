@@ -3,9 +3,10 @@
     uv run python bench/users.py [--idle 1000,5000,10000] [--playing 100,200,400,800]
                                  [--hold 12] [--json FILE]
 
-For each server (the bare echo server first, then ``pacnet serve``, each a fresh process on
-one core) and each kind of user, users are added in stages until the counts run out or a
-stage breaks; the stages build on each other, so the last stage holds the most users:
+For each server (``pacnet serve`` first, then the bare echo server up to the stage pacnet
+reached, each a fresh process on one core) and each kind of user, users are added in stages
+until the counts run out or a stage breaks; the stages build on each other, so the last stage
+holds the most users:
 
 - **idle**: joined, and sending a ``ping`` every 3 s (a third of the 10 s keepalive window,
   as ``RemoteBoard.keep_alive`` advises), for ``--hold`` seconds: longer than the window, so
@@ -64,10 +65,11 @@ SETTLE = 1.0
 """Seconds a server gets after start and after each stage joins, before it is measured."""
 
 MODES = {
-    "idle": (PING_EVERY, ping_text, "idle: joined, a ping every 3 s"),
-    "playing": (PLAY_PERIOD, mixed_text, "playing: 10 calls/s (move, findAll x2)"),
-    "bots": (PLAY_PERIOD, bot_text, "bots: 10 calls/s (move, findAll :ghost, find)"),
+    "idle": (PING_EVERY, ping_text),
+    "playing": (PLAY_PERIOD, mixed_text),
+    "bots": (PLAY_PERIOD, bot_text),
 }
+"""Each kind of user: seconds between its calls, and the text of its call number N."""
 
 
 @dataclass
@@ -142,7 +144,7 @@ async def ramp(
 ) -> list[Stage]:
     """Add ``mode`` users to a fresh ``target`` stage by stage, until a stage breaks. Users
     keep their pace from the moment they join, through the later stages' joins."""
-    period, texts, _ = MODES[mode]
+    period, texts = MODES[mode]
     stages: list[Stage] = []
     async with running(target, cpu) as server:
         await asyncio.sleep(SETTLE)
@@ -216,12 +218,13 @@ class Plan:
     idle: Sequence[int]
     playing: Sequence[int]
     hold: float
-    bots: Sequence[int] = ()
     """Seconds each stage's users are paced."""
+    bots: Sequence[int] = ()
 
 
 async def run(plan: Plan, server_cpu: int | None) -> list[Stage]:
-    """Every ramp: echo then pacnet, idle then playing, each on fresh server processes.
+    """Every ramp: pacnet then echo, idle then playing then bots, each on fresh server
+    processes.
 
     The echo server climbs only as far as pacnet did: it is the reference at the same
     numbers, not a ramp of its own."""
