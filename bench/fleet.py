@@ -51,8 +51,11 @@ class Tally:
     first_lost: str | None = None
 
     def reset(self) -> None:
+        """Start counting afresh (a stage's hold): the first wrong reply and the first lost
+        connection shown are then this hold's, like the counts beside them."""
         self.sent = self.skipped = self.wrong = self.lost = 0
         self.latencies = []
+        self.first_wrong = self.first_lost = None
 
 
 class User:
