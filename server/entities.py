@@ -13,7 +13,7 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any
 
-from pydantic_core import to_json
+import orjson
 
 from protocol.codec import Encoded
 from server.pieces import GHOST, PACMAN, Piece
@@ -26,25 +26,33 @@ _SPARE = 64
 """Entries a cache may hold for pieces gone from the board, before it is pruned."""
 
 
-def entity(piece: Piece, flashing: bool = False) -> dict[str, Any]:
+def entity(
+    piece: Piece, flashing: bool = False, wire: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A piece as the wire's Entity: ``{name, kind, xPos, yPos}``, and for moving pieces
-    their heading, a ghost's state, a pac-man's score, lives and exact place in its tile."""
-    wire: dict[str, Any] = {
-        "name": piece.name,
-        "kind": piece.kind,
-        "xPos": piece.x,
-        "yPos": piece.y,
-    }
-    if piece.kind == GHOST:
-        state = "flashing" if flashing and piece.state == "frightened" else piece.state
-        wire.update(heading=piece.heading, state=state)
-    elif piece.kind == PACMAN:
-        wire.update(
-            heading=piece.heading, score=piece.score, lives=piece.lives,
-            # Not rounded: -0.0004 rounded to 0 would put a predicting client past the centre
-            # where the server is about to turn.
-            offset=piece.offset, moving=piece.moving,
-        )  # fmt: skip
+    their heading, a ghost's state, a pac-man's score, lives and exact place in its tile.
+
+    Written into ``wire`` when given (a ``find`` reply is its entity beside ``requestId``),
+    else into a new dict.
+    """
+    if wire is None:
+        wire = {}
+    wire["name"] = piece.name
+    wire["kind"] = kind = piece.kind
+    wire["xPos"] = piece.x
+    wire["yPos"] = piece.y
+    if kind == GHOST:
+        wire["heading"] = piece.heading
+        state = piece.state
+        wire["state"] = "flashing" if flashing and state == "frightened" else state
+    elif kind == PACMAN:
+        wire["heading"] = piece.heading
+        wire["score"] = piece.score
+        wire["lives"] = piece.lives
+        # Not rounded: -0.0004 rounded to 0 would put a predicting client past the centre
+        # where the server is about to turn.
+        wire["offset"] = piece.offset
+        wire["moving"] = piece.moving
         if piece.last_seq is not None:
             wire["lastSeq"] = piece.last_seq
     return wire
@@ -74,7 +82,7 @@ class EntityCache:
             looks = _LOOKS(piece)
             known = cache.get(piece.name)
             if known is None or known[0] != looks:
-                known = cache[piece.name] = (looks, to_json(entity(piece, flashing)))
+                known = cache[piece.name] = (looks, orjson.dumps(entity(piece, flashing)))
             parts.append(known[1])
         if len(cache) > len(parts) + _SPARE:  # pieces gone for good (users left, expired)
             self._kinds[key] = {piece.name: cache[piece.name] for piece in pieces}

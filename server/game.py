@@ -6,7 +6,7 @@ Every action checks everything it needs before it changes anything, and raises
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.errors import ErrorCode
@@ -38,10 +38,11 @@ class Session:
     token: str
     connection: int | None
     """Id of the connection that acts as this user; None once it closed."""
+    pacman: str = field(init=False)
+    """The name of their pac-man (made once: every ``find`` of "pacman" reads it)."""
 
-    @property
-    def pacman(self) -> str:
-        return pacman_name(self.user_id)
+    def __post_init__(self) -> None:
+        self.pacman = pacman_name(self.user_id)
 
 
 class Game:

@@ -172,6 +172,7 @@ class Exchange:
         return fields
 
 
+StageRun = Callable[[Exchange], None]
 StageHook = Callable[[Stage, Exchange], None]
 """Called before each stage runs; may raise Refusal, NoReply, Answer or Crash."""
 
@@ -189,7 +190,7 @@ class Pipeline:
         self.hooks = list(hooks)
         self._maze_rows = game.board.layout.rows()
         self._entities = EntityCache()
-        self._stages: tuple[tuple[Stage, Callable[[Exchange], None]], ...] = (
+        self._stages: tuple[tuple[Stage, StageRun], ...] = (
             (Stage.RECEIVE, _nothing),
             (Stage.VALIDATE, self._validate),
             (Stage.THROTTLE, self._throttle),
@@ -198,8 +199,10 @@ class Pipeline:
             (Stage.REFRESH_KEEPALIVE, self._refresh_keepalive),
             (Stage.UPDATE_STATE, self._update_state),
         )
+        self._calm_stages: tuple[tuple[Stage, StageRun], ...] = self._stages[1:]
+        """Without hooks, RECEIVE is skipped: it is there for hooks to act on arrival."""
         # Each action's handler takes its own request type; VALIDATE made sure it is that.
-        self._actions: dict[str, Callable[[Exchange, Any], dict[str, Any]]] = {
+        self._actions: dict[str, Callable[[Exchange, Any, dict[str, Any]], None]] = {
             "join": self._join,
             "find": self._find,
             "move": self._move,
@@ -216,16 +219,19 @@ class Pipeline:
         text frame if it is not None, and should log the exchange if ``exchange.failed``.
         """
         exchange = Exchange(connection, raw, now)
-        hooks = self.hooks  # usually empty: then each stage costs one test, not a loop
+        hooks = self.hooks
         try:
-            for stage, run in self._stages:
-                exchange.stage = stage
-                if hooks:
+            if not hooks:  # as usual: no fault on, no tracing
+                for exchange.stage, run in self._calm_stages:  # (the stage noted as it runs)
+                    run(exchange)
+                exchange.stage = Stage.REPLY
+            else:
+                for stage, run in self._stages:
+                    exchange.stage = stage
                     for hook in hooks:
                         hook(stage, exchange)
-                run(exchange)
-            exchange.stage = Stage.REPLY
-            if hooks:
+                    run(exchange)
+                exchange.stage = Stage.REPLY
                 for hook in hooks:
                     hook(Stage.REPLY, exchange)
         except Refusal as refusal:
@@ -304,20 +310,22 @@ class Pipeline:
     def _update_state(self, exchange: Exchange) -> None:
         request = exchange.request
         assert request is not None
-        payload = self._actions[request.action](exchange, request)
-        exchange.reply = {
+        reply = {
             "v": PROTOCOL_VERSION,
             "requestId": request.request_id,
             "clock": self.game.board.clock,
             "status": "ok",
-            **payload,
         }
-        if request.user_id in self.game.sessions:  # not after a leave: nothing left to repeat
-            self.game.replies.put(request, exchange.reply, exchange.now)
+        self._actions[request.action](exchange, request, reply)
+        exchange.reply = reply
+        # (not after a leave: nothing is left to repeat)
+        if request.action in MUTATIONS and request.user_id in self.game.sessions:
+            self.game.replies.put(request, reply, exchange.now)
 
-    # --- actions: each returns the success payload in wire form (tests check the models) ---
+    # --- actions: each adds its payload to the success reply, in wire form (the tests check
+    # every kind against its model) ---
 
-    def _join(self, exchange: Exchange, request: JoinRequest) -> dict[str, Any]:
+    def _join(self, exchange: Exchange, request: JoinRequest, reply: dict[str, Any]) -> None:
         game = self.game
         session, pacman, resumed = game.join(
             request.user_id, request.token, exchange.connection.id, exchange.now
@@ -325,47 +333,41 @@ class Pipeline:
         exchange.session = session
         exchange.connection.act_as(request.user_id)
         layout = game.board.layout
-        return {
-            "name": session.pacman,
-            "sessionToken": session.token,
-            "width": layout.width,
-            "height": layout.height,
-            "maze": self._maze_rows,
-            "resumed": resumed,
-            "score": pacman.score,
-            "lives": pacman.lives,
-            "tickRate": game.board.tick_rate,
-            "pacmanSpeed": game.board.pacman_speed,
-        }
+        reply.update(
+            name=session.pacman, sessionToken=session.token, width=layout.width,
+            height=layout.height, maze=self._maze_rows, resumed=resumed, score=pacman.score,
+            lives=pacman.lives, tickRate=game.board.tick_rate,
+            pacmanSpeed=game.board.pacman_speed,
+        )  # fmt: skip
 
-    def _find(self, exchange: Exchange, request: FindRequest) -> dict[str, Any]:
+    def _find(self, exchange: Exchange, request: FindRequest, reply: dict[str, Any]) -> None:
         assert exchange.session is not None  # LOOKUP_USER found it
-        return entity(self.game.find(exchange.session, request.name), self.game.board.flashing())
+        piece = self.game.find(exchange.session, request.name)
+        entity(piece, self.game.board.flashing(), reply)
 
-    def _move(self, exchange: Exchange, request: MoveRequest) -> dict[str, Any]:
+    def _move(self, exchange: Exchange, request: MoveRequest, reply: dict[str, Any]) -> None:
         assert exchange.session is not None  # LOOKUP_USER found it
         piece = self.game.move(exchange.session, request.name, request.direction, request.seq)
-        reply: dict[str, Any] = {"xPos": piece.x, "yPos": piece.y}
+        reply["xPos"] = piece.x
+        reply["yPos"] = piece.y
         if piece.last_seq is not None:
             reply["lastSeq"] = piece.last_seq
-        return reply
 
-    def _find_all(self, exchange: Exchange, request: FindAllRequest) -> dict[str, Any]:
+    def _find_all(self, exchange: Exchange, request: FindAllRequest, reply: dict[str, Any]) -> None:
         pieces = self.game.find_all(request.kind)
-        entities = self._entities.encode(request.kind, pieces, self.game.board.flashing())
-        return {"level": self.game.board.level, "entities": entities}  # last: spliced in as is
+        reply["level"] = self.game.board.level
+        reply["entities"] = self._entities.encode(request.kind, pieces, self.game.board.flashing())
 
-    def _remove(self, exchange: Exchange, request: RemoveRequest) -> dict[str, Any]:
+    def _remove(self, exchange: Exchange, request: RemoveRequest, reply: dict[str, Any]) -> None:
         assert exchange.session is not None  # LOOKUP_USER found it
-        return {"removed": self.game.remove(exchange.session, request.name)}
+        reply["removed"] = self.game.remove(exchange.session, request.name)
 
-    def _leave(self, exchange: Exchange, request: LeaveRequest) -> dict[str, Any]:
+    def _leave(self, exchange: Exchange, request: LeaveRequest, reply: dict[str, Any]) -> None:
         assert exchange.session is not None
         self.game.leave(exchange.session)
-        return {}
 
-    def _ping(self, exchange: Exchange, request: PingRequest) -> dict[str, Any]:
-        return {}
+    def _ping(self, exchange: Exchange, request: PingRequest, reply: dict[str, Any]) -> None:
+        pass
 
     def _error(
         self,

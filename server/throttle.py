@@ -16,6 +16,7 @@ class Throttle:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
+        self._full = float(burst)
         self._refill_time = burst / rate
         self._buckets: dict[str, tuple[float, float]] = {}
         """key -> (tokens, when they were counted)"""
@@ -33,10 +34,11 @@ class Throttle:
         """
         bucket = self._buckets.get(key)
         if bucket is None:
-            tokens = float(self.burst)
-        else:
-            tokens, then = bucket
-            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+            tokens = self._full
+        else:  # (min() and float() are calls: this runs for every request)
+            tokens = bucket[0] + (now - bucket[1]) * self.rate
+            if tokens > self._full:
+                tokens = self._full
         if tokens >= 1.0:
             self._buckets[key] = (tokens - 1.0, now)
             return 0.0

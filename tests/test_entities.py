@@ -73,37 +73,32 @@ def test_pieces_gone_for_good_are_forgotten() -> None:
 def test_food_is_encoded_once(kind: str) -> None:
     pieces = [Piece(f"food-{i}", kind, i, 1) for i in range(3)]
     cache = EntityCache()
-    first = cache.encode(kind, pieces, False)
-    second = cache.encode(kind, pieces, True)
-    assert isinstance(first, Encoded)
-    assert json.loads(first.json) == json.loads(second.json) == fresh(pieces, False)
+    assert isinstance(cache.encode(kind, pieces, False), Encoded)
+    first = cached(cache, kind, pieces, False)
+    assert cached(cache, kind, pieces, True) == first == fresh(pieces, False)
 
 
-def test_an_encoded_value_goes_into_the_reply_as_it_is() -> None:
-    reply = {"v": 1, "requestId": "r", "entities": Encoded(b'[{"name":"a"}]'), "level": 2}
-    assert json.loads(encode_trusted(reply)) == {
-        "v": 1, "requestId": "r", "entities": [{"name": "a"}], "level": 2,
-    }  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "reply",
-    [{"v": object()}, {"v": [Encoded(b"1")]}],
-    ids=["not-json", "encoded-below-the-top"],
-)
-def test_a_value_that_is_not_json_is_refused(reply: dict[str, object]) -> None:
-    with pytest.raises(TypeError):
-        encode_trusted(reply)
-
-
-@pytest.mark.parametrize("where", ["last", "first", "alone"])
-def test_an_encoded_value_anywhere_at_the_top_gives_the_same_reply(where: str) -> None:
+@pytest.mark.parametrize("where", ["last", "first", "alone", "below the top"])
+def test_an_encoded_value_goes_into_the_reply_as_it_is(where: str) -> None:
     value = Encoded(b'[{"name":"a","xPos":1}]')
     reply: dict[str, object] = {
         "last": {"v": 1, "requestId": "null}", "entities": value},
         "first": {"entities": value, "v": 1, "requestId": "null}"},
         "alone": {"entities": value},
+        "below the top": {"v": 1, "entities": [value]},
     }[where]
     decoded = json.loads(encode_trusted(reply))
-    assert decoded["entities"] == [{"name": "a", "xPos": 1}]
-    assert decoded == {**reply, "entities": [{"name": "a", "xPos": 1}]}
+    expected = [{"name": "a", "xPos": 1}]
+    assert decoded == {**reply, "entities": [expected] if where == "below the top" else expected}
+
+
+def test_a_value_that_is_not_json_is_refused() -> None:
+    with pytest.raises(TypeError):
+        encode_trusted({"v": object()})
+
+
+def test_an_entity_written_into_a_reply_is_the_entity_beside_the_reply() -> None:
+    pacman = Piece("pacman-a", PACMAN, 3, 4, heading="left", score=10, lives=2, last_seq=7)
+    reply: dict[str, object] = {"v": 1, "requestId": "f", "clock": 9, "status": "ok"}
+    assert entity(pacman, False, reply) is reply
+    assert reply == {"v": 1, "requestId": "f", "clock": 9, "status": "ok", **entity(pacman)}
