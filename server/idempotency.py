@@ -27,19 +27,19 @@ is handled either before the first arrived (then it is the first) or after its u
 finished (then it is answered from here), on any connection.
 """
 
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from protocol.models import Request
 
 MUTATIONS = frozenset({"join", "move", "remove", "leave"})
 
 
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    """The reply to an applied mutation, and what that mutation asked for."""
+class Remembered(NamedTuple):
+    """The reply to an applied mutation, and what that mutation asked for. (A tuple: one is
+    made for every move, and a frozen dataclass costs three times as much to make.)"""
 
     action: str
     asked: tuple[Any, ...]
@@ -55,12 +55,14 @@ class Remembered:
 
 def asked(request: Request) -> tuple[Any, ...]:
     """What ``request`` asks for: the values of its fields, its requestId aside."""
-    return tuple(getattr(request, name) for name in _fields(type(request)))
+    return _fields(type(request))(request)
 
 
 @cache
-def _fields(kind: type[Request]) -> tuple[str, ...]:
-    return tuple(name for name in kind.model_fields if name != "request_id")
+def _fields(kind: type[Request]) -> Callable[[Request], tuple[Any, ...]]:
+    names = [name for name in kind.model_fields if name != "request_id"]
+    # attrgetter of one name gives the value, not a 1-tuple: the version, always there, pads
+    return attrgetter(*names) if len(names) > 1 else attrgetter(*names, "v")
 
 
 class IdempotencyCache:
@@ -69,7 +71,8 @@ class IdempotencyCache:
     def __init__(self, *, per_user: int = 64, max_age: float = 60.0) -> None:
         self.per_user = per_user
         self.max_age = max_age
-        self._users: dict[str, OrderedDict[str, Remembered]] = {}
+        self._users: dict[str, dict[str, Remembered]] = {}
+        """userId -> requestId -> what was replied, oldest first (dicts keep their order)."""
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._users.values())
@@ -91,13 +94,14 @@ class IdempotencyCache:
             return
         entries = self._users.get(request.user_id)
         if entries is None:
-            entries = self._users[request.user_id] = OrderedDict()
+            entries = self._users[request.user_id] = {}
+        else:
+            entries.pop(request.request_id, None)  # one too old to answer: the new goes last
         entries[request.request_id] = Remembered(request.action, asked(request), reply, now)
-        entries.move_to_end(request.request_id)
         while len(entries) > self.per_user:
-            entries.popitem(last=False)
-        while entries and now - next(iter(entries.values())).at > self.max_age:
-            entries.popitem(last=False)
+            del entries[next(iter(entries))]
+        while now - next(iter(entries.values())).at > self.max_age:
+            del entries[next(iter(entries))]
 
     def forget(self, user_id: str) -> None:
         """The user is gone (expired, left): their replies go too."""

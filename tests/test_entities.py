@@ -1,7 +1,7 @@
 """Entities encoded once per change: the cache always says what encoding them afresh says."""
 
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 from hypothesis import given, settings
@@ -34,8 +34,32 @@ changes = st.fixed_dictionaries(
         "state": st.sampled_from(["normal", "frightened", "eyes"]),
         "last_seq": st.none() | st.integers(0, 2**53),
         "wanted": st.none() | st.sampled_from(["up", "left"]),
+        "waiting": st.booleans(),
+        "owner": st.none() | st.sampled_from(["u0", "u9"]),
     },
 )
+OTHER_VALUE = {
+    "x": 7, "y": 9, "heading": "up", "moving": True, "offset": 0.25, "score": 50, "lives": 1,
+    "state": "frightened", "last_seq": 12, "wanted": "up", "waiting": True, "owner": "u9",
+}  # fmt: skip
+"""For each field of a piece but its name and kind: a value other than a new piece's."""
+
+
+def test_every_field_of_a_piece_has_a_value_to_change_it_to() -> None:
+    """A field added to ``Piece`` needs one here, so that the test below changes it too."""
+    assert {field.name for field in fields(Piece)} - {"name", "kind"} == set(OTHER_VALUE)
+
+
+@pytest.mark.parametrize("field", sorted(OTHER_VALUE))
+@pytest.mark.parametrize("kind", [PACMAN, GHOST, PELLET])
+def test_a_change_of_any_one_field_is_seen(kind: str, field: str) -> None:
+    """The cache looks at only the fields an entity shows (``_SHOWN``): a change of any one
+    field alone gives what encoding afresh gives, whichever fields ``entity`` shows."""
+    pieces = [Piece("one", kind, 1, 1, owner="u0")]
+    cache = EntityCache()
+    assert cached(cache, kind, pieces, False) == fresh(pieces, False)
+    setattr(pieces[0], field, OTHER_VALUE[field])
+    assert cached(cache, kind, pieces, False) == fresh(pieces, False)
 
 
 @settings(max_examples=200, deadline=None)
