@@ -1,5 +1,6 @@
 """The benchmarks still run, and their table says what the figures say (bench/)."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -8,11 +9,24 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
+import instructions  # noqa: E402
 import roundtrip  # noqa: E402
 import run  # noqa: E402
 import users  # noqa: E402
 from fleet import accepts_for  # noqa: E402
 from messages import MIXED_TURNS, mixed_text  # noqa: E402
+
+
+@pytest.mark.parametrize("request_", sorted(instructions.REQUESTS))
+def test_the_loop_instructions_are_counted_in_runs_every_request_right(request_: str) -> None:
+    """The loop bench/instructions.py runs under callgrind, here without it: each request is
+    answered with a success (the loop asserts it), on the server of this checkout."""
+    command = [
+        sys.executable, "-c", instructions.LOOP, str(instructions.ROOT),
+        instructions.REQUESTS[request_], "20", str(instructions.QUIET), "3",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def cell(server: str, n: int, rate: float, p50: float, p99: float) -> roundtrip.Cell:

@@ -1,0 +1,143 @@
+"""Instructions per request: what the server's request path costs, counted, not timed.
+
+    uv run python bench/instructions.py [--baseline DIR] [--json FILE]
+
+Runs the server's request path (``Pipeline.handle``, every stage, the reply encoded) in a
+loop in memory, under valgrind's callgrind, and counts the machine instructions one request
+takes: the count of a run of ``--many`` requests less that of ``--few``, over the difference,
+so that starting Python and the server is not counted. Instruction counts do not move with
+what else the machine does, as times on a shared machine do: a change to the request path
+shows up here to within a few hundred instructions, in one run.
+
+What it counts is CPU work in user space, without the sockets and the event loop around the
+pipeline (bench/roundtrip.py measures the whole round trip, in time), and without caches:
+in a busy server the same instructions take two to four times as long as in this loop
+(docs/performance.md). ``--baseline DIR`` counts another checkout too (``git archive`` of the
+commit before a change), in the same run. Needs valgrind (``apt-get install -y valgrind``).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUIET = ROOT / "bench" / "quiet.txt"
+PLAYERS = 10
+"""Users on the board: ``findAll :pacman`` answers with this many pac-men."""
+
+REQUESTS = {
+    "find": '{{"v":1,"requestId":"f","userId":"bench-0","action":"find","name":"pacman"}}',
+    "move": '{{"v":1,"requestId":"m{i}","userId":"bench-0","action":"move","name":"pacman",'
+    '"direction":"{direction}"}}',
+    "findAll :ghost": '{{"v":1,"requestId":"g","userId":"bench-0","action":"findAll",'
+    '"kind":":ghost"}}',
+    "findAll :pacman": '{{"v":1,"requestId":"p","userId":"bench-0","action":"findAll",'
+    '"kind":":pacman"}}',
+}
+"""The requests counted: those of the ``find`` and ``mixed`` workloads of bench/roundtrip.py.
+Each move has its own requestId, as in the benchmark: a repeated one is answered from memory."""
+
+LOOP = """
+import sys, time
+root, text, count, layout, players = sys.argv[1:6]
+sys.path.insert(0, root)
+from server.config import ServerConfig, ServerLimits
+from server.net import BoardServer
+from server.pipeline import ConnectionState
+
+limits = ServerLimits(rate=1e9, burst=10**9)
+server = BoardServer(ServerConfig(port=0, layout=layout, limits=limits))
+pipeline, now = server.pipeline, time.monotonic()
+connections = [ConnectionState(user + 1) for user in range(int(players))]
+for user, connection in enumerate(connections):
+    join = '{"v":1,"requestId":"j","userId":"bench-%d","action":"join"}' % user
+    assert pipeline.handle(connection, join, now).failed is False
+directions = ("left", "up", "right", "down")
+frames = [text.format(i=i, direction=directions[i % 4]) for i in range(int(count))]
+reply = pipeline.handle(connections[0], frames[0], now)
+assert not reply.failed, reply.frame
+handle = pipeline.handle
+for frame in frames[1:]:
+    handle(connections[0], frame, now)
+"""
+
+
+def count(python: str, root: Path, text: str, requests: int) -> int:
+    """Instructions for starting, joining, then handling ``requests`` requests."""
+    with tempfile.TemporaryDirectory(prefix="pacnet-instructions-") as work:
+        out = Path(work) / "callgrind.out"
+        command = [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
+            python, "-c", LOOP, str(root), text, str(requests), str(QUIET), str(PLAYERS),
+        ]  # fmt: skip
+        # Bytecode written by an earlier run, or not, changes the count: never write it.
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the loop failed in {root}: {done.stderr.strip()[-600:]}")
+        found = re.search(r"^summary: (\d+)$", out.read_text(), re.MULTILINE)
+        if found is None:
+            raise RuntimeError("callgrind wrote no summary")
+        return int(found.group(1))
+
+
+def per_request(python: str, root: Path, text: str, few: int, many: int) -> int:
+    """Instructions one request takes: the difference between two runs, over theirs."""
+    return round((count(python, root, text, many) - count(python, root, text, few)) / (many - few))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/instructions.py",
+        description="Instructions per request of the server's request path, under callgrind.",
+    )
+    parser.add_argument(
+        "--baseline", type=Path, metavar="DIR",
+        help="also count the checkout in DIR (say, `git archive` of the commit before a change)",
+    )  # fmt: skip
+    parser.add_argument("--few", type=int, default=500, help="requests in the short run (500)")
+    parser.add_argument("--many", type=int, default=2500, help="requests in the long run (2500)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the counts")
+    args = parser.parse_args(argv)
+    if args.baseline is not None and not (args.baseline / "server" / "pipeline.py").is_file():
+        parser.error(f"--baseline {args.baseline}: not a pacnet checkout")
+    if not 0 < args.few < args.many:
+        parser.error("--few and --many must be 0 < few < many")
+    if shutil.which("valgrind") is None:
+        parser.error("valgrind is not installed (apt-get install -y valgrind)")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    roots = {"pacnet": ROOT} | ({"baseline": args.baseline} if args.baseline else {})
+    counts: dict[str, dict[str, int]] = {name: {} for name in roots}
+    for request, text in REQUESTS.items():
+        for name, root in roots.items():
+            counts[name][request] = per_request(sys.executable, root, text, args.few, args.many)
+            print(f"{name:>8} {request:<16} {counts[name][request]:>9,}", file=sys.stderr)
+    header = "| request | pacnet |" + (" baseline | ratio |" if args.baseline else "")
+    print(header)
+    print("|---|---:|" + ("---:|---:|" if args.baseline else ""))
+    for request in REQUESTS:
+        ours = counts["pacnet"][request]
+        row = f"| {request} | {ours:,} |"
+        if args.baseline:
+            base = counts["baseline"][request]
+            row += f" {base:,} | {ours / base:.2f} |"
+        print(row)
+    print(f"\ninstructions per request; findAll :pacman with {PLAYERS} pac-men on the board")
+    if args.json:
+        args.json.write_text(json.dumps({"players": PLAYERS, "counts": counts}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
