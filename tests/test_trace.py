@@ -197,6 +197,12 @@ async def test_faulted_tells_the_stories_of_the_requests_a_fault_hit_even_a_cras
     assert story[-1] == "  verdict: UNKNOWN, and the server saw it but did not act"
 
 
+def _ctrl_c_heard() -> None:
+    """Ctrl-C as at a terminal: a test run started in the background (``pytest &``) ignores
+    SIGINT, and a child would inherit that and never hear it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_follow_prints_each_call_as_it_settles_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     log = tmp_path / "live.log"
     log.write_text(
@@ -204,7 +210,7 @@ def test_follow_prints_each_call_as_it_settles_and_stops_on_ctrl_c(tmp_path: Pat
     )  # before: not shown
     follower = subprocess.Popen(
         [sys.executable, "-m", "client.cli", "trace", "--follow", "--log", str(log)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=_ctrl_c_heard,
     )  # fmt: skip
     try:
         assert follower.stdout is not None
