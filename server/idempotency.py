@@ -60,9 +60,8 @@ def asked(request: Request) -> tuple[Any, ...]:
 
 @cache
 def _fields(kind: type[Request]) -> Callable[[Request], tuple[Any, ...]]:
-    names = [name for name in kind.model_fields if name != "request_id"]
-    # attrgetter of one name gives the value, not a 1-tuple: the version, always there, pads
-    return attrgetter(*names) if len(names) > 1 else attrgetter(*names, "v")
+    # Every request has v, action and userId besides its requestId: a tuple, never one value.
+    return attrgetter(*(name for name in kind.model_fields if name != "request_id"))
 
 
 class IdempotencyCache:

@@ -318,9 +318,8 @@ class Pipeline:
         }
         self._actions[request.action](exchange, request, reply)
         exchange.reply = reply
-        # (not after a leave: nothing is left to repeat)
-        if request.action in MUTATIONS and request.user_id in self.game.sessions:
-            self.game.replies.put(request, reply, exchange.now)
+        if request.user_id in self.game.sessions:  # not after a leave: nothing left to repeat
+            self.game.replies.put(request, reply, exchange.now)  # (mutations only: it checks)
 
     # --- actions: each adds its payload to the success reply, in wire form (the tests check
     # every kind against its model) ---
