@@ -24,43 +24,42 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from messages import find_texts, join_text, mixed_text
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = ROOT / "bench" / "quiet.txt"
 PLAYERS = 10
 """Users on the board: ``findAll :pacman`` answers with this many pac-men."""
 
-REQUESTS = {
-    "find": '{{"v":1,"requestId":"f","userId":"bench-0","action":"find","name":"pacman"}}',
-    "move": '{{"v":1,"requestId":"m{i}","userId":"bench-0","action":"move","name":"pacman",'
-    '"direction":"{direction}"}}',
-    "findAll :ghost": '{{"v":1,"requestId":"g","userId":"bench-0","action":"findAll",'
-    '"kind":":ghost"}}',
-    "findAll :pacman": '{{"v":1,"requestId":"p","userId":"bench-0","action":"findAll",'
-    '"kind":":pacman"}}',
+REQUESTS: dict[str, Callable[[int], bytes]] = {
+    "find": lambda i: find_texts(0)[0],
+    "move": lambda i: mixed_text(0, 3 * i),
+    "findAll :ghost": lambda i: mixed_text(0, 1),
+    "findAll :pacman": lambda i: mixed_text(0, 2),
 }
-"""The requests counted: those of the ``find`` and ``mixed`` workloads of bench/roundtrip.py.
-Each move has its own requestId, as in the benchmark: a repeated one is answered from memory."""
+"""Request number i of each kind counted, as user 0 of the ``find`` and ``mixed`` workloads of
+bench/roundtrip.py sends it (bench/messages.py): each move has its own requestId, as in the
+benchmark, since a repeated one is answered from memory."""
 
 LOOP = """
-import sys, time
-root, text, count, layout, players = sys.argv[1:6]
+import json, sys, time
+root, layout = sys.argv[1:3]
 sys.path.insert(0, root)
 from server.config import ServerConfig, ServerLimits
 from server.net import BoardServer
 from server.pipeline import ConnectionState
 
+given = json.load(sys.stdin)  # read before the loop: counted once, not per request
 limits = ServerLimits(rate=1e9, burst=10**9)
 server = BoardServer(ServerConfig(port=0, layout=layout, limits=limits))
 pipeline, now = server.pipeline, time.monotonic()
-connections = [ConnectionState(user + 1) for user in range(int(players))]
-for user, connection in enumerate(connections):
-    join = '{"v":1,"requestId":"j","userId":"bench-%d","action":"join"}' % user
+connections = [ConnectionState(user + 1) for user in range(len(given["joins"]))]
+for connection, join in zip(connections, given["joins"]):
     assert pipeline.handle(connection, join, now).failed is False
-directions = ("left", "up", "right", "down")
-frames = [text.format(i=i, direction=directions[i % 4]) for i in range(int(count))]
+frames = given["frames"]
 reply = pipeline.handle(connections[0], frames[0], now)
 assert not reply.failed, reply.frame
 handle = pipeline.handle
@@ -69,17 +68,28 @@ for frame in frames[1:]:
 """
 
 
-def count(python: str, root: Path, text: str, requests: int) -> int:
+def loop_input(request: str, requests: int) -> str:
+    """What the loop reads: the joins of ``PLAYERS`` users, then ``requests`` of a kind."""
+    return json.dumps({
+        "joins": [join_text(user).decode() for user in range(PLAYERS)],
+        "frames": [REQUESTS[request](i).decode() for i in range(requests)],
+    })  # fmt: skip
+
+
+def count(python: str, root: Path, request: str, requests: int) -> int:
     """Instructions for starting, joining, then handling ``requests`` requests."""
     with tempfile.TemporaryDirectory(prefix="pacnet-instructions-") as work:
         out = Path(work) / "callgrind.out"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
-            python, "-c", LOOP, str(root), text, str(requests), str(QUIET), str(PLAYERS),
+            python, "-c", LOOP, str(root), str(QUIET),
         ]  # fmt: skip
         # Bytecode written by an earlier run, or not, changes the count: never write it.
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        done = subprocess.run(
+            command, input=loop_input(request, requests), capture_output=True, text=True,
+            env=env, check=False,
+        )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"the loop failed in {root}: {done.stderr.strip()[-600:]}")
         found = re.search(r"^summary: (\d+)$", out.read_text(), re.MULTILINE)
@@ -88,9 +98,11 @@ def count(python: str, root: Path, text: str, requests: int) -> int:
         return int(found.group(1))
 
 
-def per_request(python: str, root: Path, text: str, few: int, many: int) -> int:
+def per_request(python: str, root: Path, request: str, few: int, many: int) -> int:
     """Instructions one request takes: the difference between two runs, over theirs."""
-    return round((count(python, root, text, many) - count(python, root, text, few)) / (many - few))
+    return round(
+        (count(python, root, request, many) - count(python, root, request, few)) / (many - few)
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -119,9 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     roots = {"pacnet": ROOT} | ({"baseline": args.baseline} if args.baseline else {})
     counts: dict[str, dict[str, int]] = {name: {} for name in roots}
-    for request, text in REQUESTS.items():
+    for request in REQUESTS:
         for name, root in roots.items():
-            counts[name][request] = per_request(sys.executable, root, text, args.few, args.many)
+            counts[name][request] = per_request(sys.executable, root, request, args.few, args.many)
             print(f"{name:>8} {request:<16} {counts[name][request]:>9,}", file=sys.stderr)
     header = "| request | pacnet |" + (" baseline | ratio |" if args.baseline else "")
     print(header)

@@ -22,10 +22,16 @@ def test_the_loop_instructions_are_counted_in_runs_every_request_right(request_:
     """The loop bench/instructions.py runs under callgrind, here without it: each request is
     answered with a success (the loop asserts it), on the server of this checkout."""
     command = [
-        sys.executable, "-c", instructions.LOOP, str(instructions.ROOT),
-        instructions.REQUESTS[request_], "20", str(instructions.QUIET), "3",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        sys.executable,
+        "-c",
+        instructions.LOOP,
+        str(instructions.ROOT),
+        str(instructions.QUIET),
+    ]
+    done = subprocess.run(
+        command, input=instructions.loop_input(request_, 80), capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
 
 
