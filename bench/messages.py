@@ -57,7 +57,7 @@ def bot_text(user: int, index: int) -> bytes:
     (``find``) instead of every pac-man: move, findAll :ghost, find (client/play.py,
     ``article_loop(others=False)``)."""
     if index % 3 == 2:
-        return _request(user, "f", "find", name="pacman")
+        return find_texts(user)[0]
     return mixed_text(user, index)
 
 
