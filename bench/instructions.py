@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from messages import find_texts, join_text, mixed_text
+from messages import MIXED_TURNS, find_texts, join_text, mixed_text
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = ROOT / "bench" / "quiet.txt"
@@ -52,27 +52,29 @@ from server.config import ServerConfig, ServerLimits
 from server.net import BoardServer
 from server.pipeline import ConnectionState
 
-given = json.load(sys.stdin)  # read before the loop: counted once, not per request
+given = json.load(sys.stdin)
 limits = ServerLimits(rate=1e9, burst=10**9)
 server = BoardServer(ServerConfig(port=0, layout=layout, limits=limits))
 pipeline, now = server.pipeline, time.monotonic()
 connections = [ConnectionState(user + 1) for user in range(len(given["joins"]))]
 for connection, join in zip(connections, given["joins"]):
     assert pipeline.handle(connection, join, now).failed is False
-frames = given["frames"]
-reply = pipeline.handle(connections[0], frames[0], now)
-assert not reply.failed, reply.frame
-handle = pipeline.handle
-for frame in frames[1:]:
-    handle(connections[0], frame, now)
+frames = given["frames"]  # each different one, sent in turn: nothing made per request
+for frame in frames:
+    reply = pipeline.handle(connections[0], frame, now)
+    assert not reply.failed, reply.frame
+handle, connection, turn = pipeline.handle, connections[0], len(frames)
+for i in range(int(sys.argv[3]) - turn):
+    handle(connection, frames[i % turn], now)
 """
 
 
-def loop_input(request: str, requests: int) -> str:
-    """What the loop reads: the joins of ``PLAYERS`` users, then ``requests`` of a kind."""
+def loop_input(request: str) -> str:
+    """What the loop reads: the joins of ``PLAYERS`` users, then every different request of
+    a kind, which it sends in turn (a move's requestId comes round after ``MIXED_TURNS``)."""
+    frames = dict.fromkeys(REQUESTS[request](i).decode() for i in range(MIXED_TURNS))
     return json.dumps({
-        "joins": [join_text(user).decode() for user in range(PLAYERS)],
-        "frames": [REQUESTS[request](i).decode() for i in range(requests)],
+        "joins": [join_text(user).decode() for user in range(PLAYERS)], "frames": list(frames),
     })  # fmt: skip
 
 
@@ -82,12 +84,12 @@ def count(python: str, root: Path, request: str, requests: int) -> int:
         out = Path(work) / "callgrind.out"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
-            python, "-c", LOOP, str(root), str(QUIET),
+            python, "-c", LOOP, str(root), str(QUIET), str(requests),
         ]  # fmt: skip
         # Bytecode written by an earlier run, or not, changes the count: never write it.
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         done = subprocess.run(
-            command, input=loop_input(request, requests), capture_output=True, text=True,
+            command, input=loop_input(request), capture_output=True, text=True,
             env=env, check=False,
         )  # fmt: skip
         if done.returncode != 0:

@@ -22,14 +22,11 @@ def test_the_loop_instructions_are_counted_in_runs_every_request_right(request_:
     """The loop bench/instructions.py runs under callgrind, here without it: each request is
     answered with a success (the loop asserts it), on the server of this checkout."""
     command = [
-        sys.executable,
-        "-c",
-        instructions.LOOP,
-        str(instructions.ROOT),
-        str(instructions.QUIET),
-    ]
+        sys.executable, "-c", instructions.LOOP, str(instructions.ROOT), str(instructions.QUIET),
+        "200",
+    ]  # fmt: skip
     done = subprocess.run(
-        command, input=instructions.loop_input(request_, 80), capture_output=True, text=True,
+        command, input=instructions.loop_input(request_), capture_output=True, text=True,
         timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
