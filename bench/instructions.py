@@ -27,20 +27,20 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from messages import MIXED_TURNS, find_texts, join_text, mixed_text
+from messages import TURNS, find_texts, join_text, window_text
 
 ROOT = Path(__file__).resolve().parent.parent
-QUIET = ROOT / "bench" / "quiet.txt"
+MAZE = ROOT / "bench" / "penned.txt"
 PLAYERS = 10
 """Users on the board: ``findAll :pacman`` answers with this many pac-men."""
 
 REQUESTS: dict[str, Callable[[int], bytes]] = {
     "find": lambda i: find_texts(0)[0],
-    "move": lambda i: mixed_text(0, 3 * i),
-    "findAll :ghost": lambda i: mixed_text(0, 1),
-    "findAll :pacman": lambda i: mixed_text(0, 2),
+    "move": lambda i: window_text(0, 3 * i),
+    "findAll :ghost": lambda i: window_text(0, 1),
+    "findAll :pacman": lambda i: window_text(0, 2),
 }
-"""Request number i of each kind counted, as user 0 of the ``find`` and ``mixed`` workloads of
+"""Request number i of each kind counted, as user 0 of the ``find`` and ``window`` workloads of
 bench/roundtrip.py sends it (bench/messages.py): each move has its own requestId, as in the
 benchmark, since a repeated one is answered from memory."""
 
@@ -71,8 +71,8 @@ for i in range(int(sys.argv[3]) - turn):
 
 def loop_input(request: str) -> str:
     """What the loop reads: the joins of ``PLAYERS`` users, then every different request of
-    a kind, which it sends in turn (a move's requestId comes round after ``MIXED_TURNS``)."""
-    frames = dict.fromkeys(REQUESTS[request](i).decode() for i in range(MIXED_TURNS))
+    a kind, which it sends in turn (a move's requestId comes round after ``TURNS``)."""
+    frames = dict.fromkeys(REQUESTS[request](i).decode() for i in range(TURNS))
     return json.dumps({
         "joins": [join_text(user).decode() for user in range(PLAYERS)], "frames": list(frames),
     })  # fmt: skip
@@ -84,7 +84,7 @@ def count(python: str, root: Path, request: str, requests: int) -> int:
         out = Path(work) / "callgrind.out"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
-            python, "-c", LOOP, str(root), str(QUIET), str(requests),
+            python, "-c", LOOP, str(root), str(MAZE), str(requests),
         ]  # fmt: skip
         # Bytecode written by an earlier run, or not, changes the count: never write it.
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = counts["baseline"][request]
             row += f" {base:,} | {ours / base:.2f} |"
         print(row)
-    print(f"\ninstructions per request; findAll :pacman with {PLAYERS} pac-men on the board")
+    print(f"\ninstructions per request; findAll :pacman with {PLAYERS} pac-men on the board, ")
+    print("findAll :ghost with the penned maze's 4 ghosts")
     if args.json:
         args.json.write_text(json.dumps({"players": PLAYERS, "counts": counts}, indent=2))
     return 0

@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 DIRECTIONS = ("left", "up", "right", "down")
-MIXED_TURNS = 72
-"""Distinct turns a ``mixed`` connection cycles through. Each move has its own requestId: the
+TURNS = 72
+"""Distinct turns a playing connection cycles through. Each move has its own requestId: the
 server remembers a user's last 64 mutations (server/idempotency.py), so a move sent again 72
 moves later is a new request to it, not a repeat answered from memory."""
 
@@ -40,30 +40,42 @@ def find_texts(user: int) -> list[bytes]:
     return [_request(user, "f", "find", name="pacman")]
 
 
-def mixed_text(user: int, index: int) -> bytes:
-    """Request number ``index`` of the ``mixed`` workload: the article loop's turns, in
-    ``MIXED_TURNS`` turns that come round again, each move with its own requestId."""
-    turn, call = divmod(index % (3 * MIXED_TURNS), 3)
+def _turn(user: int, index: int, look: bytes) -> bytes:
+    """Request number ``index`` of a loop of three calls whose third is ``look``: move (the
+    direction going round the four), findAll :ghost, then ``look``, in ``TURNS`` turns
+    that come round again, each move with its own requestId."""
+    turn, call = divmod(index % (3 * TURNS), 3)
     if call == 0:
         direction = DIRECTIONS[turn % len(DIRECTIONS)]
         return _request(user, f"m{turn}", "move", name="pacman", direction=direction)
     if call == 1:
         return _request(user, "g", "findAll", kind=":ghost")
-    return _request(user, "p", "findAll", kind=":pacman")
+    return look
 
 
-def bot_text(user: int, index: int) -> bytes:
-    """Request number ``index`` of a bot's turn, which looks at its own pac-man alone
-    (``find``) instead of every pac-man: move, findAll :ghost, find (client/play.py,
-    ``article_loop(others=False)``)."""
-    if index % 3 == 2:
-        return find_texts(user)[0]
-    return mixed_text(user, index)
+def article_text(user: int, index: int) -> bytes:
+    """Request number ``index`` of the article's loop, as ``pacnet bots`` play it: move,
+    findAll :ghost, find (its own pac-man, to see whether a ghost overlaps it; a ``remove``
+    follows only a catch, which the penned maze never has). client/play.py,
+    ``article_loop(others=False)``."""
+    return _turn(user, index, find_texts(user)[0])
 
 
-def mixed_texts(user: int) -> list[bytes]:
-    """The ``mixed`` workload: every request of the cycle, in order."""
-    return [mixed_text(user, index) for index in range(3 * MIXED_TURNS)]
+def window_text(user: int, index: int) -> bytes:
+    """Request number ``index`` of the window's loop, which also draws the other players:
+    move, findAll :ghost, findAll :pacman (every pac-man on the board). client/play.py,
+    ``article_loop``."""
+    return _turn(user, index, _request(user, "p", "findAll", kind=":pacman"))
+
+
+def article_texts(user: int) -> list[bytes]:
+    """The ``mixed`` workload: every request of the article loop's cycle, in order."""
+    return [article_text(user, index) for index in range(3 * TURNS)]
+
+
+def window_texts(user: int) -> list[bytes]:
+    """The ``window`` workload: every request of the window loop's cycle, in order."""
+    return [window_text(user, index) for index in range(3 * TURNS)]
 
 
 def ping_text(user: int, index: int = 0) -> bytes:

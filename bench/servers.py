@@ -23,9 +23,10 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-QUIET = BENCH / "quiet.txt"
-"""The small maze without ghosts: no bench pac-man is ever caught, so every call it makes
-takes the success path."""
+MAZE = BENCH / "penned.txt"
+"""The small maze with its ghosts shut in their house: they move, so a ``findAll :ghost`` has
+them to send, but no bench pac-man is ever caught, so every call it makes takes the success
+path."""
 START_TIMEOUT = 20.0
 """Seconds a server may take to log its URL."""
 
@@ -56,7 +57,7 @@ ECHO = Target("echo", (sys.executable, str(BENCH / "echo.py")), _echoes)
 
 
 def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
-    """``pacnet serve`` on the quiet maze with JSON logs, plus ``flags``, running the code of
+    """``pacnet serve`` on the penned maze with JSON logs, plus ``flags``, running the code of
     ``checkout`` (another copy of the project, to hold a change against the code before it).
 
     Validation, the throttle, keepalive, the tick loop, snapshots of the game (to a file of
@@ -64,7 +65,7 @@ def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
     """
     command = (
         sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
-        "--layout", str(QUIET), *flags,
+        "--layout", str(MAZE), *flags,
     )  # fmt: skip
     return Target(name, command, _is_ok, cwd=checkout, keeps_state=True)
 

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fleet import Fleet, Tally
-from messages import bot_text, join_text, leave_text, mixed_text, ping_text
+from messages import article_text, join_text, leave_text, ping_text, window_text
 from servers import (
     ECHO,
     Server,
@@ -66,8 +66,8 @@ SETTLE = 1.0
 
 MODES = {
     "idle": (PING_EVERY, ping_text),
-    "playing": (PLAY_PERIOD, mixed_text),
-    "bots": (PLAY_PERIOD, bot_text),
+    "playing": (PLAY_PERIOD, window_text),
+    "bots": (PLAY_PERIOD, article_text),
 }
 """Each kind of user: seconds between its calls, and the text of its call number N."""
 

@@ -1,7 +1,10 @@
 """The benchmarks still run, and their table says what the figures say (bench/)."""
 
+import json
+import random
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,9 +15,13 @@ sys.path.insert(0, str(BENCH))
 import instructions  # noqa: E402
 import roundtrip  # noqa: E402
 import run  # noqa: E402
+import servers  # noqa: E402
 import users  # noqa: E402
 from fleet import accepts_for  # noqa: E402
-from messages import MIXED_TURNS, mixed_text  # noqa: E402
+from messages import TURNS, article_text, window_text  # noqa: E402
+
+from server.board import Board  # noqa: E402
+from server.layout import load_layout  # noqa: E402
 
 
 @pytest.mark.parametrize("request_", sorted(instructions.REQUESTS))
@@ -22,7 +29,7 @@ def test_the_loop_instructions_are_counted_in_runs_every_request_right(request_:
     """The loop bench/instructions.py runs under callgrind, here without it: each request is
     answered with a success (the loop asserts it), on the server of this checkout."""
     command = [
-        sys.executable, "-c", instructions.LOOP, str(instructions.ROOT), str(instructions.QUIET),
+        sys.executable, "-c", instructions.LOOP, str(instructions.ROOT), str(instructions.MAZE),
         "200",
     ]  # fmt: skip
     done = subprocess.run(
@@ -86,9 +93,52 @@ def test_a_missing_display_is_a_row_that_says_so() -> None:
     assert all(row.met is None for row in rows)
 
 
-def test_every_move_of_the_mixed_cycle_has_its_own_request_id() -> None:
-    moves = [mixed_text(7, i) for i in range(3 * MIXED_TURNS) if b'"move"' in mixed_text(7, i)]
-    assert len(moves) == len(set(moves)) == MIXED_TURNS > 64  # the server remembers 64
+@pytest.mark.parametrize("loop", [article_text, window_text], ids=["article", "window"])
+def test_every_move_of_a_playing_cycle_has_its_own_request_id(
+    loop: Callable[[int, int], bytes],
+) -> None:
+    moves = [loop(7, i) for i in range(3 * TURNS) if b'"move"' in loop(7, i)]
+    assert len(moves) == len(set(moves)) == TURNS > 64  # the server remembers 64
+
+
+def test_the_article_loop_looks_at_its_own_pac_man_and_the_window_at_every_one() -> None:
+    article = [json.loads(article_text(3, i)) for i in range(3)]
+    window = [json.loads(window_text(3, i)) for i in range(3)]
+    assert [r["action"] for r in article] == ["move", "findAll", "find"]
+    assert [r["action"] for r in window] == ["move", "findAll", "findAll"]
+    assert article[1]["kind"] == window[1]["kind"] == ":ghost"
+    assert (article[2]["name"], window[2]["kind"]) == ("pacman", ":pacman")
+
+
+def test_the_window_workload_is_shown_without_a_target() -> None:
+    cells = [cell("echo", 10, 20_000, 0.5, 1.0), cell("pacnet", 10, 5_000, 2.0, 4.0)]
+    rows = run.roundtrip_rows("window", cells)
+    assert [row.figure for row in rows] == [
+        "window: round trips/s, 10 conn.",
+        "window: p50 ms, 10 conn.",
+        "window: p99 ms, 10 conn.",
+    ]
+    assert rows[0].ratio.startswith("0.25")  # the ratio is there, beside echo
+    assert all(row.met is None and row.target == "" for row in rows)
+
+
+def test_the_penned_ghosts_move_and_never_reach_a_pac_man() -> None:
+    """The benchmarks' maze: findAll :ghost has ghosts to send, and no bench pac-man is ever
+    caught (a catch would turn its calls into NOT_FOUND, another path)."""
+    board = Board(load_layout(str(servers.MAZE)), random.Random(5), tick_rate=60)
+    pacmen = [board.add_pacman(f"bench-{n}") for n in range(8)]
+    steer = random.Random(6)
+    seen: set[tuple[int, int]] = set()
+    for tick in range(60 * 60):  # a minute of random steering
+        if tick % 15 == 0:
+            for pacman in pacmen:
+                board.steer(pacman, steer.choice(["left", "up", "right", "down"]))
+        board.tick()
+        seen |= {(round(g.x), round(g.y)) for g in board.all_of(":ghost")}
+    assert board.count(":ghost") == 4
+    assert len(seen) > 1  # they move
+    assert all(pacman.lives == 3 for pacman in pacmen)
+    assert board.count(":pacman") == 8
 
 
 def test_replies_are_checked_cheaply_but_rightly() -> None:
@@ -99,11 +149,11 @@ def test_replies_are_checked_cheaply_but_rightly() -> None:
     assert not echo(b"same", b"other")
 
 
-def test_both_workloads_run_against_real_servers_with_every_reply_right(
+def test_every_workload_runs_against_real_servers_with_every_reply_right(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(roundtrip, "CHECK_EVERY", 1)  # a real run checks one in 1000: too few
-    for workload in ("find", "mixed"):
+    for workload in roundtrip.WORKLOADS:
         status = roundtrip.main(
             ["--seconds", "0.2", "--warmup", "0", "--slice", "0.1", "--connections", "2",
              "--workload", workload]
