@@ -522,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         figures = {"machine": info, "plan": asdict(plan), "cells": [asdict(c) for c in cells]}
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")  # (Path)
     wrong = [c for c in cells if c.replies_wrong]
     for cell in wrong:
         print(

@@ -159,3 +159,16 @@ def test_every_workload_runs_against_real_servers_with_every_reply_right(
              "--workload", workload]
         )  # fmt: skip
         assert status == 0, workload  # 1: a reply checked was wrong
+
+
+def test_a_baseline_run_writes_its_figures_as_json(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    root = str(BENCH.parent)  # this checkout, measured a second time as the baseline
+    status = roundtrip.main(
+        ["--seconds", "0.2", "--warmup", "0", "--slice", "0.1", "--connections", "2",
+         "--baseline", root, "--json", str(out)]
+    )  # fmt: skip
+    assert status == 0
+    figures = json.loads(out.read_text())
+    assert figures["plan"]["baseline"] == root
+    assert {cell["server"] for cell in figures["cells"]} == {"echo", "pacnet", "baseline"}
