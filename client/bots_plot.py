@@ -10,6 +10,8 @@ from typing import Any
 
 from protocol.outcome import Outcome
 
+MIN_SPAN = 0.1
+"""Seconds of the run a timeline entry must span to be drawn (``span_s``)."""
 INSTALL_HINT = "--plot needs matplotlib: install it with uv sync --extra plot"
 
 
@@ -43,12 +45,14 @@ def plot(data: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")  # a file, never a window
     from matplotlib import pyplot
 
-    timeline = data["timeline"]
+    # A rate over less than a tenth of a second says more about the stragglers than the run.
+    timeline = [entry for entry in data["timeline"] if entry["span_s"] >= MIN_SPAN]
     seconds = [entry["second"] for entry in timeline]
     figure, (rates, latency) = pyplot.subplots(2, 1, sharex=True, figsize=(10, 6.5))
     try:
         for outcome in Outcome:
-            counts = [entry[outcome.value] for entry in timeline]
+            # Per second of the run: the last second is usually cut short by the end.
+            counts = [entry[outcome.value] / entry["span_s"] for entry in timeline]
             if any(counts):
                 rates.plot(seconds, counts, label=outcome.value, color=outcome.colour)
         rates.set_ylabel("calls per second")

@@ -96,7 +96,7 @@ def summary(
     """Everything the report says, as JSON-ready data (docs/bots.md: "The report as JSON")."""
     gauges = counts.gauges()
     calls_total, attempts_total = gauges.calls.total(), gauges.attempts.total()
-    timeline = _timeline(counts)
+    timeline = _timeline(counts, elapsed)
     return {
         "run": {
             "bots": info.bots, "strategy": info.strategy, "processes": info.processes,
@@ -211,8 +211,10 @@ def _latency(latencies: Latencies | None) -> dict[str, float | int] | None:
     return shown
 
 
-def _timeline(counts: FleetCounts) -> list[dict[str, Any]]:
-    """One entry per second of the run, gaps (seconds without a call) included."""
+def _timeline(counts: FleetCounts, elapsed: float) -> list[dict[str, Any]]:
+    """One entry per second of the run, gaps (seconds without a call) included, each with how
+    much of that second the run lasted (``span_s``: the last one is cut short by the end, and
+    calls still in flight at the end land in a second with nothing left of the run)."""
     timeline = counts.samples.timeline
     if not timeline:
         return []
@@ -223,7 +225,8 @@ def _timeline(counts: FleetCounts) -> list[dict[str, Any]]:
         latencies = bucket.latencies if bucket else Latencies()
         p50, p99 = latencies.percentile(0.5), latencies.percentile(0.99)
         entries.append({
-            "second": second, "calls": sum(outcomes.values()), **outcomes,
+            "second": second, "span_s": round(min(1.0, max(0.0, elapsed - second)), 3),
+            "calls": sum(outcomes.values()), **outcomes,
             "p50_ms": None if p50 is None else round(p50 * 1000, 3),
             "p99_ms": None if p99 is None else round(p99 * 1000, 3),
         })  # fmt: skip

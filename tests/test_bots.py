@@ -284,6 +284,10 @@ def test_two_processes_give_one_report_whose_json_agrees_with_it(tmp_path: Path)
     seconds = [entry["second"] for entry in data["timeline"]]
     assert seconds == list(range(seconds[0], seconds[-1] + 1))
     assert sum(entry["calls"] for entry in data["timeline"]) > 0
+    spans = [entry["span_s"] for entry in data["timeline"]]
+    assert spans[0] == 1.0
+    assert spans == sorted(spans, reverse=True)  # whole seconds, then the end cuts one short
+    assert sum(spans) == pytest.approx(data["run"]["elapsed_s"], abs=0.01)
 
 
 def test_plot_draws_a_png(tmp_path: Path) -> None:
