@@ -305,7 +305,8 @@ class Board:
 
     def flashing(self) -> bool:
         """Whether frightened ghosts are flashing: the fright is about to end."""
-        return 0 < self.fright_ticks_left <= self._flash_ticks
+        # (fright_ticks_left's sum, without its max() and property call: every find asks)
+        return 0 < self._fright_until - self._clock <= self._flash_ticks
 
     def _frighten(self) -> None:
         """An energizer: every ghost not already eyes turns blue and turns around."""

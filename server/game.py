@@ -72,16 +72,6 @@ class Game:
 
     # --- checks that come before any action (the article's handler shape) ---
 
-    def check_throttle(self, key: str, now: float) -> None:
-        """Spend a token of the bucket ``key`` names, or refuse with THROTTLED."""
-        wait = self.throttle.take(key, now)
-        if wait > 0.0:
-            raise Refusal(
-                ErrorCode.THROTTLED,
-                f"too many requests: at most {self.limits.rate:g}/s, bursts of {self.limits.burst}",
-                retry_after=wait,
-            )
-
     def session_for(self, user_id: str, connection: int) -> Session:
         """The session of ``user_id`` if ``connection`` acts as them, else a refusal."""
         session = self.sessions.get(user_id)
@@ -181,10 +171,6 @@ class Game:
     def leave(self, session: Session) -> None:
         """Take the user and their pac-man off the board."""
         self._drop(session.user_id)
-
-    def refresh(self, session: Session, now: float) -> None:
-        """Any request counts as a sign of life."""
-        self.keepalive.refresh(session.user_id, now)
 
     # --- time and connections ---
 

@@ -190,6 +190,9 @@ class Pipeline:
         self.hooks = list(hooks)
         self._maze_rows = game.board.layout.rows()
         self._entities = EntityCache()
+        # The per-request calls into the game's tables, bound once: these run for every request.
+        self._take_token = game.throttle.take
+        self._heard = game.keepalive.refresh
         self._stages: tuple[tuple[Stage, StageRun], ...] = (
             (Stage.RECEIVE, _nothing),
             (Stage.VALIDATE, self._validate),
@@ -269,7 +272,14 @@ class Pipeline:
         exchange.request = decode_request(exchange.raw)
 
     def _throttle(self, exchange: Exchange) -> None:
-        self.game.check_throttle(exchange.connection.throttle_key, exchange.now)
+        wait = self._take_token(exchange.connection.throttle_key, exchange.now)
+        if wait > 0.0:
+            limits = self.game.limits
+            raise Refusal(
+                ErrorCode.THROTTLED,
+                f"too many requests: at most {limits.rate:g}/s, bursts of {limits.burst}",
+                retry_after=wait,
+            )
 
     def _lookup_user(self, exchange: Exchange) -> None:
         request, connection = exchange.request, exchange.connection
@@ -299,13 +309,14 @@ class Pipeline:
         if connection.user_id != request.user_id:
             return  # a join from a connection not (yet) acting as them: not theirs to repeat
         if exchange.session is not None:
-            self.game.refresh(exchange.session, exchange.now)  # a repeat is a sign of life
+            self._heard(request.user_id, exchange.now)  # a repeat is a sign of life
         exchange.repeated = True
         raise Answer(first.reply)
 
     def _refresh_keepalive(self, exchange: Exchange) -> None:
-        if exchange.session is not None:
-            self.game.refresh(exchange.session, exchange.now)
+        session = exchange.session
+        if session is not None:  # any request is a sign of life
+            self._heard(session.user_id, exchange.now)
 
     def _update_state(self, exchange: Exchange) -> None:
         request = exchange.request
