@@ -1,7 +1,8 @@
 """Round trips per second: pacnet's server against a bare websockets echo server.
 
     uv run python bench/roundtrip.py [--workload find|mixed|window] [--seconds 5]
-                                     [--connections 1,10,100] [--json FILE]
+                                     [--connections 1,10,100] [--baseline DIR]
+                                     [--idle-client] [--json FILE]
 
 Each server runs in a process of its own, pinned to one core when there are two; the load
 comes from this process, on the other core. For each number of connections N, N connections
@@ -174,6 +175,45 @@ class ClosedLoop:
             self.done.set_exception(error)
 
 
+class Spinner:
+    """Keeps the load generator's event loop from ever sleeping while the servers are driven.
+
+    A process asleep in ``epoll_wait`` is woken by the reply that arrives for it, and on
+    loopback the kernel does that waking in the sender: the server's socket write pays for it.
+    The slower a server, the more often its client has finished with the last reply and gone
+    to sleep, so the slower server pays the toll on more of its replies: on this shared
+    virtual machine, 5-10% of pacnet's CPU per round trip in the mixed workload, and its ratio
+    to echo 0.05-0.08 lower (six runs, docs/performance.md). A client on another machine
+    charges no server for waking it, so the load generator busy-polls, as latency benchmarks
+    do: this task yields to the event loop again and again, which then never blocks.
+
+    ``laps`` counts its turns; ``calibrate`` times a turn with nothing else to do, so that a
+    slice can tell the CPU the load generator spent on work from the CPU it spent spinning.
+    """
+
+    def __init__(self) -> None:
+        self.laps = 0
+        self.lap_seconds = 0.0
+        """Seconds one lap takes when there is nothing else to do (``calibrate``)."""
+
+    async def spin(self) -> None:
+        """Spin until cancelled."""
+        while True:
+            self.laps += 1
+            await asyncio.sleep(0)  # (a bare yield: the event loop polls with no timeout)
+
+    async def calibrate(self, seconds: float = 0.2) -> None:
+        """Time a lap with nothing else going on; ``spin`` must be running."""
+        laps, began = self.laps, time.perf_counter()
+        await asyncio.sleep(seconds)
+        self.lap_seconds = (time.perf_counter() - began) / max(1, self.laps - laps)
+
+    def idle_seconds(self, since_laps: int) -> float:
+        """About how long the laps since ``since_laps`` took: time with nothing to do. A lap
+        that also handled replies took longer, so this errs toward counting work."""
+        return (self.laps - since_laps) * self.lap_seconds
+
+
 @dataclass
 class Slice:
     """One timed turn of one server: its round trips, and what they cost in time and CPU."""
@@ -183,7 +223,7 @@ class Slice:
     server_cpu: float
     """CPU seconds the server used."""
     load_cpu: float
-    """CPU seconds this process used."""
+    """CPU seconds this process spent on work (spinning, ``Spinner``, left out)."""
 
 
 @dataclass
@@ -193,12 +233,14 @@ class Load:
     server: Server
     links: list[tuple[Link, Script]]
     replies: Replies
+    spinner: Spinner | None = None
 
     async def drive(self, seconds: float) -> Slice:
         """Every connection in a closed loop for ``seconds``; then each finishes its request."""
         latencies: list[float] = []
         loops = [ClosedLoop(link, script, self.replies, latencies) for link, script in self.links]
         server_cpu, load_cpu = self.server.cpu_seconds(), own_cpu_seconds()
+        laps = self.spinner.laps if self.spinner is not None else 0
         began = time.perf_counter()
         for loop in loops:
             loop.start()
@@ -208,18 +250,22 @@ class Load:
             seconds=time.perf_counter() - began,
             latencies=latencies,
             server_cpu=self.server.cpu_seconds() - server_cpu,
-            load_cpu=own_cpu_seconds() - load_cpu,
-        )
+            load_cpu=max(
+                0.0,
+                own_cpu_seconds() - load_cpu
+                - (self.spinner.idle_seconds(laps) if self.spinner is not None else 0.0),
+            ),
+        )  # fmt: skip
 
 
 @asynccontextmanager
 async def connected(
-    target: Target, server: Server, users: range, workload: Workload
+    target: Target, server: Server, users: range, workload: Workload, spinner: Spinner | None
 ) -> AsyncIterator[Load]:
     """Open and join one connection per user; on the way out each leaves and closes."""
     async with asyncio.TaskGroup() as tasks:
         opening = [tasks.create_task(open_link(server.url)) for _ in users]
-    load = Load(server, [], Replies(target.accepts))
+    load = Load(server, [], Replies(target.accepts), spinner)
     try:
         for user, task in zip(users, opening, strict=True):
             link = task.result()
@@ -252,7 +298,8 @@ class Cell:
     server_cpu: float
     """Share of one core the server used while measured."""
     load_cpu: float
-    """Share of one core the load generator used while measured."""
+    """Share of one core the load generator spent on work while measured (spinning, with
+    ``Plan.spin``, left out): below 100%, it was not what set the pace."""
     slice_rates: list[float]
     """Round trips per second in each slice, in the order they ran."""
     server_us_per_rt: float
@@ -301,14 +348,22 @@ class Plan:
     baseline: Path | None = None
     """Another checkout of pacnet to measure in the same turns (``baseline``): the code
     before a change, to tell what the change did."""
+    spin: bool = True
+    """Whether the load generator busy-polls (``Spinner``) instead of sleeping between
+    replies."""
 
 
-async def measure(plan: Plan, servers: Sequence[tuple[Target, Server]], users: range) -> list[Cell]:
+async def measure(
+    plan: Plan,
+    servers: Sequence[tuple[Target, Server]],
+    users: range,
+    spinner: Spinner | None = None,
+) -> list[Cell]:
     """Every server at ``len(users)`` connections, taking turns slice by slice."""
     workload = WORKLOADS[plan.workload]
     async with AsyncExitStack() as stack:
         loads = [
-            await stack.enter_async_context(connected(target, server, users, workload))
+            await stack.enter_async_context(connected(target, server, users, workload, spinner))
             for target, server in servers
         ]
         for load in loads:
@@ -321,6 +376,19 @@ async def measure(plan: Plan, servers: Sequence[tuple[Target, Server]], users: r
         return [summarize(load, done) for load, done in zip(loads, slices, strict=True)]
 
 
+@asynccontextmanager
+async def spinning() -> AsyncIterator[Spinner]:
+    """A calibrated ``Spinner``, spinning until the ``async with`` block ends."""
+    spinner = Spinner()
+    async with asyncio.TaskGroup() as tasks:
+        task = tasks.create_task(spinner.spin())
+        try:
+            await spinner.calibrate()
+            yield spinner
+        finally:
+            task.cancel()
+
+
 async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
     """Every cell, each N with user ids of its own."""
     cells: list[Cell] = []
@@ -330,10 +398,11 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
         targets.append(pacnet_target(*UNTHROTTLED, name="baseline", checkout=plan.baseline))
     async with AsyncExitStack() as stack:
         servers = [(t, await stack.enter_async_context(running(t, server_cpu))) for t in targets]
+        spinner = await stack.enter_async_context(spinning()) if plan.spin else None
         for n in plan.connections:
             users = range(first, first + n)
             first += n
-            measured = await measure(plan, servers, users)
+            measured = await measure(plan, servers, users, spinner)
             for cell in measured:
                 print(
                     f"{plan.workload:>5} {cell.server:>6} x{n:<4} {cell.per_second:>9,.0f} rt/s  "
@@ -439,6 +508,8 @@ def report(cells: Sequence[Cell], info: dict[str, Any], plan: Plan) -> str:
         f"- workload: {WORKLOADS[plan.workload].about}",
         f"- each cell: {plan.seconds:g} s measured in turns of about {plan.slice:g} s, after "
         f"{plan.warmup:g} s of warm-up; one request in flight per connection",
+        "- load generator: "
+        + ("busy-polls (its CPU column: work alone)" if plan.spin else "sleeps between replies"),
         "",
         table(cells),
         "",
@@ -493,6 +564,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also measure the pacnet of another checkout (say, `git archive` of the commit "
         "before a change), in the same turns",
     )  # fmt: skip
+    parser.add_argument(
+        "--idle-client", action="store_true",
+        help="let the load generator sleep between replies instead of busy-polling: each reply "
+        "then also pays for waking it, which costs the slower server more",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
     args = parser.parse_args(argv)
     if args.baseline is not None and not (args.baseline / "client" / "cli.py").is_file():
@@ -506,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = Plan(
         connections=args.connections, seconds=args.seconds, warmup=args.warmup, slice=args.slice,
-        workload=args.workload, baseline=args.baseline,
+        workload=args.workload, baseline=args.baseline, spin=not args.idle_client,
     )  # fmt: skip
     raise_fd_limit()
     load_cpu, server_cpu = pick_cpus()

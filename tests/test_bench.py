@@ -1,5 +1,6 @@
 """The benchmarks still run, and their table says what the figures say (bench/)."""
 
+import asyncio
 import json
 import random
 import subprocess
@@ -172,3 +173,23 @@ def test_a_baseline_run_writes_its_figures_as_json(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
     assert figures["plan"]["baseline"] == root
     assert {cell["server"] for cell in figures["cells"]} == {"echo", "pacnet", "baseline"}
+
+
+def test_the_load_generator_busy_polls_unless_told_to_sleep(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    quick = ["--seconds", "0.2", "--warmup", "0", "--slice", "0.1", "--connections", "2"]
+    assert roundtrip.main(quick) == 0
+    assert "- load generator: busy-polls (its CPU column: work alone)" in capsys.readouterr().out
+    assert roundtrip.main([*quick, "--idle-client"]) == 0
+    assert "- load generator: sleeps between replies" in capsys.readouterr().out
+
+
+async def test_a_spinner_keeps_the_event_loop_turning_and_knows_a_lap() -> None:
+    async with roundtrip.spinning() as spinner:
+        laps = spinner.laps
+        await asyncio.sleep(0.05)
+        turned = spinner.laps - laps
+    assert turned > 100  # a sleeping loop would have turned a handful of times
+    assert 0 < spinner.lap_seconds < 0.001
+    assert spinner.idle_seconds(laps) == pytest.approx(turned * spinner.lap_seconds)
