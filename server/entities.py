@@ -15,14 +15,24 @@ from typing import Any
 import orjson
 
 from protocol.codec import Encoded
-from server.pieces import GHOST, PACMAN, Piece
+from server.pieces import ENERGIZER, GHOST, PACMAN, PELLET, Piece
 
 _SHOWN = ("x", "y", "heading", "state", "score", "lives", "offset", "moving", "last_seq")
 """The fields of a piece that ``entity`` shows, but its name and kind (the cache's key, which
-never change): a cached entity is made again when one of them changed. Only these, not every
-field: reading 15 was most of the cost of a ``findAll`` hit. tests/test_entities.py changes
-every field of ``Piece`` to hold the cache to encoding afresh."""
-_LOOKS = attrgetter(*_SHOWN)
+never change): a cached entity is made again when one of them has changed. Only these, not
+every field: reading 15 was most of the cost of a ``findAll`` hit."""
+_SHOWN_BY_KIND = {
+    GHOST: ("x", "y", "heading", "state"),
+    PACMAN: ("x", "y", "heading", "score", "lives", "offset", "moving", "last_seq"),
+    PELLET: ("x", "y"),
+    ENERGIZER: ("x", "y"),
+}
+"""The fields ``entity`` shows for each kind, fewer than ``_SHOWN`` (four for a ghost, two for
+food): a ``findAll :ghost`` hit reads and compares four fields per ghost, not nine. A kind not
+here is watched on every field in ``_SHOWN``. tests/test_entities.py changes every field of
+``Piece``, for every kind, to hold the cache to encoding afresh."""
+_LOOKS = {kind: attrgetter(*shown) for kind, shown in _SHOWN_BY_KIND.items()}
+_ALL_LOOKS = attrgetter(*_SHOWN)
 
 _SPARE = 64
 """Entries a cache may hold for pieces gone from the board, before it is pruned."""
@@ -80,8 +90,9 @@ class EntityCache:
         if cache is None:
             cache = self._kinds[key] = {}
         parts = []
+        looks_of = _LOOKS.get(kind, _ALL_LOOKS)
         for piece in pieces:
-            looks = _LOOKS(piece)
+            looks = looks_of(piece)
             known = cache.get(piece.name)
             if known is None or known[0] != looks:
                 known = cache[piece.name] = (looks, orjson.dumps(entity(piece, flashing)))

@@ -51,9 +51,9 @@ def test_every_field_of_a_piece_has_a_value_to_change_it_to() -> None:
 
 
 @pytest.mark.parametrize("field", sorted(OTHER_VALUE))
-@pytest.mark.parametrize("kind", [PACMAN, GHOST, PELLET])
+@pytest.mark.parametrize("kind", [PACMAN, GHOST, PELLET, ENERGIZER])
 def test_a_change_of_any_one_field_is_seen(kind: str, field: str) -> None:
-    """The cache looks at only the fields an entity shows (``_SHOWN``): a change of any one
+    """The cache looks at only the fields an entity of its kind shows: a change of any one
     field alone gives what encoding afresh gives, whichever fields ``entity`` shows."""
     pieces = [Piece("one", kind, 1, 1, owner="u0")]
     cache = EntityCache()
