@@ -7,6 +7,7 @@ the server answers a repeated requestId from memory instead of acting on it
 """
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 DIRECTIONS = ("left", "up", "right", "down")
@@ -40,17 +41,26 @@ def find_texts(user: int) -> list[bytes]:
     return [_request(user, "f", "find", name="pacman")]
 
 
-def _turn(user: int, index: int, look: bytes) -> bytes:
-    """Request number ``index`` of a loop of three calls whose third is ``look``: move (the
-    direction going round the four), findAll :ghost, then ``look``, in ``TURNS`` turns
-    that come round again, each move with its own requestId."""
+def _turn(user: int, index: int, look: Callable[[int], bytes]) -> bytes:
+    """Request number ``index`` of a loop of three calls whose third is ``look(user)``: move
+    (the direction going round the four), findAll :ghost, then the look, in ``TURNS`` turns
+    that come round again, each move with its own requestId. (Only the call asked for is
+    made: bench/fleet.py asks for each as it sends it.)"""
     turn, call = divmod(index % (3 * TURNS), 3)
     if call == 0:
         direction = DIRECTIONS[turn % len(DIRECTIONS)]
         return _request(user, f"m{turn}", "move", name="pacman", direction=direction)
     if call == 1:
         return _request(user, "g", "findAll", kind=":ghost")
-    return look
+    return look(user)
+
+
+def _own_pacman(user: int) -> bytes:
+    return find_texts(user)[0]
+
+
+def _all_pacmen(user: int) -> bytes:
+    return _request(user, "p", "findAll", kind=":pacman")
 
 
 def article_text(user: int, index: int) -> bytes:
@@ -58,14 +68,14 @@ def article_text(user: int, index: int) -> bytes:
     findAll :ghost, find (its own pac-man, to see whether a ghost overlaps it; a ``remove``
     follows only a catch, which the penned maze never has). client/play.py,
     ``article_loop(others=False)``."""
-    return _turn(user, index, find_texts(user)[0])
+    return _turn(user, index, _own_pacman)
 
 
 def window_text(user: int, index: int) -> bytes:
     """Request number ``index`` of the window's loop, which also draws the other players:
     move, findAll :ghost, findAll :pacman (every pac-man on the board). client/play.py,
     ``article_loop``."""
-    return _turn(user, index, _request(user, "p", "findAll", kind=":pacman"))
+    return _turn(user, index, _all_pacmen)
 
 
 def article_texts(user: int) -> list[bytes]:
