@@ -188,7 +188,8 @@ class Spinner:
     do: this task yields to the event loop again and again, which then never blocks.
 
     ``laps`` counts its turns; ``calibrate`` times a turn with nothing else to do, so that a
-    slice can tell the CPU the load generator spent on work from the CPU it spent spinning.
+    slice can tell the CPU the load generator spent on work from the CPU it spent spinning. A
+    spinner never started (``--idle-client``) never laps: it leaves no idle time to take out.
     """
 
     def __init__(self) -> None:
@@ -233,14 +234,14 @@ class Load:
     server: Server
     links: list[tuple[Link, Script]]
     replies: Replies
-    spinner: Spinner | None = None
+    spinner: Spinner
 
     async def drive(self, seconds: float) -> Slice:
         """Every connection in a closed loop for ``seconds``; then each finishes its request."""
         latencies: list[float] = []
         loops = [ClosedLoop(link, script, self.replies, latencies) for link, script in self.links]
         server_cpu, load_cpu = self.server.cpu_seconds(), own_cpu_seconds()
-        laps = self.spinner.laps if self.spinner is not None else 0
+        laps = self.spinner.laps
         began = time.perf_counter()
         for loop in loops:
             loop.start()
@@ -250,17 +251,13 @@ class Load:
             seconds=time.perf_counter() - began,
             latencies=latencies,
             server_cpu=self.server.cpu_seconds() - server_cpu,
-            load_cpu=max(
-                0.0,
-                own_cpu_seconds() - load_cpu
-                - (self.spinner.idle_seconds(laps) if self.spinner is not None else 0.0),
-            ),
-        )  # fmt: skip
+            load_cpu=max(0.0, own_cpu_seconds() - load_cpu - self.spinner.idle_seconds(laps)),
+        )
 
 
 @asynccontextmanager
 async def connected(
-    target: Target, server: Server, users: range, workload: Workload, spinner: Spinner | None
+    target: Target, server: Server, users: range, workload: Workload, spinner: Spinner
 ) -> AsyncIterator[Load]:
     """Open and join one connection per user; on the way out each leaves and closes."""
     async with asyncio.TaskGroup() as tasks:
@@ -357,7 +354,7 @@ async def measure(
     plan: Plan,
     servers: Sequence[tuple[Target, Server]],
     users: range,
-    spinner: Spinner | None = None,
+    spinner: Spinner,
 ) -> list[Cell]:
     """Every server at ``len(users)`` connections, taking turns slice by slice."""
     workload = WORKLOADS[plan.workload]
@@ -398,7 +395,7 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
         targets.append(pacnet_target(*UNTHROTTLED, name="baseline", checkout=plan.baseline))
     async with AsyncExitStack() as stack:
         servers = [(t, await stack.enter_async_context(running(t, server_cpu))) for t in targets]
-        spinner = await stack.enter_async_context(spinning()) if plan.spin else None
+        spinner = await stack.enter_async_context(spinning()) if plan.spin else Spinner()
         for n in plan.connections:
             users = range(first, first + n)
             first += n
