@@ -17,22 +17,18 @@ import orjson
 from protocol.codec import Encoded
 from server.pieces import ENERGIZER, GHOST, PACMAN, PELLET, Piece
 
-_SHOWN = ("x", "y", "heading", "state", "score", "lives", "offset", "moving", "last_seq")
-"""The fields of a piece that ``entity`` shows, but its name and kind (the cache's key, which
-never change): a cached entity is made again when one of them has changed. Only these, not
-every field: reading 15 was most of the cost of a ``findAll`` hit."""
-_SHOWN_BY_KIND = {
+_SHOWN = {
     GHOST: ("x", "y", "heading", "state"),
     PACMAN: ("x", "y", "heading", "score", "lives", "offset", "moving", "last_seq"),
     PELLET: ("x", "y"),
     ENERGIZER: ("x", "y"),
 }
-"""The fields ``entity`` shows for each kind, fewer than ``_SHOWN`` (four for a ghost, two for
-food): a ``findAll :ghost`` hit reads and compares four fields per ghost, not nine. A kind not
-here is watched on every field in ``_SHOWN``. tests/test_entities.py changes every field of
+"""The fields of a piece that ``entity`` shows, for each kind, but its name and kind (the
+cache's key, which never change): a cached entity is made again when one of them has changed.
+Only these, not every field: reading 15 was most of the cost of a ``findAll`` hit, and a
+ghost's four are half the nine a pac-man shows. tests/test_entities.py changes every field of
 ``Piece``, for every kind, to hold the cache to encoding afresh."""
-_LOOKS = {kind: attrgetter(*shown) for kind, shown in _SHOWN_BY_KIND.items()}
-_ALL_LOOKS = attrgetter(*_SHOWN)
+_LOOKS = {kind: attrgetter(*shown) for kind, shown in _SHOWN.items()}
 
 _SPARE = 64
 """Entries a cache may hold for pieces gone from the board, before it is pruned."""
@@ -81,7 +77,8 @@ class EntityCache:
         self._kinds: dict[tuple[str, bool], dict[str, tuple[tuple[Any, ...], bytes]]] = {}
 
     def encode(self, kind: str, pieces: Collection[Piece], flashing: bool) -> Encoded:
-        """The JSON array of the entities of ``pieces``, every piece of ``kind`` on the board.
+        """The JSON array of the entities of ``pieces``, every piece of ``kind`` on the board
+        (one of ``server.pieces.KINDS``).
 
         The caller puts the result in a reply as it is (``protocol.codec.encode_trusted``).
         """
@@ -90,7 +87,7 @@ class EntityCache:
         if cache is None:
             cache = self._kinds[key] = {}
         parts = []
-        looks_of = _LOOKS.get(kind, _ALL_LOOKS)
+        looks_of = _LOOKS[kind]  # (Game.find_all refused any other kind)
         for piece in pieces:
             looks = looks_of(piece)
             known = cache.get(piece.name)
