@@ -147,8 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = counts["baseline"][request]
             row += f" {base:,} | {ours / base:.2f} |"
         print(row)
-    print(f"\ninstructions per request; findAll :pacman with {PLAYERS} pac-men on the board, ")
-    print("findAll :ghost with the penned maze's 4 ghosts")
+    print(
+        f"\ninstructions per request; findAll :pacman with {PLAYERS} pac-men on the board, "
+        "findAll :ghost with the penned maze's 4 ghosts"
+    )
     if args.json:
         args.json.write_text(json.dumps({"players": PLAYERS, "counts": counts}, indent=2))
     return 0
