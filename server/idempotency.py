@@ -15,8 +15,8 @@ What is remembered, and for how long:
   the request again is safe and may now succeed (a THROTTLED move, a moment later).
 - **The reply the update produced**, stored as the update finishes: a reply that was then
   lost (a fault, a crash of the connection) is the one a retry most needs.
-- **What the request asked for, not the request**: its action and the values of its other
-  fields, enough to tell a repeat from a requestId reused for something else. The decoded
+- **What the request asked for, not the request**: the values of its fields, enough to tell
+  a repeat from a requestId reused for something else. The decoded
   request model was two thirds of the memory of a playing user (docs/performance.md).
 - **Bounded**: the latest ``per_user`` requests of each user, none older than ``max_age``
   seconds. A client retries within its call's deadline (about a second, docs/resilience.md),
@@ -27,41 +27,37 @@ is handled either before the first arrived (then it is the first) or after its u
 finished (then it is answered from here), on any connection.
 """
 
-from collections.abc import Callable
-from functools import cache
-from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from protocol.models import Request
 
 MUTATIONS = frozenset({"join", "move", "remove", "leave"})
 
-
-class Remembered(NamedTuple):
-    """The reply to an applied mutation, and what that mutation asked for. (A tuple: one is
-    made for every move, and a frozen dataclass costs three times as much to make.)"""
-
-    action: str
-    asked: tuple[Any, ...]
-    """The values of every field of the request but its requestId (``asked``)."""
-    reply: dict[str, Any]
-    at: float
-
-    def answers(self, request: Request) -> bool:
-        """Whether ``request`` asks for the same thing (its requestId aside): then it is a
-        repeat, and this reply is its answer. If not, the requestId was reused."""
-        return self.action == request.action and self.asked == asked(request)
+Remembered = tuple[tuple[Any, ...], dict[str, Any], float]
+"""What was asked (``asked``), the reply, and when. A plain tuple: one is made for every
+move, and a NamedTuple costs six times as much to make (its ``__new__`` is Python)."""
 
 
 def asked(request: Request) -> tuple[Any, ...]:
-    """What ``request`` asks for: the values of its fields, its requestId aside."""
-    return _fields(type(request))(request)
+    """What ``request`` asks for: the values of all its fields (action and requestId among
+    them), in the order its model declares them. Two requests found under the same user and
+    requestId ask for the same thing exactly when these are equal. (One read of the model's
+    ``__dict__``: each attribute of a pydantic model is read through its ``__getattr__``
+    hook, a third of a microsecond for a move's seven.)"""
+    return tuple(request.__dict__.values())
 
 
-@cache
-def _fields(kind: type[Request]) -> Callable[[Request], tuple[Any, ...]]:
-    # Every request has v, action and userId besides its requestId: a tuple, never one value.
-    return attrgetter(*(name for name in kind.model_fields if name != "request_id"))
+def answers(first: Remembered, request: Request) -> bool:
+    """Whether ``request`` asks for the same thing as the one ``first`` remembers (then it is
+    a repeat, and ``first``'s reply is its answer); if not, its requestId was reused."""
+    return first[0] == asked(request)
+
+
+def action_of(first: Remembered) -> str:
+    """The action of the request ``first`` remembers (every request model declares ``v``,
+    then ``action``: the second of the values ``asked`` holds)."""
+    action: str = first[0][1]
+    return action
 
 
 class IdempotencyCache:
@@ -83,23 +79,25 @@ class IdempotencyCache:
         if entries is None:
             return None
         found = entries.get(request.request_id)
-        if found is None or now - found.at > self.max_age:
+        if found is None or now - found[2] > self.max_age:
             return None
         return found
 
     def put(self, request: Request, reply: dict[str, Any], now: float) -> None:
-        """Remember the reply to an applied mutation."""
-        if request.action not in MUTATIONS:
+        """Remember the reply to an applied mutation (a read's is not kept)."""
+        fields = request.__dict__  # (read once: see ``asked``)
+        if fields["action"] not in MUTATIONS:
             return
-        entries = self._users.get(request.user_id)
+        user_id, request_id = fields["user_id"], fields["request_id"]
+        entries = self._users.get(user_id)
         if entries is None:
-            entries = self._users[request.user_id] = {}
+            entries = self._users[user_id] = {}
         else:
-            entries.pop(request.request_id, None)  # one too old to answer: the new goes last
-        entries[request.request_id] = Remembered(request.action, asked(request), reply, now)
-        while len(entries) > self.per_user:
+            entries.pop(request_id, None)  # one too old to answer: the new goes last
+        entries[request_id] = (tuple(fields.values()), reply, now)  # asked(request)
+        if len(entries) > self.per_user:  # one in, one out
             del entries[next(iter(entries))]
-        while now - next(iter(entries.values())).at > self.max_age:
+        while now - next(iter(entries.values()))[2] > self.max_age:
             del entries[next(iter(entries))]
 
     def forget(self, user_id: str) -> None:

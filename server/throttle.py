@@ -18,8 +18,9 @@ class Throttle:
         self.burst = burst
         self._full = float(burst)
         self._refill_time = burst / rate
-        self._buckets: dict[str, tuple[float, float]] = {}
-        """key -> (tokens, when they were counted)"""
+        self._buckets: dict[str, list[float]] = {}
+        """key -> [tokens, when they were counted]: a list, changed in place, because every
+        request spends from one."""
         self._next_prune = float("-inf")
 
     def __len__(self) -> int:
@@ -34,15 +35,16 @@ class Throttle:
         """
         bucket = self._buckets.get(key)
         if bucket is None:
+            bucket = self._buckets[key] = [self._full, now]
+        # (min() and float() are calls: this runs for every request)
+        tokens = bucket[0] + (now - bucket[1]) * self.rate
+        if tokens > self._full:
             tokens = self._full
-        else:  # (min() and float() are calls: this runs for every request)
-            tokens = bucket[0] + (now - bucket[1]) * self.rate
-            if tokens > self._full:
-                tokens = self._full
+        bucket[1] = now
         if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
+            bucket[0] = tokens - 1.0
             return 0.0
-        self._buckets[key] = (tokens, now)
+        bucket[0] = tokens
         return (1.0 - tokens) / self.rate
 
     def prune(self, now: float) -> None:
