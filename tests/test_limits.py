@@ -8,8 +8,8 @@ from server.throttle import Throttle
 
 def test_a_user_silent_past_the_timeout_expires_and_others_stay() -> None:
     table = KeepaliveTable(timeout=10.0)
-    table.refresh("a", now=0.0)
-    table.refresh("b", now=5.0)
+    table.refresh("a", 0.0)
+    table.refresh("b", 5.0)
     assert table.expire(now=9.0) == []
     assert table.expire(now=10.5) == ["a"]
     assert "a" not in table
@@ -18,15 +18,15 @@ def test_a_user_silent_past_the_timeout_expires_and_others_stay() -> None:
 
 def test_refreshing_moves_a_user_to_the_back_of_the_line() -> None:
     table = KeepaliveTable(timeout=10.0)
-    table.refresh("a", now=0.0)
-    table.refresh("b", now=1.0)
-    table.refresh("a", now=8.0)
+    table.refresh("a", 0.0)
+    table.refresh("b", 1.0)
+    table.refresh("a", 8.0)
     assert table.expire(now=12.0) == ["b"]
 
 
 def test_forgotten_users_never_expire() -> None:
     table = KeepaliveTable(timeout=1.0)
-    table.refresh("a", now=0.0)
+    table.refresh("a", 0.0)
     table.forget("a")
     assert table.expire(now=100.0) == []
 
