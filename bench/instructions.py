@@ -1,6 +1,8 @@
 """Instructions per request: what the server's request path costs, counted, not timed.
 
     uv run python bench/instructions.py [--baseline DIR] [--json FILE]
+    uv run python bench/instructions.py --in-place [--workload mixed] [--connections 10]
+                                        [--baseline DIR] [--json FILE]
 
 Runs the server's request path (``Pipeline.handle``, every stage, the reply encoded) in a
 loop in memory, under valgrind's callgrind, and counts the machine instructions one request
@@ -14,9 +16,20 @@ pipeline (bench/roundtrip.py measures the whole round trip, in time), and withou
 in a busy server the same instructions take two to four times as long as in this loop
 (docs/performance.md). ``--baseline DIR`` counts another checkout too (``git archive`` of the
 commit before a change), in the same run. Needs valgrind (``apt-get install -y valgrind``).
+
+``--in-place`` counts whole round trips instead: the echo server and ``pacnet serve`` each run
+under callgrind, in turn, while connections send them a workload of bench/roundtrip.py in a
+closed loop; the counters are zeroed after a warm-up and dumped after the counted requests
+(``callgrind_control -z`` / ``-d``), so the count is the server process's every instruction
+per round trip, sockets, event loop and websockets included, and pacnet's is set beside the
+echo server's as a ratio that no other tenant of the machine can shake. The tick loop and
+snapshots keep wall-clock time, which passes some thirty times faster for a server under
+callgrind than for one at full speed; so that they cost per round trip about what they do at
+full speed, pacnet ticks once a second here and takes no snapshot during the count.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -25,9 +38,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from messages import TURNS, find_texts, join_text, window_text
+from roundtrip import WORKLOADS, Workload
+from servers import ECHO, UNTHROTTLED, Target, pacnet, running
+from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 MAZE = ROOT / "bench" / "penned.txt"
@@ -107,6 +125,118 @@ def per_request(python: str, root: Path, request: str, few: int, many: int) -> i
     )
 
 
+CALLGRIND_START_TIMEOUT = 180.0
+"""Seconds a server under callgrind may take to log its URL (pacnet's imports alone take
+a good part of a minute there)."""
+IN_PLACE_FLAGS = ("--tick-rate", "1", "--snapshot-interval", "3600")
+"""pacnet's flags under callgrind, besides the bench's unreachable throttle: a tick a second
+and no snapshot while counting (the module's docstring says why)."""
+
+
+def in_place_targets(baseline: Path | None) -> list[Target]:
+    """The servers ``--in-place`` counts: echo, pacnet, and the baseline checkout's pacnet."""
+    flags = (*UNTHROTTLED, *IN_PLACE_FLAGS)
+    targets = [ECHO, pacnet(*flags)]
+    if baseline is not None:
+        targets.append(pacnet(*flags, name="baseline", checkout=baseline))
+    return targets
+
+
+async def _signal(tool: str, pid: int) -> None:
+    """``callgrind_control`` ``tool`` (``-z``: zero the counters; ``-d``: dump them) on ``pid``."""
+    control = await asyncio.create_subprocess_exec(
+        "callgrind_control", tool, str(pid),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    if await control.wait() != 0:
+        raise RuntimeError(f"callgrind_control {tool} {pid} failed")
+
+
+async def _play(
+    link: ClientConnection, target: Target, texts: list[bytes], start: int, count: int
+) -> None:
+    """Send ``count`` requests of ``texts`` from number ``start``, each after the last's reply.
+
+    Raises:
+        RuntimeError: a reply was not a right answer (the count would be of another path).
+    """
+    for index in range(start, start + count):
+        request = texts[index % len(texts)]
+        await link.send(request.decode())
+        reply = await link.recv()
+        if not target.accepts(request, reply.encode() if isinstance(reply, str) else reply):
+            raise RuntimeError(f"{target.name} answered {request!r} with {reply!r}")
+
+
+async def per_round_trip(
+    target: Target, workload: Workload, connections: int, warmup: int, count: int
+) -> int:
+    """Instructions the server process of ``target`` takes per round trip, in place: ``count``
+    requests of ``workload`` on each of ``connections`` connections, after ``warmup`` each."""
+    with tempfile.TemporaryDirectory(prefix="pacnet-instructions-") as work:
+        out = Path(work) / "callgrind.out"
+        counted = replace(target, command=(
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
+            *target.command,
+        ))  # fmt: skip
+        started = running(counted, None, start_timeout=CALLGRIND_START_TIMEOUT)
+        async with started as server, AsyncExitStack() as stack:
+            links = [
+                await stack.enter_async_context(connect(server.url, compression=None))
+                for _ in range(connections)
+            ]
+            texts = [workload.texts(user) for user in range(connections)]
+            for user, link in enumerate(links):
+                await _play(link, target, [join_text(user)], 0, 1)
+            await asyncio.gather(*(
+                _play(link, target, texts[user], 0, warmup) for user, link in enumerate(links)
+            ))  # fmt: skip
+            await _signal("-z", server.pid)
+            await asyncio.gather(*(
+                _play(link, target, texts[user], warmup, count)
+                for user, link in enumerate(links)
+            ))  # fmt: skip
+            await _signal("-d", server.pid)
+        return round(_dumped(Path(work), target.name) / (connections * count))
+
+
+def _dumped(work: Path, name: str) -> int:
+    """The instructions counted between ``callgrind_control -z`` and ``-d``, from the dump."""
+    dumps = [path for path in work.glob("callgrind.out.*") if path.stat().st_size]
+    if not dumps:
+        raise RuntimeError(f"callgrind dumped nothing for {name}")
+    found = re.search(r"^(?:summary|totals): (\d+)", dumps[0].read_text(), re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"callgrind's dump for {name} has no total")
+    return int(found.group(1))
+
+
+def in_place(args: argparse.Namespace) -> int:
+    """``--in-place``: count each server's round trips and print them beside echo's."""
+    workload = WORKLOADS[args.workload]
+    counts: dict[str, int] = {}
+    for target in in_place_targets(args.baseline):
+        counts[target.name] = asyncio.run(
+            per_round_trip(target, workload, args.connections, args.warmup, args.requests)
+        )
+        print(f"{target.name:>8} {counts[target.name]:>9,}", file=sys.stderr)
+    echo = counts["echo"]
+    print("| server | instructions per round trip | ratio to echo | more than echo |")
+    print("|---|---:|---:|---:|")
+    for name, count in counts.items():
+        print(f"| {name} | {count:,} | {count / echo:.2f} | {count - echo:,} |")
+    print(
+        f"\n{args.workload} ({workload.about}), {args.connections} connections, "
+        f"{args.requests} round trips each counted after {args.warmup}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({
+            "workload": args.workload, "connections": args.connections,
+            "requests": args.requests, "warmup": args.warmup, "counts": counts,
+        }, indent=2))  # fmt: skip
+    return 0
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/instructions.py",
@@ -119,18 +249,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--few", type=int, default=500, help="requests in the short run (500)")
     parser.add_argument("--many", type=int, default=2500, help="requests in the long run (2500)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the counts")
+    place = parser.add_argument_group("round trips in the running server (--in-place)")
+    place.add_argument(
+        "--in-place", action="store_true",
+        help="count whole round trips of the echo server and pacnet serve, not the loop",
+    )  # fmt: skip
+    place.add_argument(
+        "--workload", choices=sorted(WORKLOADS), default="mixed", help="what is sent (mixed)"
+    )
+    place.add_argument("--connections", type=int, default=10, help="connections (10)")
+    place.add_argument("--warmup", type=int, default=50, help="uncounted requests each (50)")
+    place.add_argument("--requests", type=int, default=300, help="counted requests each (300)")
     args = parser.parse_args(argv)
     if args.baseline is not None and not (args.baseline / "server" / "pipeline.py").is_file():
         parser.error(f"--baseline {args.baseline}: not a pacnet checkout")
     if not 0 < args.few < args.many:
         parser.error("--few and --many must be 0 < few < many")
-    if shutil.which("valgrind") is None:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         parser.error("valgrind is not installed (apt-get install -y valgrind)")
+    if min(args.connections, args.warmup, args.requests) < 1:
+        parser.error("--connections, --warmup and --requests must be at least 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.in_place:
+        return in_place(args)
     roots = {"pacnet": ROOT} | ({"baseline": args.baseline} if args.baseline else {})
     counts: dict[str, dict[str, int]] = {name: {} for name in roots}
     for request in REQUESTS:

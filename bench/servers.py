@@ -116,8 +116,11 @@ def _in_child() -> None:
 
 
 @asynccontextmanager
-async def running(target: Target, cpu: int | None) -> AsyncIterator[Server]:
-    """Run ``target`` in a subprocess on ``cpu``, until the ``async with`` block ends.
+async def running(
+    target: Target, cpu: int | None, *, start_timeout: float = START_TIMEOUT
+) -> AsyncIterator[Server]:
+    """Run ``target`` in a subprocess on ``cpu``, until the ``async with`` block ends; it has
+    ``start_timeout`` seconds to log its URL.
 
     Raises:
         RuntimeError: the server exited or did not log where it listens.
@@ -138,7 +141,7 @@ async def running(target: Target, cpu: int | None) -> AsyncIterator[Server]:
         if cpu is not None:
             os.sched_setaffinity(process.pid, {cpu})
         try:
-            url = await _read_url(target.name, process.stderr)
+            url = await _read_url(target.name, process.stderr, start_timeout)
             # Keep reading the log, so that a chatty server never blocks on a full pipe; the
             # task ends with the process, which this block always stops.
             drain = asyncio.create_task(_drain(process.stderr))
@@ -153,10 +156,10 @@ async def running(target: Target, cpu: int | None) -> AsyncIterator[Server]:
                 await process.wait()
 
 
-async def _read_url(name: str, stderr: asyncio.StreamReader) -> str:
+async def _read_url(name: str, stderr: asyncio.StreamReader, within: float) -> str:
     line = b""
     try:
-        async with asyncio.timeout(START_TIMEOUT):
+        async with asyncio.timeout(within):
             line = await stderr.readline()
         url = json.loads(line)["url"]
         if isinstance(url, str):

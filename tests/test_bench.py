@@ -200,3 +200,21 @@ async def test_a_spinner_keeps_the_event_loop_turning_and_knows_a_lap() -> None:
     assert turned > 100  # a sleeping loop would have turned a handful of times
     assert 0 < spinner.lap_seconds < 0.001
     assert spinner.idle_seconds(laps) == pytest.approx(turned * spinner.lap_seconds)
+
+
+async def test_the_round_trips_counted_in_place_are_all_answered_with_successes() -> None:
+    """What bench/instructions.py --in-place plays on each server (echo, pacnet with its
+    callgrind flags), here without callgrind: every reply of the mixed workload is a right
+    one, and a wrong one stops the count instead of counting another path."""
+    from websockets.asyncio.client import connect
+
+    workload = roundtrip.WORKLOADS["mixed"]
+    for target in instructions.in_place_targets(None):
+        async with servers.running(target, None) as server:
+            async with connect(server.url, compression=None) as link:
+                await instructions._play(link, target, [instructions.join_text(0)], 0, 1)
+                await instructions._play(link, target, workload.texts(0), 0, 3 * TURNS + 3)
+            if target.name == "pacnet":  # a find by a user who never joined: NOT_FOUND
+                async with connect(server.url, compression=None) as stranger:
+                    with pytest.raises(RuntimeError, match="answered"):
+                        await instructions._play(stranger, target, workload.texts(7), 2, 1)
