@@ -614,13 +614,26 @@ def _draw_inspector(surface: pygame.Surface, stats: _Stats, bottom: int) -> int:
     return top
 
 
+def outcome_columns(
+    header: pygame.font.Font, counts: pygame.font.Font, left: int = 70, gap: int = 12
+) -> list[int]:
+    """Where the H panel's five outcome columns start: each as wide as its header (written
+    in ``header``) or a five-digit count (in ``counts``), whichever is wider, and ``gap``
+    apart, so that POST_FAILED never runs into RETRYABLE."""
+    widest_count = counts.size("99999")[0]
+    columns = [left]
+    for outcome in list(Outcome)[:-1]:
+        columns.append(columns[-1] + max(header.size(outcome.value)[0], widest_count) + gap)
+    return columns
+
+
 def _draw_panel(surface: pygame.Surface, font: pygame.font.Font, stats: _Stats) -> None:
     """The H key's panel: the four calls by the five outcomes, latency, connection, failures."""
     panel = pygame.Surface((surface.get_width() - 16, 282), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 215))
     white = (255, 255, 255)
-    columns = [70 + 74 * i for i in range(len(Outcome))]
     small = stats.font(15)
+    columns = outcome_columns(small, font)
     for outcome, x in zip(Outcome, columns, strict=True):
         panel.blit(small.render(outcome.value, True, pygame.Color(outcome.colour)), (x, 10))
     for row, action in enumerate(ARTICLE_CALLS):

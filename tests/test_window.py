@@ -256,3 +256,21 @@ async def test_when_the_server_gives_up_on_the_window_it_joins_again_by_itself()
     assert report.rejoins == 1
     assert back  # joined again, by itself
     assert report.tally.count("join", Outcome.SUCCESS) == 2
+
+
+def test_the_outcome_headers_of_the_h_panel_stand_apart_and_fit_the_window() -> None:
+    """Each of the five outcomes' headers ends before the next begins (POST_FAILED once ran
+    into RETRYABLE), and all five fit the panel of a window on the default maze."""
+    from client.window import outcome_columns
+    from server.config import ServerConfig
+    from server.layout import load_layout
+
+    pygame.font.init()
+    header, counts = pygame.font.Font(None, 15), pygame.font.Font(None, 18)
+    columns = outcome_columns(header, counts)
+    space = header.size("  ")[0]  # at least two spaces' width between one and the next
+    for outcome, x, after in zip(Outcome, columns, columns[1:], strict=False):
+        assert x + header.size(outcome.value)[0] + space <= after
+        assert x + counts.size("99999")[0] + space <= after
+    panel_width = load_layout(ServerConfig().layout).width * TILE - 16
+    assert columns[-1] + header.size(list(Outcome)[-1].value)[0] <= panel_width
