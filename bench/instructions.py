@@ -7,9 +7,10 @@
 Runs the server's request path (``Pipeline.handle``, every stage, the reply encoded) in a
 loop in memory, under valgrind's callgrind, and counts the machine instructions one request
 takes: the count of a run of ``--many`` requests less that of ``--few``, over the difference,
-so that starting Python and the server is not counted. Instruction counts do not move with
-what else the machine does, as times on a shared machine do: a change to the request path
-shows up here to within a few hundred instructions, in one run.
+so that starting Python and the server is not counted; both runs hash strings alike
+(``PYTHONHASHSEED=0``), so their dicts probe the same slots. Instruction counts do not move
+with what else the machine does, as times on a shared machine do: a change to the request
+path shows up here to within a few tens of instructions, in one run.
 
 What it counts is CPU work in user space, without the sockets and the event loop around the
 pipeline (bench/roundtrip.py measures the whole round trip, in time), and without caches:
@@ -42,7 +43,7 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from messages import TURNS, find_texts, join_text, window_text
+from messages import TURNS, article_text, find_texts, join_text, window_text
 from roundtrip import WORKLOADS, Workload
 from servers import ECHO, UNTHROTTLED, Target, pacnet, running
 from websockets.asyncio.client import ClientConnection, connect
@@ -57,10 +58,12 @@ REQUESTS: dict[str, Callable[[int], bytes]] = {
     "move": lambda i: window_text(0, 3 * i),
     "findAll :ghost": lambda i: window_text(0, 1),
     "findAll :pacman": lambda i: window_text(0, 2),
+    "mixed (a request)": lambda i: article_text(0, i),
 }
-"""Request number i of each kind counted, as user 0 of the ``find`` and ``window`` workloads of
-bench/roundtrip.py sends it (bench/messages.py): each move has its own requestId, as in the
-benchmark, since a repeated one is answered from memory."""
+"""Request number i of each kind counted, as user 0 of the ``find``, ``window`` and ``mixed``
+workloads of bench/roundtrip.py sends it (bench/messages.py): each move has its own
+requestId, as in the benchmark, since a repeated one is answered from memory. ``mixed`` is the
+article's loop, move, findAll :ghost, find, in turn: its count is a request's on average."""
 
 LOOP = """
 import json, sys, time
@@ -77,7 +80,7 @@ pipeline, now = server.pipeline, time.monotonic()
 connections = [ConnectionState(user + 1) for user in range(len(given["joins"]))]
 for connection, join in zip(connections, given["joins"]):
     assert pipeline.handle(connection, join, now).failed is False
-frames = given["frames"]  # each different one, sent in turn: nothing made per request
+frames = given["frames"]  # sent in turn, round and round: nothing made per request
 for frame in frames:
     reply = pipeline.handle(connections[0], frame, now)
     assert not reply.failed, reply.frame
@@ -88,11 +91,12 @@ for i in range(int(sys.argv[3]) - turn):
 
 
 def loop_input(request: str) -> str:
-    """What the loop reads: the joins of ``PLAYERS`` users, then every different request of
-    a kind, which it sends in turn (a move's requestId comes round after ``TURNS``)."""
-    frames = dict.fromkeys(REQUESTS[request](i).decode() for i in range(TURNS))
+    """What the loop reads: the joins of ``PLAYERS`` users, then the requests of a kind in
+    the order the workload sends them, which it sends in turn, round and round (a move's
+    requestId comes round after ``TURNS`` turns of three calls)."""
+    frames = [REQUESTS[request](i).decode() for i in range(3 * TURNS)]
     return json.dumps({
-        "joins": [join_text(user).decode() for user in range(PLAYERS)], "frames": list(frames),
+        "joins": [join_text(user).decode() for user in range(PLAYERS)], "frames": frames,
     })  # fmt: skip
 
 
@@ -104,8 +108,10 @@ def count(python: str, root: Path, request: str, requests: int) -> int:
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
             python, "-c", LOOP, str(root), str(MAZE), str(requests),
         ]  # fmt: skip
-        # Bytecode written by an earlier run, or not, changes the count: never write it.
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        # Bytecode written by an earlier run, or not, changes the count: never write it. Nor
+        # may the two runs hash strings differently: dicts would probe other slots, and the
+        # difference between the runs moved by a few thousand instructions.
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
         done = subprocess.run(
             command, input=loop_input(request), capture_output=True, text=True,
             env=env, check=False,
