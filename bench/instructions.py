@@ -45,7 +45,7 @@ from pathlib import Path
 
 from messages import TURNS, article_text, find_texts, join_text, window_text
 from roundtrip import WORKLOADS, Workload
-from servers import ECHO, UNTHROTTLED, Target, pacnet, running
+from servers import Target, closed_loop_targets, running
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,11 +141,7 @@ and no snapshot while counting (the module's docstring says why)."""
 
 def in_place_targets(baseline: Path | None) -> list[Target]:
     """The servers ``--in-place`` counts: echo, pacnet, and the baseline checkout's pacnet."""
-    flags = (*UNTHROTTLED, *IN_PLACE_FLAGS)
-    targets = [ECHO, pacnet(*flags)]
-    if baseline is not None:
-        targets.append(pacnet(*flags, name="baseline", checkout=baseline))
-    return targets
+    return closed_loop_targets(baseline, *IN_PLACE_FLAGS)
 
 
 async def _signal(tool: str, pid: int) -> None:

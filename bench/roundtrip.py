@@ -43,19 +43,14 @@ from typing import Any
 
 from messages import article_texts, find_texts, join_text, leave_text, window_texts
 from servers import (
-    ECHO,
-    PACNET_UNTHROTTLED,
-    UNTHROTTLED,
     Server,
     Target,
+    closed_loop_targets,
     machine,
     own_cpu_seconds,
     pick_cpus,
     raise_fd_limit,
     running,
-)
-from servers import (
-    pacnet as pacnet_target,
 )
 from wslink import TEXT, Link, client_frame, open_link
 
@@ -390,9 +385,7 @@ async def run(plan: Plan, server_cpu: int | None) -> list[Cell]:
     """Every cell, each N with user ids of its own."""
     cells: list[Cell] = []
     first = 0
-    targets = [ECHO, PACNET_UNTHROTTLED]
-    if plan.baseline is not None:
-        targets.append(pacnet_target(*UNTHROTTLED, name="baseline", checkout=plan.baseline))
+    targets = closed_loop_targets(plan.baseline)
     async with AsyncExitStack() as stack:
         servers = [(t, await stack.enter_async_context(running(t, server_cpu))) for t in targets]
         spinner = await stack.enter_async_context(spinning()) if plan.spin else Spinner()

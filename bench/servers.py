@@ -73,7 +73,15 @@ def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
 UNTHROTTLED = ("--rate", "1e9", "--burst", "1000000000")
 """For closed loops, which send far faster than a player: the throttle still runs, with a
 rate nobody reaches."""
-PACNET_UNTHROTTLED = pacnet(*UNTHROTTLED)
+
+
+def closed_loop_targets(baseline: Path | None, *flags: str) -> list[Target]:
+    """The servers a closed-loop benchmark sets side by side: echo, pacnet with the throttle
+    nobody reaches and ``flags``, and, given a checkout, that checkout's pacnet alike."""
+    targets = [ECHO, pacnet(*UNTHROTTLED, *flags)]
+    if baseline is not None:
+        targets.append(pacnet(*UNTHROTTLED, *flags, name="baseline", checkout=baseline))
+    return targets
 
 
 @dataclass(frozen=True)
