@@ -41,10 +41,14 @@ move, and a NamedTuple costs six times as much to make (its ``__new__`` is Pytho
 def asked(request: Request) -> tuple[Any, ...]:
     """What ``request`` asks for: the values of all its fields (action and requestId among
     them), in the order its model declares them. Two requests found under the same user and
-    requestId ask for the same thing exactly when these are equal. (One read of the model's
-    ``__dict__``: each attribute of a pydantic model is read through its ``__getattr__``
-    hook, a third of a microsecond for a move's seven.)"""
-    return tuple(request.__dict__.values())
+    requestId ask for the same thing exactly when these are equal."""
+    return _asked(request.__dict__)
+
+
+def _asked(fields: dict[str, Any]) -> tuple[Any, ...]:
+    # From the model's __dict__, read once: each attribute of a pydantic model is read
+    # through its __getattr__ hook, a third of a microsecond for a move's seven.
+    return tuple(fields.values())
 
 
 def answers(first: Remembered, request: Request) -> bool:
@@ -85,7 +89,7 @@ class IdempotencyCache:
 
     def put(self, request: Request, reply: dict[str, Any], now: float) -> None:
         """Remember the reply to an applied mutation (a read's is not kept)."""
-        fields = request.__dict__  # (read once: see ``asked``)
+        fields = request.__dict__  # (read once: see ``_asked``)
         if fields["action"] not in MUTATIONS:
             return
         user_id, request_id = fields["user_id"], fields["request_id"]
@@ -94,7 +98,7 @@ class IdempotencyCache:
             entries = self._users[user_id] = {}
         else:
             entries.pop(request_id, None)  # one too old to answer: the new goes last
-        entries[request_id] = (tuple(fields.values()), reply, now)  # asked(request)
+        entries[request_id] = (_asked(fields), reply, now)
         if len(entries) > self.per_user:  # one in, one out
             del entries[next(iter(entries))]
         while now - next(iter(entries.values()))[2] > self.max_age:

@@ -353,7 +353,8 @@ class Pipeline:
         action = request.action
         self._actions[action](exchange, request, reply)
         exchange.reply = reply
-        # Not after a leave: nothing left to repeat.
+        # The cache keeps mutations' replies only (MUTATIONS is its list): a read is not even
+        # offered, which would cost a call a read. Nor is anything after a leave.
         if action in MUTATIONS and request.user_id in self.game.sessions:
             self.game.replies.put(request, reply, exchange.now)
 
