@@ -62,6 +62,47 @@ def test_a_request_passes_every_stage_in_the_articles_order() -> None:
     assert [stage.step.value for stage in seen] == [2, 3, 3, 3, 3, 3, 4, 5]
 
 
+def _stages_run(pipeline: Pipeline, hooked: bool) -> list[tuple[str, list[Stage]]]:
+    """The stages that ran for each request of a short game, with a hook (the loop over every
+    stage) or without (the calm path): each stage's own code notes that it ran."""
+    ran: list[Stage] = []
+    for name in ("_validate", "_throttle", "_lookup_user", "_dedupe", "_refresh_keepalive",
+                 "_update_state"):  # fmt: skip
+        method = getattr(pipeline, name)
+
+        def noting(exchange: Exchange, method: Any = method) -> None:
+            ran.append(exchange.stage)
+            method(exchange)
+
+        setattr(pipeline, name, noting)
+    # The hooked path runs the stages it bound when it was made: bind them again.
+    pipeline._stages = tuple((stage, getattr(pipeline, f"_{stage.label}", run))
+                             for stage, run in pipeline._stages)  # fmt: skip
+    if hooked:
+        pipeline.hooks.append(lambda stage, exchange: None)
+    conn = ConnectionState(1, user_id="u")
+    runs = []
+    for action, fields in [("join", {}), ("move", {"name": "pacman", "direction": "up"}),
+                           ("find", {"name": "pacman"}), ("findAll", {"kind": ":ghost"}),
+                           ("remove", {"name": "pacman"}), ("ping", {}), ("leave", {})]:  # fmt: skip
+        ran.clear()
+        assert send(pipeline, conn, action, **fields)["status"] == "ok"
+        runs.append((action, list(ran)))
+    return runs
+
+
+def test_without_hooks_each_request_runs_the_same_stages_in_the_same_order() -> None:
+    hooked, calm = _stages_run(make_pipeline(), True), _stages_run(make_pipeline(), False)
+    # (DEDUPE has nothing to do for a read: the calm path skips it.)
+    reads = {"find", "findAll", "ping"}
+    expected = [
+        (action, [s for s in stages if not (s is Stage.DEDUPE and action in reads)])
+        for action, stages in hooked
+    ]
+    assert calm == expected
+    assert calm[0][1] == list(Stage)[1:-1]  # a join: every stage but RECEIVE and REPLY
+
+
 def test_a_refused_request_stops_at_the_stage_that_refused_it() -> None:
     pipeline = make_pipeline()
     exchange: Exchange = pipeline.handle(ConnectionState(1), '{"v": 1}', 0.0)
