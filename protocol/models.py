@@ -5,7 +5,7 @@ union discriminated on ``action``; replies are discriminated on ``status``. Ever
 forbids extra fields and is frozen: a message either matches exactly or is refused.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -127,6 +127,28 @@ Request = Annotated[
 """Any request, discriminated on ``action``."""
 
 Action = Literal["join", "find", "move", "findAll", "remove", "ping", "leave"]
+
+
+class RequestFields(TypedDict):
+    """A valid request as a dict of its fields, by their Python names, as the server reads it
+    (``protocol.codec.read_request``): every field of its action's model, with that model's
+    defaults filled in, and no other. The models say what each field may hold."""
+
+    v: int
+    action: Action
+    request_id: str
+    user_id: str
+    token: NotRequired[str | None]
+    """join"""
+    name: NotRequired[str]
+    """find, move, remove"""
+    direction: NotRequired[Direction]
+    """move"""
+    seq: NotRequired[int | None]
+    """move"""
+    kind: NotRequired[str]
+    """findAll"""
+
 
 REQUEST_TYPES: dict[str, type[RequestBase]] = {
     "join": JoinRequest,

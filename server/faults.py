@@ -72,7 +72,7 @@ def _inject(fault: Fault, exchange: Exchange) -> None:
         case FaultKind.DISK_FULL:
             request = exchange.request
             assert request is not None  # UPDATE_STATE comes after VALIDATE
-            raise Answer({"v": 1, "requestId": request.request_id, "status": "ok"})
+            raise Answer({"v": 1, "requestId": request["request_id"], "status": "ok"})
         case FaultKind.NO_REPLY:
             raise NoReply
         case FaultKind.BAD_VERSION:

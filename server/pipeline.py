@@ -28,21 +28,9 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from protocol.codec import DecodeFailure, decode_request, encode, encode_trusted
+from protocol.codec import DecodeFailure, encode, encode_trusted, read_request
 from protocol.errors import ErrorCode
-from protocol.models import (
-    PROTOCOL_VERSION,
-    ErrorBody,
-    ErrorReply,
-    FindAllRequest,
-    FindRequest,
-    JoinRequest,
-    LeaveRequest,
-    MoveRequest,
-    PingRequest,
-    RemoveRequest,
-    Request,
-)
+from protocol.models import PROTOCOL_VERSION, ErrorBody, ErrorReply, RequestFields
 from protocol.outcome import Step
 from server.entities import EntityCache, entity
 from server.game import Game, Refusal, Session
@@ -129,7 +117,8 @@ class Exchange:
     raw: str | bytes
     now: float
     stage: Stage = Stage.RECEIVE
-    request: Request | None = None
+    request: RequestFields | None = None
+    """The request's fields, once VALIDATE has read them."""
     session: Session | None = None
     reply: dict[str, Any] | ErrorReply | None = None
     """A success reply in wire form, or an error reply."""
@@ -146,7 +135,7 @@ class Exchange:
         from a lenient look at the raw frame (a crash fault strikes before decoding)."""
         request = self.request
         if request is not None:
-            return request.request_id, request.action, request.user_id
+            return request["request_id"], request["action"], request["user_id"]
         try:
             data: Any = from_json(self.raw)
         except ValueError:
@@ -166,11 +155,11 @@ class Exchange:
 
     def log_fields(self) -> dict[str, Any]:
         """The keys every log line about this request carries, the same in every domain."""
-        request = self.request
+        request: dict[str, Any] = dict(self.request or {})
         fields: dict[str, Any] = {
-            "requestId": request.request_id if request else getattr(self.reply, "request_id", None),
-            "userId": request.user_id if request else self.connection.user_id,
-            "action": request.action if request else None,
+            "requestId": request.get("request_id", getattr(self.reply, "request_id", None)),
+            "userId": request.get("user_id", self.connection.user_id),
+            "action": request.get("action"),
             "stage": self.stage.label,
             "step": self.stage.step.name,
         }
@@ -212,8 +201,8 @@ class Pipeline:
             (Stage.REFRESH_KEEPALIVE, self._refresh_keepalive),
             (Stage.UPDATE_STATE, self._update_state),
         )
-        # Each action's handler takes its own request type; VALIDATE made sure it is that.
-        self._actions: dict[str, Callable[[Exchange, Any, dict[str, Any]], None]] = {
+        # Each action's handler, given the request's fields and the reply to fill in.
+        self._actions: dict[str, Callable[[Exchange, RequestFields, dict[str, Any]], None]] = {
             "join": self._join,
             "find": self._find,
             "move": self._move,
@@ -286,7 +275,7 @@ class Pipeline:
         self._lookup_user(exchange)
         request = exchange.request
         assert request is not None
-        if request.action in MUTATIONS:
+        if request["action"] in MUTATIONS:
             exchange.stage = _DEDUPE
             self._dedupe(exchange)
         exchange.stage = _REFRESH_KEEPALIVE
@@ -298,7 +287,7 @@ class Pipeline:
     # --- stages ---
 
     def _validate(self, exchange: Exchange) -> None:
-        exchange.request = decode_request(exchange.raw)
+        exchange.request = read_request(exchange.raw)
 
     def _throttle(self, exchange: Exchange) -> None:
         wait = self._take_token(exchange.connection.throttle_key, exchange.now)
@@ -313,20 +302,19 @@ class Pipeline:
     def _lookup_user(self, exchange: Exchange) -> None:
         request, connection = exchange.request, exchange.connection
         assert request is not None
-        user_id, acting_as = request.user_id, connection.user_id
+        user_id, acting_as = request["user_id"], connection.user_id
         if acting_as is not None and acting_as != user_id:
             raise Refusal(
                 ErrorCode.FORBIDDEN,
                 f"this connection acts as user {acting_as!r}, not {user_id!r}",
             )
-        if type(request) is not JoinRequest:  # join finds or makes its session itself
-            # (not isinstance: on a pydantic model's class, that is an ABC's __instancecheck__)
+        if request["action"] != "join":  # join finds or makes its session itself
             exchange.session = self._session_for(user_id, connection.id)
 
     def _dedupe(self, exchange: Exchange) -> None:
         request, connection = exchange.request, exchange.connection
         assert request is not None
-        if request.action not in MUTATIONS:
+        if request["action"] not in MUTATIONS:
             return
         first = self.game.replies.get(request, exchange.now)
         if first is None:
@@ -334,13 +322,14 @@ class Pipeline:
         if not answers(first, request):
             raise Refusal(
                 ErrorCode.REQUEST_ID_REUSED,
-                f"requestId {request.request_id!r} was already used for a different "
+                f"requestId {request['request_id']!r} was already used for a different "
                 f"{action_of(first)}; use a new requestId for a new request",
             )
-        if connection.user_id != request.user_id:
+        user_id = request["user_id"]
+        if connection.user_id != user_id:
             return  # a join from a connection not (yet) acting as them: not theirs to repeat
         if exchange.session is not None:
-            self._heard(request.user_id, exchange.now)  # a repeat is a sign of life
+            self._heard(user_id, exchange.now)  # a repeat is a sign of life
         exchange.repeated = True
         _, first_reply, _ = first
         raise Answer(first_reply)
@@ -355,28 +344,28 @@ class Pipeline:
         assert request is not None
         reply = {
             "v": PROTOCOL_VERSION,
-            "requestId": request.request_id,
+            "requestId": request["request_id"],
             "clock": self.game.board.clock,
             "status": "ok",
         }
-        action = request.action
+        action = request["action"]
         self._actions[action](exchange, request, reply)
         exchange.reply = reply
         # The cache keeps mutations' replies only (MUTATIONS is its list): a read is not even
         # offered, which would cost a call a read. Nor is anything after a leave.
-        if action in MUTATIONS and request.user_id in self.game.sessions:
+        if action in MUTATIONS and request["user_id"] in self.game.sessions:
             self.game.replies.put(request, reply, exchange.now)
 
     # --- actions: each adds its payload to the success reply, in wire form (the tests check
     # every kind against its model) ---
 
-    def _join(self, exchange: Exchange, request: JoinRequest, reply: dict[str, Any]) -> None:
-        game = self.game
+    def _join(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
+        game, user_id = self.game, request["user_id"]
         session, pacman, resumed = game.join(
-            request.user_id, request.token, exchange.connection.id, exchange.now
+            user_id, request["token"], exchange.connection.id, exchange.now
         )
         exchange.session = session
-        exchange.connection.act_as(request.user_id)
+        exchange.connection.act_as(user_id)
         layout = game.board.layout
         reply.update(
             name=session.pacman, sessionToken=session.token, width=layout.width,
@@ -385,33 +374,36 @@ class Pipeline:
             pacmanSpeed=game.board.pacman_speed,
         )  # fmt: skip
 
-    def _find(self, exchange: Exchange, request: FindRequest, reply: dict[str, Any]) -> None:
+    def _find(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         assert exchange.session is not None  # LOOKUP_USER found it
-        piece = self.game.find(exchange.session, request.name)
+        piece = self.game.find(exchange.session, request["name"])
         entity(piece, self.game.board.flashing(), reply)
 
-    def _move(self, exchange: Exchange, request: MoveRequest, reply: dict[str, Any]) -> None:
+    def _move(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         assert exchange.session is not None  # LOOKUP_USER found it
-        piece = self.game.move(exchange.session, request.name, request.direction, request.seq)
+        piece = self.game.move(
+            exchange.session, request["name"], request["direction"], request["seq"]
+        )
         reply["xPos"] = piece.x
         reply["yPos"] = piece.y
         if piece.last_seq is not None:
             reply["lastSeq"] = piece.last_seq
 
-    def _find_all(self, exchange: Exchange, request: FindAllRequest, reply: dict[str, Any]) -> None:
-        pieces = self.game.find_all(request.kind)
+    def _find_all(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
+        kind = request["kind"]
+        pieces = self.game.find_all(kind)
         reply["level"] = self.game.board.level
-        reply["entities"] = self._entities.encode(request.kind, pieces, self.game.board.flashing())
+        reply["entities"] = self._entities.encode(kind, pieces, self.game.board.flashing())
 
-    def _remove(self, exchange: Exchange, request: RemoveRequest, reply: dict[str, Any]) -> None:
+    def _remove(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         assert exchange.session is not None  # LOOKUP_USER found it
-        reply["removed"] = self.game.remove(exchange.session, request.name)
+        reply["removed"] = self.game.remove(exchange.session, request["name"])
 
-    def _leave(self, exchange: Exchange, request: LeaveRequest, reply: dict[str, Any]) -> None:
+    def _leave(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         assert exchange.session is not None
         self.game.leave(exchange.session)
 
-    def _ping(self, exchange: Exchange, request: PingRequest, reply: dict[str, Any]) -> None:
+    def _ping(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         pass
 
     def _error(
@@ -423,7 +415,7 @@ class Pipeline:
         request_id: str | None = None,
     ) -> ErrorReply:
         if exchange.request is not None:
-            request_id = exchange.request.request_id
+            request_id = exchange.request["request_id"]
         return ErrorReply(
             request_id=request_id,
             clock=self.game.board.clock,

@@ -87,7 +87,7 @@ class Truth:
         marks = exchange.trace
         # Whose it is: the connection's user, never a userId an unread frame merely claims.
         request = exchange.request
-        user_id = exchange.connection.user_id or (request.user_id if request else None)
+        user_id = exchange.connection.user_id or (request["user_id"] if request else None)
         if request_id is None or not 0 < len(request_id) <= 64 or user_id is None or not marks:
             return  # nothing to tell, or no one to tell it to
         entry = TruthEntry(

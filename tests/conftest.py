@@ -42,9 +42,9 @@ class Acted:
 
     def __call__(self, stage: Stage, exchange: Exchange) -> None:
         if stage is Stage.REPLY and exchange.request is not None:
-            self.times[exchange.request.request_id] += 1
+            self.times[exchange.request["request_id"]] += 1
             if isinstance(exchange.reply, dict):
-                self.clock[exchange.request.request_id] = exchange.reply["clock"]
+                self.clock[exchange.request["request_id"]] = exchange.reply["clock"]
 
 
 class Controlled(Protocol):

@@ -197,7 +197,11 @@ def refuse_update(code: ErrorCode) -> Callable[[Stage, Exchange], None]:
     """A stage hook (the fault-injection point) that refuses at UPDATE_STATE."""
 
     def hook(stage: Stage, exchange: Exchange) -> None:
-        if stage is Stage.UPDATE_STATE and exchange.request and exchange.request.action == "move":
+        if (
+            stage is Stage.UPDATE_STATE
+            and exchange.request
+            and exchange.request["action"] == "move"
+        ):
             raise Refusal(code, "the state update did not happen")
 
     return hook
@@ -232,7 +236,7 @@ def crash_at(crash_stage: Stage) -> Callable[[Stage, Exchange], None]:
     """A stage hook standing in for a server bug at ``crash_stage`` of a ``move``."""
 
     def hook(stage: Stage, exchange: Exchange) -> None:
-        if stage is crash_stage and exchange.request and exchange.request.action == "move":
+        if stage is crash_stage and exchange.request and exchange.request["action"] == "move":
             raise RuntimeError("a bug")
 
     return hook

@@ -10,8 +10,9 @@ from websockets.asyncio.client import connect
 
 from client.remote import RemoteBoard
 from client.timeouts import Timeouts
+from protocol.codec import read_request
 from protocol.errors import ErrorCode
-from protocol.models import FindReply
+from protocol.models import FindReply, RequestFields
 from protocol.outcome import Outcome
 from server.idempotency import IdempotencyCache
 from tests.conftest import MS, Acted, StartServer, switch_on
@@ -172,12 +173,10 @@ async def test_the_articles_sequence_find_then_an_unknown_move_then_find_again(
 
 
 def test_the_cache_keeps_a_bounded_number_of_recent_replies_per_user() -> None:
-    from protocol.models import MoveRequest
-
     cache = IdempotencyCache(per_user=2, max_age=10.0)
 
-    def move(request_id: str) -> MoveRequest:
-        return MoveRequest(request_id=request_id, user_id=ME, name="pacman", direction="up")
+    def move(request_id: str) -> RequestFields:
+        return read_request(frame(request_id, "move", name="pacman", direction="up"))
 
     for n, at in ((1, 0.0), (2, 1.0), (3, 2.0)):
         cache.put(move(f"m{n}"), {"n": n}, at)
@@ -190,14 +189,9 @@ def test_the_cache_keeps_a_bounded_number_of_recent_replies_per_user() -> None:
 
 @pytest.mark.parametrize("action", ["find", "findAll"])
 def test_reads_are_not_remembered(action: str) -> None:
-    from protocol.models import FindAllRequest, FindRequest
-
     cache = IdempotencyCache()
-    request = (
-        FindRequest(request_id="f", user_id=ME, name="pacman")
-        if action == "find"
-        else FindAllRequest(request_id="f", user_id=ME, kind=":pellet")
-    )
+    fields = {"name": "pacman"} if action == "find" else {"kind": ":pellet"}
+    request = read_request(frame("f", action, **fields))
     cache.put(request, {"big": "reply"}, 0.0)
     assert cache.get(request, 0.0) is None
 

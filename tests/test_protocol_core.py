@@ -3,13 +3,15 @@
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from protocol.classify import Observed, classify
-from protocol.codec import DecodeFailure, decode_reply, decode_request, encode
+from protocol.codec import DecodeFailure, decode_reply, decode_request, encode, read_request
 from protocol.errors import ErrorCode
 from protocol.models import (
+    REQUEST_TYPES,
     Entity,
     ErrorBody,
     ErrorReply,
@@ -17,8 +19,11 @@ from protocol.models import (
     FindReply,
     MoveRequest,
     OkReply,
+    Request,
+    RequestFields,
 )
 from protocol.outcome import Outcome, Step
+from tests.test_pipeline import frames
 
 ARTICLE = '{"v": 1, "requestId": "c7-42", "userId": "8765309", "action": "find", "name": "pacman"}'
 
@@ -56,6 +61,56 @@ def test_requests_survive_a_round_trip(request_id: str, user_id: str, direction:
         request_id=request_id, user_id=user_id, name="pacman", direction=direction
     )  # type: ignore[arg-type]
     assert decode_request(encode(request)) == request
+
+
+_ONE_OF_EACH = {
+    "join": {"token": st.sampled_from(["t", None])},
+    "find": {"name": st.sampled_from(["pacman", "blinky"])},
+    "move": {"name": st.just("pacman"), "direction": st.sampled_from(["up", "left"]),
+             "seq": st.sampled_from([None, 0, 7])},
+    "findAll": {"kind": st.sampled_from([":ghost", ":pellet"])},
+    "remove": {"name": st.just("pacman")},
+    "ping": {},
+    "leave": {},
+}  # fmt: skip
+near_frames = st.sampled_from(sorted(_ONE_OF_EACH)).flatmap(
+    lambda action: st.fixed_dictionaries(
+        {"v": st.sampled_from([1, 1, 1, "1", True, 1.0]), "requestId": st.just("r"),
+         "userId": st.just("u"), "action": st.just(action)},
+        optional={**_ONE_OF_EACH[action], "request_id": st.just("r"), "flavour": st.just(1)},
+    ).map(json.dumps)
+)  # fmt: skip
+"""Requests of every action, right or one step from right: a version of the wrong type, a
+snake_case name, a field no request has."""
+_MODELS: TypeAdapter[Request] = TypeAdapter(Request)
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame=st.one_of(frames, near_frames))
+def test_the_server_reads_a_frame_exactly_as_the_request_models_would(frame: str | bytes) -> None:
+    """``read_request`` (the server's, which makes no model) accepts the frames the models
+    accept, with the ``v`` a frame must carry, refuses the others, and reads the same fields."""
+    model: Request | None
+    try:
+        model = _MODELS.validate_json(frame, by_name=False)
+    except ValidationError:
+        model = None
+    if isinstance(frame, bytes) or (model is not None and "v" not in model.model_fields_set):
+        model = None  # binary frames, and frames without a version, are refused
+    try:
+        fields: RequestFields | None = read_request(frame)
+    except DecodeFailure:
+        fields = None
+    assert (fields is None) == (model is None)
+    if model is not None:
+        assert fields == model.__dict__
+        assert decode_request(frame) == model
+
+
+def test_request_fields_name_every_field_of_every_request_model() -> None:
+    models = [set(model.model_fields) for model in REQUEST_TYPES.values()]
+    assert RequestFields.__required_keys__ == set.intersection(*models)
+    assert RequestFields.__optional_keys__ == set.union(*models) - set.intersection(*models)
 
 
 @given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=20))

@@ -269,7 +269,7 @@ class Arrived:
         if stage is Stage.RECEIVE:
             self.received.append(request_id_of(exchange.raw))
         if stage is Stage.REPLY and exchange.request is not None:
-            self.acted.add(exchange.request.request_id)
+            self.acted.add(exchange.request["request_id"])
 
 
 @dataclass
