@@ -18,16 +18,16 @@ from protocol.codec import Encoded
 from server.pieces import ENERGIZER, GHOST, PACMAN, PELLET, Piece
 
 _SHOWN = {
-    GHOST: ("x", "y", "heading", "state"),
-    PACMAN: ("x", "y", "heading", "score", "lives", "offset", "moving", "last_seq"),
-    PELLET: ("x", "y"),
-    ENERGIZER: ("x", "y"),
+    GHOST: ("name", "x", "y", "heading", "state"),
+    PACMAN: ("name", "x", "y", "heading", "score", "lives", "offset", "moving", "last_seq"),
+    PELLET: ("name", "x", "y"),
+    ENERGIZER: ("name", "x", "y"),
 }
-"""The fields of a piece that ``entity`` shows, for each kind, but its name and kind (the
-cache's key, which never change): a cached entity is made again when one of them has changed.
-Only these, not every field: reading 15 was most of the cost of a ``findAll`` hit, and a
-ghost's four are half the nine a pac-man shows. tests/test_entities.py changes every field of
-``Piece``, for every kind, to hold the cache to encoding afresh."""
+"""The fields of a piece that ``entity`` shows, for each kind, but its kind (the cache's key):
+a cached entity is made again when one of them has changed. Only these, not every field:
+reading 15 was most of the cost of a ``findAll`` hit, and a ghost's five are half the ten a
+pac-man shows. tests/test_entities.py changes every field of ``Piece``, for every kind, to
+hold the cache to encoding afresh."""
 _LOOKS = {kind: attrgetter(*shown) for kind, shown in _SHOWN.items()}
 
 _SPARE = 64
@@ -75,6 +75,9 @@ class EntityCache:
 
     def __init__(self) -> None:
         self._kinds: dict[tuple[str, bool], dict[str, tuple[tuple[Any, ...], bytes]]] = {}
+        self._last: dict[tuple[str, bool], tuple[list[tuple[Any, ...]], Encoded]] = {}
+        """The last array made for each kind and flashing, with what its pieces looked like:
+        the board changes on its ticks, and between two ticks every player asks again."""
 
     def encode(self, kind: str, pieces: Collection[Piece], flashing: bool) -> Encoded:
         """The JSON array of the entities of ``pieces``, every piece of ``kind`` on the board
@@ -83,17 +86,21 @@ class EntityCache:
         The caller puts the result in a reply as it is (``protocol.codec.encode_trusted``).
         """
         key = (kind, flashing)
+        looks = list(map(_LOOKS[kind], pieces))  # (Game.find_all refused any other kind)
+        last = self._last.get(key)
+        if last is not None and last[0] == looks:  # names and all: the very same entities
+            return last[1]
         cache = self._kinds.get(key)
         if cache is None:
             cache = self._kinds[key] = {}
         parts = []
-        looks_of = _LOOKS[kind]  # (Game.find_all refused any other kind)
-        for piece in pieces:
-            looks = looks_of(piece)
+        for piece, seen in zip(pieces, looks, strict=True):
             known = cache.get(piece.name)
-            if known is None or known[0] != looks:
-                known = cache[piece.name] = (looks, orjson.dumps(entity(piece, flashing)))
+            if known is None or known[0] != seen:
+                known = cache[piece.name] = (seen, orjson.dumps(entity(piece, flashing)))
             parts.append(known[1])
         if len(cache) > len(parts) + _SPARE:  # pieces gone for good (users left, expired)
             self._kinds[key] = {piece.name: cache[piece.name] for piece in pieces}
-        return Encoded(b"[" + b",".join(parts) + b"]")
+        encoded = Encoded(b"[" + b",".join(parts) + b"]")
+        self._last[key] = (looks, encoded)
+        return encoded

@@ -126,3 +126,22 @@ def test_an_entity_written_into_a_reply_is_the_entity_beside_the_reply() -> None
     reply: dict[str, object] = {"v": 1, "requestId": "f", "clock": 9, "status": "ok"}
     assert entity(pacman, False, reply) is reply
     assert reply == {"v": 1, "requestId": "f", "clock": 9, "status": "ok", **entity(pacman)}
+
+
+def test_pieces_that_trade_places_and_order_are_told_apart_by_name() -> None:
+    """Every field but the names the same, in the same order: the array is made again."""
+    blinky, pinky = Piece("blinky", GHOST, 1, 1), Piece("pinky", GHOST, 2, 1)
+    cache = EntityCache()
+    assert cached(cache, GHOST, [blinky, pinky], False) == fresh([blinky, pinky], False)
+    blinky.x, pinky.x = 2, 1
+    assert cached(cache, GHOST, [pinky, blinky], False) == fresh([pinky, blinky], False)
+
+
+def test_between_changes_every_reply_gets_the_same_array() -> None:
+    ghosts = [Piece(f"ghost-{i}", GHOST, i, 1) for i in range(4)]
+    cache = EntityCache()
+    first = cache.encode(GHOST, ghosts, False)
+    assert cache.encode(GHOST, ghosts, False) is first  # nothing made again
+    ghosts[2].heading = "up"
+    assert cache.encode(GHOST, ghosts, False) is not first
+    assert cached(cache, GHOST, ghosts, False) == fresh(ghosts, False)
