@@ -36,10 +36,15 @@ M = TypeVar("M", bound=Mover)
 
 def steer(piece: M, direction: str, is_open: Callable[[M, str], bool]) -> None:
     """Steer toward ``direction``: a standing piece sets off if the way is open; a moving
-    one reverses at once, or turns at the next centre where ``direction`` is open."""
+    one reverses at once, or turns at the next centre where ``direction`` is open.
+
+    A moving piece standing right on a centre reverses only if the way back is open: it may
+    have just turned there, and then the way back is not where it came from but maybe a
+    wall. (Between centres the way back is always the way it came.)"""
     piece.wanted = direction
     if piece.moving and direction == OPPOSITE[piece.heading]:
-        piece.heading, piece.offset = direction, -piece.offset
+        if piece.offset != 0.0 or is_open(piece, direction):
+            piece.heading, piece.offset = direction, -piece.offset
     elif not piece.moving and is_open(piece, direction):
         piece.heading, piece.moving = direction, True
 

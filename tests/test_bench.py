@@ -126,16 +126,20 @@ def test_the_window_workload_is_shown_without_a_target() -> None:
 
 def test_the_penned_ghosts_move_and_never_reach_a_pac_man() -> None:
     """The benchmarks' maze: findAll :ghost has ghosts to send, and no bench pac-man is ever
-    caught (a catch would turn its calls into NOT_FOUND, another path)."""
+    caught (a catch would turn its calls into NOT_FOUND, another path). Steered as the
+    benchmarks steer, many times a tick, the direction going round the four."""
     board = Board(load_layout(str(servers.MAZE)), random.Random(5), tick_rate=60)
     pacmen = [board.add_pacman(f"bench-{n}") for n in range(8)]
     steer = random.Random(6)
+    turns = [0] * len(pacmen)
     seen: set[tuple[int, int]] = set()
-    for tick in range(60 * 60):  # a minute of random steering
-        if tick % 15 == 0:
-            for pacman in pacmen:
-                board.steer(pacman, steer.choice(["left", "up", "right", "down"]))
+    for _ in range(60 * 60):  # a minute
+        for n, pacman in enumerate(pacmen):
+            for _ in range(steer.randrange(8)):
+                board.steer(pacman, ("left", "up", "right", "down")[turns[n] % 4])
+                turns[n] += 1
         board.tick()
+        assert not any(board.layout.blocks_pacman(pacman.tile) for pacman in pacmen)
         seen |= {(round(g.x), round(g.y)) for g in board.all_of(":ghost")}
     assert board.count(":ghost") == 4
     assert len(seen) > 1  # they move

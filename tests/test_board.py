@@ -107,6 +107,34 @@ def test_a_pacman_reverses_at_once_mid_tile() -> None:
     assert (me.tile, me.offset) == ((13, 23), 0.0)
 
 
+def test_a_pacman_on_a_centre_reverses_only_if_the_way_back_is_open() -> None:
+    """Where the way back is not where it came from (it just set off from a standstill, or
+    just turned), reversing on the spot must not take it into a wall: steering mashed
+    faster than the ticks (a bot, a benchmark) once walked pac-men into walls this way."""
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")  # (13, 23): the corridor runs left to (6, 23), then a wall
+    board.steer(me, "left")
+    ticks(board, 100)
+    assert (me.tile, me.moving) == ((6, 23), False)
+    board.steer(me, "right")  # sets off, still on the centre...
+    board.steer(me, "left")  # ...and back toward the wall it stands against
+    assert me.heading == "right"
+    ticks(board, 8)
+    assert me.tile == (7, 23)
+    assert not board.layout.blocks_pacman(me.tile)
+
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    me = board.add_pacman("u")
+    board.steer(me, "left")
+    board.steer(me, "up")  # turns up where the maze opens, (12, 23), exactly on a centre
+    ticks(board, 8)
+    assert (me.tile, me.offset, me.heading) == ((12, 23), 0.0, "up")
+    assert board.layout.blocks_pacman((12, 24))
+    board.steer(me, "down")  # the way back is right, not down
+    ticks(board, 8)
+    assert me.tile == (12, 22)
+
+
 def test_a_wanted_turn_is_taken_where_the_maze_opens() -> None:
     board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
     me = board.add_pacman("u")
