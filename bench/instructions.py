@@ -28,7 +28,7 @@ the round trips, not the board's ticks: the tick loop and snapshots keep wall-cl
 which passes some thirty times faster for a server under callgrind than for one at full
 speed, and a tick's cost grows with the pac-men on the board while the round trips under
 callgrind slow down, so no one tick rate charges them per round trip what full speed does
-(1 Hz did at 10 connections, and charged 17k a round trip too many at 100). So pacnet ticks
+(1 Hz did at 10 connections, and charged 13-17k a round trip too many at 100). So pacnet ticks
 once in 20 s here, and takes no snapshot during the count; bench/roundtrip.py's timed
 figures have the ticks in.
 """
