@@ -291,7 +291,6 @@ def test_two_processes_give_one_report_whose_json_agrees_with_it(tmp_path: Path)
 
 
 def test_plot_draws_a_png(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib", reason="the plot extra: uv sync --extra plot")
     picture = tmp_path / "bots.png"
     done = pacnet(
         "bots", "-n", "5", "--duration", "2", "--seed", "1", "--plot", str(picture), timeout=90
