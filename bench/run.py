@@ -40,13 +40,18 @@ from rich.console import Console
 from rich.table import Table
 from servers import BENCH, machine, pick_cpus, raise_fd_limit
 
+from client.retry import Reconnects
+
 FRAME_BUDGET_MS = 1000 / 60
 """The window's frame at 60 Hz: the reference for frame times."""
 FRAME_TARGET_MS = 20.0
 SPREAD_TARGET = 0.25
 """No 10 ms may see more than this share of the fleet trying to reconnect."""
-BACKOFF_CAP_S = 2.0
+_RECONNECTS = Reconnects()
+BACKOFF_CAP_S = _RECONNECTS.cap
 """The reconnection backoff's cap (client/retry.py): the reference for coming back."""
+FIRST_TRY_S = _RECONNECTS.first
+"""How long the first try after a drop may wait (client/retry.py): the first tries' spread."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,7 +288,7 @@ def restart_rows(figures: dict[str, Any] | None, why: str) -> list[Row]:
     if spread is not None:
         rows.append(Row(
             "restart: first tries after the kill, spread s", f"{spread:.2f}",
-            "jitter 0-0.1 s", "-", "", None,
+            f"jitter 0-{FIRST_TRY_S:g} s", "-", "", None,
         ))  # fmt: skip
     if back is not None:
         rows.append(Row(

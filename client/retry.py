@@ -117,11 +117,20 @@ class Reconnects:
     tries).
 
     pacnet's own loop: websockets' built-in reconnection backs off over seconds to minutes.
+
+    The first try after a loss waits ``random(0, first)``, 300 ms: three times ``base``,
+    because a client's first three tries otherwise all fall within a few hundred milliseconds
+    of the loss (the first, then ``random(0, 100 ms)``, then ``random(0, 200 ms)`` after each
+    refusal), and a fleet's crowded into one wave there: 200 bots put a quarter of their tries
+    into the busiest 10 ms (bench/restart.py, docs/performance.md). After a blip a client is
+    back within 300 ms, 150 on average.
     """
 
-    def __init__(self, *, base: float = 0.1, cap: float = 2.0) -> None:
+    def __init__(self, *, base: float = 0.1, cap: float = 2.0, first: float = 0.3) -> None:
         self.base = base
         self.cap = cap
+        self.first = first
+        """Seconds: the first try after a loss waits up to this."""
         self.failures = 0
         self.tried = 0
         """Tries to connect, successful or not."""
@@ -148,12 +157,12 @@ class Reconnects:
         return wait
 
     def lost(self, now: float, rng: random.Random) -> None:
-        """The connection dropped: the first try to reconnect waits ``random(0, base)`` too,
+        """The connection dropped: the first try to reconnect waits ``random(0, first)`` too,
         or every client that lost the same server would make its first try at once. Once
         per loss: calls meanwhile do not push the try further away."""
         if not self.recovering:
             self.recovering = True
-            self.not_before = max(self.not_before, now + rng.uniform(0.0, self.base))
+            self.not_before = max(self.not_before, now + rng.uniform(0.0, self.first))
 
     def succeeded(self) -> None:
         self.failures = 0
