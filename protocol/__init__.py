@@ -9,6 +9,7 @@ from protocol.codec import (
     decode_reply,
     decode_request,
     encode,
+    read_request,
 )
 from protocol.errors import ErrorCode
 from protocol.models import (
@@ -18,6 +19,7 @@ from protocol.models import (
     ErrorBody,
     ErrorReply,
     Request,
+    RequestFields,
 )
 from protocol.outcome import Outcome, Step
 
@@ -31,8 +33,10 @@ __all__ = [
     "ErrorReply",
     "Outcome",
     "Request",
+    "RequestFields",
     "Step",
     "decode_reply",
     "decode_request",
     "encode",
+    "read_request",
 ]
