@@ -62,37 +62,45 @@ def test_a_request_passes_every_stage_in_the_articles_order() -> None:
     assert [stage.step.value for stage in seen] == [2, 3, 3, 3, 3, 3, 4, 5]
 
 
-def _stages_run(pipeline: Pipeline, hooked: bool) -> list[tuple[str, list[Stage]]]:
+def _noting(name: str) -> Any:
+    def run(self: "_NotingPipeline", exchange: Exchange) -> None:
+        self.ran.append(exchange.stage)
+        getattr(Pipeline, name)(self, exchange)
+
+    return run
+
+
+class _NotingPipeline(Pipeline):
+    """A pipeline whose every stage notes, as it runs, the stage the exchange says it is in."""
+
+    ran: list[Stage]
+    _validate = _noting("_validate")
+    _throttle = _noting("_throttle")
+    _lookup_user = _noting("_lookup_user")
+    _dedupe = _noting("_dedupe")
+    _refresh_keepalive = _noting("_refresh_keepalive")
+    _update_state = _noting("_update_state")
+
+
+def _stages_run(hooked: bool) -> list[tuple[str, list[Stage]]]:
     """The stages that ran for each request of a short game, with a hook (the loop over every
-    stage) or without (the calm path): each stage's own code notes that it ran."""
-    ran: list[Stage] = []
-    for name in ("_validate", "_throttle", "_lookup_user", "_dedupe", "_refresh_keepalive",
-                 "_update_state"):  # fmt: skip
-        method = getattr(pipeline, name)
-
-        def noting(exchange: Exchange, method: Any = method) -> None:
-            ran.append(exchange.stage)
-            method(exchange)
-
-        setattr(pipeline, name, noting)
-    # The hooked path runs the stages it bound when it was made: bind them again.
-    pipeline._stages = tuple((stage, getattr(pipeline, f"_{stage.label}", run))
-                             for stage, run in pipeline._stages)  # fmt: skip
-    if hooked:
-        pipeline.hooks.append(lambda stage, exchange: None)
+    stage) or without (the calm path)."""
+    game = make_pipeline().game
+    pipeline = _NotingPipeline(game, [lambda stage, exchange: None] if hooked else [])
+    pipeline.ran = []
     conn = ConnectionState(1, user_id="u")
     runs = []
     for action, fields in [("join", {}), ("move", {"name": "pacman", "direction": "up"}),
                            ("find", {"name": "pacman"}), ("findAll", {"kind": ":ghost"}),
                            ("remove", {"name": "pacman"}), ("ping", {}), ("leave", {})]:  # fmt: skip
-        ran.clear()
+        pipeline.ran.clear()
         assert send(pipeline, conn, action, **fields)["status"] == "ok"
-        runs.append((action, list(ran)))
+        runs.append((action, list(pipeline.ran)))
     return runs
 
 
 def test_without_hooks_each_request_runs_the_same_stages_in_the_same_order() -> None:
-    hooked, calm = _stages_run(make_pipeline(), True), _stages_run(make_pipeline(), False)
+    hooked, calm = _stages_run(hooked=True), _stages_run(hooked=False)
     # (DEDUPE has nothing to do for a read: the calm path skips it.)
     reads = {"find", "findAll", "ping"}
     expected = [
