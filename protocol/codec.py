@@ -36,9 +36,10 @@ def _fields_of(model: CoreSchema) -> CoreSchema:
     assert model["schema"]["type"] == "model-fields"
     fields = {}
     for name, field in model["schema"]["fields"].items():
-        schema, required = field["schema"], True
-        if schema["type"] == "default":
-            schema, required = (schema["schema"], True) if name == "v" else (schema, False)
+        schema = field["schema"]
+        required = schema["type"] != "default"
+        if name == "v" and not required:  # code may leave it out; a frame may not
+            schema, required = schema["schema"], True
         fields[name] = core_schema.typed_dict_field(
             schema, required=required, validation_alias=field["validation_alias"]
         )
@@ -131,9 +132,9 @@ def decode_request(raw: str | bytes) -> Request:
     Raises:
         DecodeFailure: as ``read_request``.
     """
-    fields: dict[str, Any] = dict(read_request(raw))
+    fields = read_request(raw)
     # Valid already: made without validating again (model_construct takes Python names).
-    request: Any = REQUEST_TYPES[fields["action"]].model_construct(**fields)
+    request: Any = REQUEST_TYPES[fields["action"]].model_construct(**cast(dict[str, Any], fields))
     return cast(Request, request)
 
 

@@ -21,7 +21,7 @@ because the server can no longer promise that nothing changed (Maelstrom's rule:
 definite error under indefinite conditions).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -153,7 +153,7 @@ class Exchange:
 
     def log_fields(self) -> dict[str, Any]:
         """The keys every log line about this request carries, the same in every domain."""
-        request: dict[str, Any] = dict(self.request or {})
+        request: Mapping[str, Any] = self.request or {}
         fields: dict[str, Any] = {
             "requestId": request.get("request_id", getattr(self.reply, "request_id", None)),
             "userId": request.get("user_id", self.connection.user_id),
