@@ -3,7 +3,6 @@ attempt ends. Waits come from a seeded random source and a recording sleep, so t
 exact; one test sleeps for real, where the server's clock (its throttle) must see the wait."""
 
 import asyncio
-import bisect
 import random
 from collections import Counter
 
@@ -221,32 +220,6 @@ def test_a_crowd_that_lost_its_server_comes_back_spread_out() -> None:
     buckets = Counter(min(9, int(t / window * 10)) for t in nexts)
     assert max(nexts) - min(nexts) > 0.9 * window
     assert max(buckets.values()) < 500 * 0.2  # no tenth of the window takes a fifth of them
-
-
-def _tries_of_a_crowd(clients: int, down: float, **policy: float) -> list[float]:
-    """When each of ``clients`` tries to reconnect to a server that went away at 0 and stays
-    away ``down`` seconds: each notices at once and every try before ``down`` is refused."""
-    tries = []
-    for seed in range(clients):
-        reconnects, rng = Reconnects(**policy), random.Random(seed)
-        reconnects.lost(0.0, rng)
-        while (now := reconnects.not_before) < down:
-            reconnects.check(now)
-            tries.append(now)
-            reconnects.failed(now, "refused", rng)
-    return sorted(tries)
-
-
-def _busiest(tries: list[float], window: float = 0.01) -> int:
-    return max(bisect.bisect_left(tries, t + window) - i for i, t in enumerate(tries))
-
-
-def test_a_crowd_that_lost_its_server_does_not_crowd_its_first_tries() -> None:
-    """The first tries of 200 clients that lost the same server, and the next ones after
-    each refusal, never put a fifth of the crowd into one 10 ms. With the first try as
-    quick as the first backoff (100 ms), about a quarter came in the busiest 10 ms."""
-    assert _busiest(_tries_of_a_crowd(200, 2.0)) < 200 / 5
-    assert _busiest(_tries_of_a_crowd(200, 2.0, first=0.1)) >= 200 / 5  # what it was
 
 
 async def test_a_client_that_cannot_connect_backs_off_instead_of_hammering(
