@@ -14,11 +14,11 @@ from contextlib import suppress
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from server.config import ServerConfig
+from pacnet.server.config import ServerConfig
 
 
 async def serve_echo(config: ServerConfig) -> None:
-    """Listen where ``config`` says, with the same websockets settings as server/net.py."""
+    """Listen where ``config`` says, with the same websockets settings as pacnet/server/net.py."""
     async with serve(
         _echo,
         config.host,

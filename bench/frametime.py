@@ -34,7 +34,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
+        [sys.executable, "-m", "pacnet", "serve", "--port", "0", "--log-format", "json",
          "--no-state"],
         stderr=subprocess.PIPE, cwd=ROOT,
     )  # fmt: skip
@@ -65,8 +65,8 @@ def resize(scale: float) -> str:
 async def measure(
     url: str, server: subprocess.Popen[bytes], scale: float
 ) -> tuple[dict[str, list[float]], str]:
-    from client.timeouts import Timeouts
-    from client.window import WindowReport, run_window
+    from pacnet.client.timeouts import Timeouts
+    from pacnet.window.window import WindowReport, run_window
 
     report = WindowReport()
     window = asyncio.create_task(
@@ -101,7 +101,7 @@ def main() -> int:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy" if not os.environ.get("DISPLAY") else "")
     if not os.environ["SDL_VIDEODRIVER"]:
         del os.environ["SDL_VIDEODRIVER"]
-    from protocol.logs import configure_logging
+    from pacnet.cmdline.logs import configure_logging
 
     configure_logging("console", level=logging.WARNING)
     server, url = start_server()

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from messages import TURNS, article_text, find_texts, join_text, window_text
 from roundtrip import WORKLOADS, Workload
-from servers import Target, closed_loop_targets, running
+from servers import Target, closed_loop_targets, package_prefix, running
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +70,13 @@ requestId, as in the benchmark, since a repeated one is answered from memory. ``
 article's loop, move, findAll :ghost, find, in turn: its count is a request's on average."""
 
 LOOP = """
-import json, sys, time
-root, layout = sys.argv[1:3]
+import importlib, json, sys, time
+root, layout, prefix = sys.argv[1], sys.argv[2], sys.argv[4]
 sys.path.insert(0, root)
-from server.config import ServerConfig, ServerLimits
-from server.net import BoardServer
-from server.pipeline import ConnectionState
+config = importlib.import_module(prefix + "server.config")
+ServerConfig, ServerLimits = config.ServerConfig, config.ServerLimits
+BoardServer = importlib.import_module(prefix + "server.net").BoardServer
+ConnectionState = importlib.import_module(prefix + "server.pipeline").ConnectionState
 
 given = json.load(sys.stdin)
 limits = ServerLimits(rate=1e9, burst=10**9)
@@ -110,7 +111,7 @@ def count(python: str, root: Path, request: str, requests: int) -> int:
         out = Path(work) / "callgrind.out"
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null",
-            python, "-c", LOOP, str(root), str(MAZE), str(requests),
+            python, "-c", LOOP, str(root), str(MAZE), str(requests), package_prefix(root) or "",
         ]  # fmt: skip
         # Bytecode written by an earlier run, or not, changes the count: never write it. Nor
         # may the two runs hash strings differently: dicts would probe other slots, and the
@@ -267,7 +268,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     place.add_argument("--warmup", type=int, default=50, help="uncounted requests each (50)")
     place.add_argument("--requests", type=int, default=300, help="counted requests each (300)")
     args = parser.parse_args(argv)
-    if args.baseline is not None and not (args.baseline / "server" / "pipeline.py").is_file():
+    if args.baseline is not None and package_prefix(args.baseline) is None:
         parser.error(f"--baseline {args.baseline}: not a pacnet checkout")
     if not 0 < args.few < args.many:
         parser.error("--few and --many must be 0 < few < many")

@@ -3,7 +3,7 @@
 User number N acts as ``bench-N``. Requests that only read (``find``, ``findAll``, ``ping``)
 reuse one requestId each; every mutation (a ``move``) has its own within the last 64, because
 the server answers a repeated requestId from memory instead of acting on it
-(server/idempotency.py).
+(pacnet/server/idempotency.py).
 """
 
 import json
@@ -13,7 +13,7 @@ from typing import Any
 DIRECTIONS = ("left", "up", "right", "down")
 TURNS = 72
 """Distinct turns a playing connection cycles through. Each move has its own requestId: the
-server remembers a user's last 64 mutations (server/idempotency.py), so a move sent again 72
+server remembers a user's last 64 mutations (pacnet/server/idempotency.py), so a move sent again 72
 moves later is a new request to it, not a repeat answered from memory."""
 
 
@@ -66,14 +66,14 @@ def _all_pacmen(user: int) -> bytes:
 def article_text(user: int, index: int) -> bytes:
     """Request number ``index`` of the article's loop, as ``pacnet bots`` play it: move,
     findAll :ghost, find (its own pac-man, to see whether a ghost overlaps it; a ``remove``
-    follows only a catch, which the penned maze never has). client/play.py,
+    follows only a catch, which the penned maze never has). pacnet/client/play.py,
     ``article_loop(others=False)``."""
     return _turn(user, index, _own_pacman)
 
 
 def window_text(user: int, index: int) -> bytes:
     """Request number ``index`` of the window's loop, which also draws the other players:
-    move, findAll :ghost, findAll :pacman (every pac-man on the board). client/play.py,
+    move, findAll :ghost, findAll :pacman (every pac-man on the board). pacnet/client/play.py,
     ``article_loop``."""
     return _turn(user, index, _all_pacmen)
 

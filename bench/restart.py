@@ -3,7 +3,7 @@
     uv run python bench/restart.py [--bots 500] [--down 2.0] [--json FILE]
 
 Starts ``pacnet serve`` (with a state file, on the small maze) as a child process and a
-fleet of real bots in this process: the runner ``pacnet bots`` uses (``client.bots.Fleet``),
+fleet of real bots in this process: the runner ``pacnet bots`` uses (``pacnet.bots.fleet.Fleet``),
 each bot a full client with the window's retry policy playing the article loop with the
 greedy strategy. Once every bot has joined and played a second, it kills the server with
 SIGKILL, starts it again on the same port and file after ``--down`` seconds, and measures,
@@ -36,10 +36,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from client.bots import Bot, Fleet, FleetPlan  # noqa: E402
-from client.bots_counts import FleetCounts  # noqa: E402
-from client.remote import CallResult  # noqa: E402
-from protocol.logs import configure_logging  # noqa: E402
+from pacnet.bots.counts import FleetCounts  # noqa: E402
+from pacnet.bots.fleet import Bot, Fleet, FleetPlan  # noqa: E402
+from pacnet.client.remote import CallResult  # noqa: E402
+from pacnet.cmdline.logs import configure_logging  # noqa: E402
 
 RUN_LIMIT = 600.0
 """Seconds the fleet may play at most; the benchmark stops it when it has its figures."""
@@ -54,7 +54,7 @@ def free_port() -> int:
 
 def start_server(port: int, state: Path, log: Path) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serve", "--port", str(port), "--state",
+        [sys.executable, "-m", "pacnet", "serve", "--port", str(port), "--state",
          str(state), "--snapshot-interval", "0.2", "--log-format", "json", "--layout", "small",
          "--max-users", "100000", "--rate", "1000", "--burst", "1000"],
         stderr=log.open("a"), cwd=ROOT,

@@ -13,7 +13,7 @@ flight per connection):
 - ``find``: the same ``find`` of its own pac-man, again and again;
 - ``mixed``: the article loop's turn as ``pacnet bots`` play it, ``move``, ``findAll :ghost``,
   ``find`` of its own pac-man (to see whether a ghost overlaps it), with the direction going
-  round the four (client/play.py ``article_loop(others=False)``);
+  round the four (pacnet/client/play.py ``article_loop(others=False)``);
 - ``window``: the window's turn, which reads every pac-man to draw them: ``move``,
   ``findAll :ghost``, ``findAll :pacman`` (its replies grow with the number of connections;
   no target).
@@ -48,6 +48,7 @@ from servers import (
     closed_loop_targets,
     machine,
     own_cpu_seconds,
+    package_prefix,
     pick_cpus,
     raise_fd_limit,
     running,
@@ -561,7 +562,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw figures")
     args = parser.parse_args(argv)
-    if args.baseline is not None and not (args.baseline / "client" / "cli.py").is_file():
+    if args.baseline is not None and package_prefix(args.baseline) is None:
         parser.error(f"--baseline {args.baseline}: not a pacnet checkout")
     if args.seconds <= 0 or args.slice <= 0 or args.warmup < 0:
         parser.error("--seconds and --slice must be > 0, --warmup >= 0")

@@ -40,7 +40,7 @@ from rich.console import Console
 from rich.table import Table
 from servers import BENCH, machine, pick_cpus, raise_fd_limit
 
-from client.retry import Reconnects
+from pacnet.client.retry import Reconnects
 
 FRAME_BUDGET_MS = 1000 / 60
 """The window's frame at 60 Hz: the reference for frame times."""
@@ -49,9 +49,10 @@ SPREAD_TARGET = 0.25
 """No 10 ms may see more than this share of the fleet trying to reconnect."""
 _RECONNECTS = Reconnects()
 BACKOFF_CAP_S = _RECONNECTS.cap
-"""The reconnection backoff's cap (client/retry.py): the reference for coming back."""
+"""The reconnection backoff's cap (pacnet/client/retry.py): the reference for coming
+back."""
 FIRST_TRY_S = _RECONNECTS.first
-"""How long the first try after a drop may wait (client/retry.py): the first tries' spread."""
+"""How long the first try after a drop may wait (pacnet/client/retry.py): the first tries' spread."""
 
 
 @dataclass(frozen=True, kw_only=True)

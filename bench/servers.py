@@ -56,6 +56,17 @@ def _is_ok(request: bytes, reply: bytes) -> bool:
 ECHO = Target("echo", (sys.executable, str(BENCH / "echo.py")), _echoes)
 
 
+def package_prefix(checkout: Path) -> str | None:
+    """How ``checkout``'s modules are named: ``"pacnet."`` (one package), ``""`` (the older
+    layout of four top-level packages, which baselines from before it still have), or None
+    when it is no pacnet checkout at all."""
+    if (checkout / "pacnet" / "server" / "pipeline.py").is_file():
+        return "pacnet."
+    if (checkout / "server" / "pipeline.py").is_file():
+        return ""
+    return None
+
+
 def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
     """``pacnet serve`` on the penned maze with JSON logs, plus ``flags``, running the code of
     ``checkout`` (another copy of the project, to hold a change against the code before it).
@@ -64,8 +75,8 @@ def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
     the run's own, never the user's) and logging all stay on, as in ``pacnet serve``.
     """
     command = (
-        sys.executable, "-m", "client.cli", "serve", "--port", "0", "--log-format", "json",
-        "--layout", str(MAZE), *flags,
+        sys.executable, "-m", "pacnet" if package_prefix(checkout) else "pacnet.main", "serve",
+        "--port", "0", "--log-format", "json", "--layout", str(MAZE), *flags,
     )  # fmt: skip
     return Target(name, command, _is_ok, cwd=checkout, keeps_state=True)
 

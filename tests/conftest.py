@@ -20,11 +20,11 @@ from typing import Any, Protocol
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from faults.admin import AdminClient, AdminEndpoint
-from server.config import ServerConfig, ServerLimits
-from server.embedded import running_server
-from server.net import BoardServer
-from server.pipeline import Exchange, Stage, StageHook
+from pacnet.faults.admin import AdminClient, AdminEndpoint
+from pacnet.server.config import ServerConfig, ServerLimits
+from pacnet.server.embedded import running_server
+from pacnet.server.net import BoardServer
+from pacnet.server.pipeline import Exchange, Stage, StageHook
 
 MS = 0.001 * float(os.environ.get("PACNET_TEST_TIME_FACTOR", "1"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +148,7 @@ class ServerProcess:
             [
                 sys.executable,
                 "-m",
-                "client.cli",
+                "pacnet",
                 "serve",
                 "--port",
                 "0",

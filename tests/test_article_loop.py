@@ -1,14 +1,14 @@
-"""The article loop the window and the bots share (client/play.py), against a real server."""
+"""The article loop the window and the bots share (pacnet/client/play.py), against a real server."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from client.play import article_loop
-from client.remote import RemoteBoard
-from client.view import View
-from protocol.models import Direction
-from server.net import BoardServer
+from pacnet.client.play import article_loop
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.view import View
+from pacnet.protocol.models import Direction
+from pacnet.server.net import BoardServer
 from tests.conftest import StartServer
 
 

@@ -23,9 +23,9 @@ import users  # noqa: E402
 from fleet import accepts_for  # noqa: E402
 from messages import TURNS, article_text, window_text  # noqa: E402
 
-from client.retry import Reconnects  # noqa: E402
-from server.board import Board  # noqa: E402
-from server.layout import load_layout  # noqa: E402
+from pacnet.client.retry import Reconnects  # noqa: E402
+from pacnet.server.board import Board  # noqa: E402
+from pacnet.server.layout import load_layout  # noqa: E402
 
 
 @pytest.mark.parametrize("request_", sorted(instructions.REQUESTS))
@@ -34,7 +34,7 @@ def test_the_loop_instructions_are_counted_in_runs_every_request_right(request_:
     answered with a success (the loop asserts it), on the server of this checkout."""
     command = [
         sys.executable, "-c", instructions.LOOP, str(instructions.ROOT), str(instructions.MAZE),
-        "200",
+        "200", "pacnet.",
     ]  # fmt: skip
     done = subprocess.run(
         command, input=instructions.loop_input(request_), capture_output=True, text=True,

@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-from server.board import Board
-from server.ghosts import Mode
-from server.layout import LayoutError, builtin_layouts, load_layout, parse_layout
-from server.pieces import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Piece, Speeds
+from pacnet.server.board import Board
+from pacnet.server.ghosts import Mode
+from pacnet.server.layout import LayoutError, builtin_layouts, load_layout, parse_layout
+from pacnet.server.pieces import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Piece, Speeds
 
 TINY = """\
 ; a corridor with a tunnel on row 1

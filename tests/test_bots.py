@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from client.bots import Bot, Fleet, FleetPlan
-from client.bots_counts import FleetCounts, Latencies, Samples
-from client.bots_workers import shares
-from client.remote import CallResult
-from client.strategies import Maze
-from protocol.models import Entity, JoinReply
-from protocol.outcome import Outcome
-from server.net import BoardServer
+from pacnet.bots.counts import FleetCounts, Latencies, Samples
+from pacnet.bots.fleet import Bot, Fleet, FleetPlan
+from pacnet.bots.strategies import Maze
+from pacnet.bots.workers import shares
+from pacnet.client.remote import CallResult
+from pacnet.protocol.models import Entity, JoinReply
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.net import BoardServer
 from tests.conftest import MS, ROOT, ServerProcess, StartServer, switch_on
 from tests.test_cli import pacnet, table_row
 
@@ -40,7 +40,7 @@ SMALL = (
 
 
 def bots_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "client.cli", "bots", *args]
+    return [sys.executable, "-m", "pacnet", "bots", *args]
 
 
 async def run_bots(*args: str, limit: float = 90) -> tuple[int, str, str]:
@@ -303,7 +303,7 @@ def test_plot_draws_a_png(tmp_path: Path) -> None:
 def test_plot_without_matplotlib_says_how_to_get_it_before_any_bot_starts(
     tmp_path: Path,
 ) -> None:
-    hide = "import sys; sys.modules['matplotlib'] = None; from client.cli import main; "
+    hide = "import sys; sys.modules['matplotlib'] = None; from pacnet.main import main; "
     done = subprocess.run(
         [sys.executable, "-c", hide + "sys.exit(main(sys.argv[1:]))", "bots", "--plot",
          str(tmp_path / "bots.png"), "--duration", "60"],
@@ -326,7 +326,7 @@ def test_plot_without_matplotlib_says_how_to_get_it_before_any_bot_starts(
         (["--ramp", "-1"], "argument --ramp: '-1' must be 0 or more seconds"),
         (["--strategy", "clever"], "strategy 'clever': not one of random, greedy, cautious"),
         (["--strategy", "no_such_module:Bot"], "no module named 'no_such_module'"),
-        (["--strategy", "client.strategies:nothing"], "has no attribute 'nothing'"),
+        (["--strategy", "pacnet.bots.strategies:nothing"], "has no attribute 'nothing'"),
         (["--server", "http://example"], "is not a ws:// or wss:// URL"),
         (["--json", "/no/such/dir/out.json"], "--json: no directory '/no/such/dir'"),
     ],

@@ -17,19 +17,20 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from client.remote import RemoteBoard
-from client.timeouts import Timeouts
-from faults.chaos import AdminSwitchboard, Target, Usage, main
-from faults.scenario import (
+from pacnet.chaos.cli import AdminSwitchboard, Target, Usage
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.faults.scenario import (
     ScenarioPlayer,
     StepDone,
     find_scenario,
     load_scenario,
     shipped_scenarios,
 )
-from faults.spec import Domain, Fault, FaultKind, FaultStatus
-from protocol.outcome import Outcome
-from server.net import BoardServer
+from pacnet.faults.spec import Domain, Fault, FaultKind, FaultStatus
+from pacnet.main import main
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.net import BoardServer
 from tests.conftest import MS, ROOT
 
 SHIPPED = ["catalog", *(f"step{n}" for n in range(1, 9)), "workshop"]
@@ -71,7 +72,7 @@ def chaos(capsys: pytest.CaptureFixture[str]) -> Callable[..., Done]:
 
     def run(*args: str) -> Done:
         try:
-            status = main(list(args))
+            status = main(["chaos", *args])
         except SystemExit as exit:
             status = int(exit.code or 0)
         captured = capsys.readouterr()
@@ -568,7 +569,7 @@ async def test_a_step_is_on_while_it_lasts_and_the_client_sees_its_outcome(
 async def test_ctrl_c_stops_a_run_and_switches_its_faults_off(
     server: BoardServer, closed_port: int, tmp_path: Path
 ) -> None:
-    """A real ``python -m faults.chaos`` process: its fault hits a real call, then SIGINT."""
+    """A real ``python -m pacnet chaos`` process: its fault hits a real call, then SIGINT."""
     path = write(tmp_path, """
         name = "a long hour"
         description = "One fault, then an hour of waiting."
@@ -582,7 +583,7 @@ async def test_ctrl_c_stops_a_run_and_switches_its_faults_off(
         say = "calm"
     """.replace("\n        ", "\n"))  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "faults.chaos", *at(server, closed_port), "run", str(path),
+        sys.executable, "-m", "pacnet", "chaos", *at(server, closed_port), "run", str(path),
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -608,7 +609,7 @@ async def test_ctrl_c_stops_a_run_and_switches_its_faults_off(
 
 def test_chaos_runs_as_a_module_with_help() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "faults.chaos", "run", "--help"],
+        [sys.executable, "-m", "pacnet", "chaos", "run", "--help"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0
@@ -644,7 +645,7 @@ class Workshop:
 
 @pytest.fixture
 async def workshop(server: BoardServer) -> AsyncIterator[Workshop]:
-    proxy_module = pytest.importorskip("faults.proxy", reason="the proxy is not written yet")
+    proxy_module = pytest.importorskip("pacnet.proxy.relay", reason="the proxy is not written yet")
     config = proxy_module.ProxyConfig(port=0, upstream=server.url, seed=7, admin_token=PROXY_TOKEN)
     async with AsyncExitStack() as stack:
         proxy = await stack.enter_async_context(proxy_module.running_proxy(config))

@@ -1,13 +1,16 @@
 """The command line as a user meets it: real processes, exit codes, one-line errors."""
 
+import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 
 import pytest
 
-from protocol.outcome import Outcome
+from pacnet.main import COMMANDS
+from pacnet.protocol.outcome import Outcome
 from tests.conftest import ROOT, ServerProcess
 
 
@@ -15,7 +18,7 @@ def pacnet(
     *args: str, timeout: float = 60, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "client.cli", *args],
+        [sys.executable, "-m", "pacnet", *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
     )  # fmt: skip
 
@@ -76,22 +79,36 @@ def test_demo_against_a_running_server(server_process: Callable[..., ServerProce
         (["demo", "--iterations", "0"], "--iterations: '0' must be at least 1"),
         (["demo", "--iterations", "many"], "--iterations: 'many' is not a whole number"),
         (["demo", "--timeout", "-1"], "--timeout: '-1' must be a number greater than 0"),
-        (["demo", "--server", "http://example"], "--server must be a ws:// or wss:// URL"),
-        (["demo", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (
+            ["demo", "--server", "http://example"],
+            "--server: 'http://example' is not a ws:// or wss:// URL",
+        ),
+        (["demo", "--server", "http://127.0.0.1:8765"], "is not a ws:// or wss:// URL"),
+        (["demo", "--server", "ws://"], "--server: 'ws://' is not a ws:// or wss:// URL"),
+        (["demo", "--interval", "-1"], "--interval: '-1' must be 0 or more"),
+        (["demo", "--layout", "/no/such/file"], "--layout: no layout '/no/such/file'"),
+        (["demo", "--frobnicate"], "pacnet demo: error: unrecognized arguments: --frobnicate"),
+        (["serve", "--bogus"], "pacnet serve: error: unrecognized arguments: --bogus"),
+        (["bots", "--server", "http://x"], "--server: 'http://x' is not a ws:// or wss:// URL"),
+        (["play", "--layout", "/no/such/file"], "--layout: no layout '/no/such/file'"),
         (["serve", "--port", "70000"], "--port: '70000' is not a port number"),
         (["serve", "--rate", "0"], "--rate: '0' must be a number greater than 0"),
         (["serve", "--burst", "1.5"], "--burst: '1.5' is not a whole number"),
         (["serve", "--keepalive-timeout", "soon"], "--keepalive-timeout: 'soon' is not a number"),
         (["serve", "--log-format", "xml"], "--log-format: invalid choice: 'xml'"),
-        (["serve", "--layout", "no-such-maze"], "no layout 'no-such-maze'"),
+        (["serve", "--layout", "no-such-maze"], "--layout: no layout 'no-such-maze'"),
+        (
+            ["serve", "--host", "nosuchhost.invalid", "--no-state"],
+            "cannot listen on nosuchhost.invalid:8765: no such host",
+        ),
         (["teleport"], "invalid choice: 'teleport'"),
         ([], "the following arguments are required: COMMAND"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,
 )
-def test_a_bad_flag_gets_one_line_and_a_nonzero_exit(args: list[str], complaint: str) -> None:
+def test_a_bad_flag_gets_one_line_and_exit_2(args: list[str], complaint: str) -> None:
     done = pacnet(*args, timeout=20)
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert complaint in done.stderr
@@ -130,5 +147,44 @@ def test_play_without_a_display_says_what_to_do_in_one_line() -> None:
 
 def test_play_refuses_a_server_that_is_not_a_websocket_url() -> None:
     done = pacnet("play", "--server", "http://example", timeout=20)
-    assert done.returncode == 1
-    assert "--server must be a ws:// or wss:// URL" in done.stderr
+    assert done.returncode == 2
+    assert "--server: 'http://example' is not a ws:// or wss:// URL" in done.stderr
+
+
+def test_version_is_the_installed_package_version() -> None:
+    done = pacnet("--version", timeout=20)
+    assert done.returncode == 0
+    assert done.stdout == f"pacnet {importlib.metadata.version('pacnet')}\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+def test_each_command_help_ends_with_the_file_of_its_code(command: object) -> None:
+    """From ``pacnet X --help`` to the code of X in one step."""
+    name, source = command.name, command.source  # type: ignore[attr-defined]
+    done = pacnet(name, "--help", timeout=20)
+    assert done.returncode == 0
+    assert done.stdout.rstrip().endswith(f"code: {source}")
+    assert (ROOT / source).is_file()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is the shell being completed")
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["pacnet", "ch"], ["chaos"]),
+        (["pacnet", "chaos", "sc"], ["scenarios"]),
+        (["pacnet", "serve", "--snap"], ["--snapshot-interval"]),
+        (["pacnet", "chaos", "add", "--dir"], ["--direction"]),
+    ],
+    ids=["a-command", "a-chaos-command", "a-serve-flag", "a-flag-of-chaos-add"],
+)
+def test_bash_completes_commands_and_their_flags(words: list[str], expected: list[str]) -> None:
+    script = pacnet("completion", "bash", timeout=20)
+    assert script.returncode == 0
+    shown = " ".join(words)
+    done = subprocess.run(
+        ["bash", "-c", f'{script.stdout}\nCOMP_WORDS=({shown}); COMP_CWORD={len(words) - 1}; '
+         '_pacnet_complete; printf "%s\\n" "${COMPREPLY[@]}"'],
+        capture_output=True, text=True, timeout=20, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == expected

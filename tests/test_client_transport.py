@@ -16,11 +16,11 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from client.remote import RemoteBoard
-from client.timeouts import Timeouts
-from protocol.errors import ErrorCode
-from protocol.outcome import Outcome, Step
-from server.net import BoardServer
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.outcome import Outcome, Step
+from pacnet.server.net import BoardServer
 from tests.conftest import MS, ServerProcess
 
 FAST = Timeouts(connect=500 * MS, reply=300 * MS)

@@ -5,10 +5,10 @@ import io
 
 from rich.console import Console
 
-from client.demo import DemoSettings, run_demo
-from client.remote import RemoteBoard
-from protocol.errors import ErrorCode
-from protocol.outcome import Outcome
+from pacnet.client.remote import RemoteBoard
+from pacnet.demo.loop import DemoSettings, run_demo
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.outcome import Outcome
 from tests.conftest import MS, StartServer
 
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.codec import Encoded, encode_trusted
-from server.entities import EntityCache, entity
-from server.pieces import ENERGIZER, GHOST, PACMAN, PELLET, Piece
+from pacnet.protocol.codec import Encoded, encode_trusted
+from pacnet.server.entities import EntityCache, entity
+from pacnet.server.pieces import ENERGIZER, GHOST, PACMAN, PELLET, Piece
 
 
 def fresh(pieces: list[Piece], flashing: bool) -> list[object]:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from protocol.errors import ErrorCode
-from server.game import Refusal
-from server.net import BoardServer
-from server.pipeline import Exchange, Stage
+from pacnet.protocol.errors import ErrorCode
+from pacnet.server.game import Refusal
+from pacnet.server.net import BoardServer
+from pacnet.server.pipeline import Exchange, Stage
 from tests.conftest import MS, RawClient, StartServer
 
 OpenRaw = Callable[[str], Awaitable[RawClient]]

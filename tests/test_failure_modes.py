@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from client.remote import CallResult, RemoteBoard
-from client.timeouts import Timeouts
-from client.trace import judge
-from faults.admin import AdminClient
-from faults.proxy import ProxyConfig, running_proxy
-from faults.spec import Domain, Fault
-from protocol.models import OkReply
-from protocol.outcome import Outcome
-from server.net import CRASH_EXIT_STATUS
+from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.faults.admin import AdminClient
+from pacnet.faults.spec import Domain, Fault
+from pacnet.protocol.models import OkReply
+from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.server.net import CRASH_EXIT_STATUS
+from pacnet.trace.cli import judge
 from tests.conftest import MS, ROOT, Acted, Controlled, ServerProcess, StartServer, switch_on
 
 TABLE = ROOT / "docs" / "failure-modes.md"

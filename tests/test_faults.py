@@ -10,12 +10,14 @@ from structlog.testing import capture_logs
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from client.remote import RemoteBoard
-from faults.admin import FEED_PATH, AdminClient, FaultFeed, endpoint_url
-from faults.engine import MAX_FAULTS, FaultSet, Message
-from faults.spec import Direction, Domain, Fault, FaultKind
-from protocol.outcome import Outcome, Step
-from server.net import BoardServer
+from pacnet.client.remote import RemoteBoard
+from pacnet.faults.admin import AdminClient
+from pacnet.faults.engine import MAX_FAULTS, FaultSet, Message
+from pacnet.faults.feed import FEED_PATH, FaultFeed
+from pacnet.faults.spec import Direction, Domain, Fault, FaultKind
+from pacnet.feeds.addresses import endpoint_url
+from pacnet.protocol.outcome import Outcome, Step
+from pacnet.server.net import BoardServer
 from tests.conftest import MS
 
 

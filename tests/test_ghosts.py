@@ -5,14 +5,14 @@ Expected targets follow The Pac-Man Dossier's descriptions of each ghost (docs/g
 
 import pytest
 
-from server.ghosts import (
+from pacnet.server.ghosts import (
     SCATTER_TARGETS,
     Mode,
     ModeSchedule,
     chase_target,
     choose_direction,
 )
-from server.layout import load_layout
+from pacnet.server.layout import load_layout
 
 PACMAN = (13, 23)
 BLINKY = (13, 11)

@@ -1,5 +1,5 @@
 """A retry with the same requestId is answered, not run again: the server remembers the
-replies to recent mutations per user (``server/idempotency.py``). Real server, real frames."""
+replies to recent mutations per user (``pacnet/server/idempotency.py``). Real server, real frames."""
 
 import asyncio
 import json
@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from client.remote import RemoteBoard
-from client.timeouts import Timeouts
-from protocol.codec import read_request
-from protocol.errors import ErrorCode
-from protocol.models import FindReply, RequestFields
-from protocol.outcome import Outcome
-from server.idempotency import IdempotencyCache
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.protocol.codec import read_request
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.models import FindReply, RequestFields
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.idempotency import IdempotencyCache
 from tests.conftest import MS, Acted, StartServer, switch_on
 
 ME = "8765309"

@@ -3,11 +3,11 @@ knows them (+ passed, x failed, ? unknown, . never reached)."""
 
 import pytest
 
-from client.inspector import Known, strip
-from client.remote import RemoteBoard
-from client.timeouts import Timeouts
-from faults.spec import Domain, Fault
-from protocol.outcome import Outcome
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.faults.spec import Domain, Fault
+from pacnet.protocol.outcome import Outcome
+from pacnet.trace.steps import Known, strip
 from tests.conftest import MS, StartServer, switch_on
 
 

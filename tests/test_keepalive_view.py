@@ -4,13 +4,13 @@ window's words for it, beside what only the client knows (that it is still here)
 import asyncio
 from collections.abc import Callable
 
-from client.remote import RemoteBoard
-from client.timeouts import Timeouts
-from client.watch import FeedWatch, keepalive_lines, keepalive_watch
-from faults.proxy import ProxyConfig, running_proxy
-from faults.spec import Fault
-from protocol.outcome import Outcome
-from protocol.status import KeepaliveView
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.faults.spec import Fault
+from pacnet.feeds.reader import FeedWatch, keepalive_lines, keepalive_watch
+from pacnet.protocol.feeds import KeepaliveView
+from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.relay import ProxyConfig, running_proxy
 from tests.conftest import MS, StartServer, switch_on
 
 

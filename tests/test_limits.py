@@ -2,8 +2,8 @@
 
 import pytest
 
-from server.keepalive import KeepaliveTable
-from server.throttle import Throttle
+from pacnet.server.keepalive import KeepaliveTable
+from pacnet.server.throttle import Throttle
 
 
 def test_a_user_silent_past_the_timeout_expires_and_others_stay() -> None:

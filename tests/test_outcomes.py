@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from client.remote import CallResult, RemoteBoard
-from client.timeouts import Timeouts
-from protocol.errors import ErrorCode
-from protocol.models import OkReply
-from protocol.outcome import Outcome, Step
+from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.models import OkReply
+from pacnet.protocol.outcome import Outcome, Step
 from tests.conftest import MS, ServerProcess, StartServer
 
 Call = Callable[[RemoteBoard], Awaitable[CallResult[OkReply]]]

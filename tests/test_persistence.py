@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from client.remote import RemoteBoard
-from client.retry import RetryPolicy
-from protocol.outcome import Outcome
-from server.board import Board
-from server.config import ServerLimits
-from server.game import Game
-from server.layout import load_layout
-from server.store import StateError, StateStore
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.retry import RetryPolicy
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.board import Board
+from pacnet.server.config import ServerLimits
+from pacnet.server.game import Game
+from pacnet.server.layout import load_layout
+from pacnet.server.store import StateError, StateStore
 from tests.conftest import ServerProcess
 
 

@@ -12,14 +12,14 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from protocol.codec import decode_reply
-from protocol.errors import ErrorCode
-from protocol.models import ErrorReply, OkReply
-from server.board import Board
-from server.config import ServerLimits
-from server.game import Game
-from server.layout import load_layout
-from server.pipeline import ConnectionState, Exchange, NoReply, Pipeline, Stage
+from pacnet.protocol.codec import decode_reply
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.models import ErrorReply, OkReply
+from pacnet.server.board import Board
+from pacnet.server.config import ServerLimits
+from pacnet.server.game import Game
+from pacnet.server.layout import load_layout
+from pacnet.server.pipeline import ConnectionState, Exchange, NoReply, Pipeline, Stage
 
 
 def make_pipeline(**limits: Any) -> Pipeline:

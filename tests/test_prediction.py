@@ -1,4 +1,4 @@
-"""Client-side prediction of our own pac-man (client/predict.py): it moves by the server's own
+"""Client-side prediction of our own pac-man (pacnet/client/predict.py): it moves by the server's own
 rules, a snapshot settles it, and a lost reply shows no stall and no leap."""
 
 import asyncio
@@ -9,20 +9,20 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client.play import article_loop
-from client.predict import HORIZON, Prediction, prediction_line
-from client.remote import CallResult, RemoteBoard
-from client.timeouts import Timeouts
-from client.view import View
-from faults.proxy import ProxyConfig, running_proxy
-from protocol import motion
-from protocol.models import Direction, Entity, OkReply
-from protocol.outcome import Outcome
-from server.board import Board
-from server.config import ServerConfig
-from server.embedded import running_server
-from server.layout import GHOST_NAMES, load_layout
-from server.pieces import Piece
+from pacnet.client.play import article_loop
+from pacnet.client.predict import HORIZON, Prediction, prediction_line
+from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.client.view import View
+from pacnet.protocol import motion
+from pacnet.protocol.models import Direction, Entity, OkReply
+from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.server.board import Board
+from pacnet.server.config import ServerConfig
+from pacnet.server.embedded import running_server
+from pacnet.server.layout import GHOST_NAMES, load_layout
+from pacnet.server.pieces import Piece
 from tests.conftest import MS, switch_on
 
 TICK_RATE = 60.0

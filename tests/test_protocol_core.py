@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from protocol.classify import Observed, classify
-from protocol.codec import DecodeFailure, decode_reply, decode_request, encode, read_request
-from protocol.errors import ErrorCode
-from protocol.models import (
+from pacnet.protocol.classify import Observed, classify
+from pacnet.protocol.codec import DecodeFailure, decode_reply, decode_request, encode, read_request
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.models import (
     REQUEST_TYPES,
     Entity,
     ErrorBody,
@@ -22,7 +22,7 @@ from protocol.models import (
     Request,
     RequestFields,
 )
-from protocol.outcome import Outcome, Step
+from pacnet.protocol.outcome import Outcome, Step
 from tests.test_pipeline import frames
 
 ARTICLE = '{"v": 1, "requestId": "c7-42", "userId": "8765309", "action": "find", "name": "pacman"}'

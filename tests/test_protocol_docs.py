@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from protocol import docs, schema
-from protocol.codec import DecodeFailure, decode_reply, decode_request, encode
-from protocol.errors import ErrorCode
-from protocol.models import REQUEST_TYPES, SUCCESS_REPLY_TYPES
+from pacnet.protocol import docs, schema
+from pacnet.protocol.codec import DecodeFailure, decode_reply, decode_request, encode
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.models import REQUEST_TYPES, SUCCESS_REPLY_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"
@@ -40,7 +40,7 @@ def test_no_published_schema_is_left_over_from_a_removed_model() -> None:
 
 @pytest.mark.parametrize(
     ("module", "target"),
-    [("protocol.docs", DOC), ("protocol.schema", SCHEMA_DIR)],
+    [("pacnet.protocol.docs", DOC), ("pacnet.protocol.schema", SCHEMA_DIR)],
     ids=["docs-check-passes", "schema-check-passes"],
 )
 def test_check_command_passes_on_the_committed_files(module: str, target: Path) -> None:

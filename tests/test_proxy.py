@@ -23,11 +23,19 @@ from structlog.testing import capture_logs
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from client.remote import CallResult, RemoteBoard
-from client.timeouts import Timeouts
-from faults.admin import FEED_PATH, AdminClient, FaultFeed, endpoint_url
-from faults.engine import FaultSet, Message
-from faults.proxy import (
+from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.faults.admin import AdminClient
+from pacnet.faults.engine import FaultSet, Message
+from pacnet.faults.feed import FEED_PATH, FaultFeed
+from pacnet.faults.spec import Corruption, Direction, Domain, Fault, FaultKind
+from pacnet.feeds.addresses import endpoint_url
+from pacnet.main import main
+from pacnet.protocol.codec import DecodeFailure, decode_reply, decode_request
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.models import OkReply
+from pacnet.protocol.outcome import Outcome, Step
+from pacnet.proxy.relay import (
     NetworkFaults,
     Proxy,
     ProxyConfig,
@@ -35,14 +43,8 @@ from faults.proxy import (
     damage,
     running_proxy,
 )
-from faults.proxy_cli import main
-from faults.spec import Corruption, Direction, Domain, Fault, FaultKind
-from protocol.codec import DecodeFailure, decode_reply, decode_request
-from protocol.errors import ErrorCode
-from protocol.models import OkReply
-from protocol.outcome import Outcome, Step
-from server.net import BoardServer
-from server.pipeline import Exchange, Stage
+from pacnet.server.net import BoardServer
+from pacnet.server.pipeline import Exchange, Stage
 from tests.conftest import MS, ROOT, StartServer
 
 USER = "8765309"
@@ -690,7 +692,7 @@ async def test_the_proxys_faults_feed_shows_the_servers_faults_too(relay: Relay)
 
 def proxy_command(*args: str) -> list[str]:
     """``pacnet proxy`` as a user runs it (through the pacnet command line)."""
-    return [sys.executable, "-m", "client.cli", "proxy", *args]
+    return [sys.executable, "-m", "pacnet", "proxy", *args]
 
 
 def environment() -> dict[str, str]:
@@ -786,7 +788,7 @@ def test_a_bad_flag_is_one_line_on_stderr(
     args: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(args)
+        main(["proxy", *args])
     assert exited.value.code == 2
     stderr = capsys.readouterr().err
     assert stderr.count("\n") == 1

@@ -8,14 +8,14 @@ from collections import Counter
 
 import pytest
 
-from client.remote import RemoteBoard
-from client.retry import Reconnects, RetryPolicy
-from faults.admin import AdminClient
-from faults.proxy import ProxyConfig, running_proxy
-from faults.spec import Fault
-from protocol.errors import ErrorCode
-from protocol.outcome import Outcome
-from server.net import BoardServer
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.retry import Reconnects, RetryPolicy
+from pacnet.faults.admin import AdminClient
+from pacnet.faults.spec import Fault
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.server.net import BoardServer
 from tests.conftest import MS, Acted, StartServer, switch_on
 
 ME = "8765309"

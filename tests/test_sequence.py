@@ -3,10 +3,10 @@ ignores one it has already overtaken, so a late input cannot undo a newer one.""
 
 import asyncio
 
-from client.remote import RemoteBoard
-from faults.admin import AdminClient
-from faults.proxy import ProxyConfig, running_proxy
-from protocol.outcome import Outcome
+from pacnet.client.remote import RemoteBoard
+from pacnet.faults.admin import AdminClient
+from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.relay import ProxyConfig, running_proxy
 from tests.conftest import MS, StartServer
 
 ME = "8765309"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.net import young_threshold
+from pacnet.server.net import young_threshold
 
 
 @pytest.mark.parametrize(

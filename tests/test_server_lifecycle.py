@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedOK
 
-from client.remote import RemoteBoard
-from protocol.errors import ErrorCode
-from protocol.outcome import Outcome
-from server.net import BoardServer
+from pacnet.client.remote import RemoteBoard
+from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.net import BoardServer
 from tests.conftest import MS, RawClient, ServerProcess, StartServer
 
 OpenRaw = Callable[[str], Awaitable[RawClient]]

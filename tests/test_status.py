@@ -8,11 +8,11 @@ import io
 import pytest
 from rich.console import Console
 
-from client.remote import RemoteBoard
-from client.status import really, run_status
-from client.timeouts import Timeouts
-from faults.proxy import ProxyConfig, running_proxy
-from protocol.status import KeepaliveEntry, TrafficEntry
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.protocol.feeds import KeepaliveEntry, TrafficEntry
+from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.status.cli import really, run_status
 from tests.conftest import MS, StartServer, switch_on
 
 

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from client.play import article_loop
-from client.remote import CallResult, RemoteBoard
-from client.strategies import (
+from pacnet.bots.strategies import (
     DANGER_DISTANCE,
     Cautious,
     Greedy,
@@ -29,9 +27,11 @@ from client.strategies import (
     load_strategy,
     wander,
 )
-from client.view import View
-from protocol.models import Direction, Entity, GhostState, OkReply
-from server.layout import load_layout
+from pacnet.client.play import article_loop
+from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.view import View
+from pacnet.protocol.models import Direction, Entity, GhostState, OkReply
+from pacnet.server.layout import load_layout
 from tests.conftest import MS, ROOT, StartServer
 
 CLASSIC = load_layout("classic")
@@ -323,7 +323,7 @@ def bot_dir(
 
 
 BOT_SOURCE = """
-    from client.strategies import Sight
+    from pacnet.bots.strategies import Sight
 
     def north(sight: Sight):
         return "up"

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import structlog
 
-from client.cli import main
-from client.remote import RemoteBoard
-from client.timeouts import Timeouts
-from client.trace import Story, Verdict, read_events, stories
-from faults.admin import AdminClient
-from faults.proxy import ProxyConfig, running_proxy
-from protocol.logs import configure_logging
-from protocol.outcome import Outcome
+from pacnet.client.remote import RemoteBoard
+from pacnet.client.timeouts import Timeouts
+from pacnet.cmdline.logs import configure_logging
+from pacnet.faults.admin import AdminClient
+from pacnet.main import main
+from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.trace.cli import Story, Verdict, read_events, stories
 from tests.conftest import MS, ROOT, ServerProcess
 
 
@@ -209,7 +209,7 @@ def test_follow_prints_each_call_as_it_settles_and_stops_on_ctrl_c(tmp_path: Pat
         json.dumps({**call("SUCCESS"), "requestId": "old-1"}) + "\n"
     )  # before: not shown
     follower = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "trace", "--follow", "--log", str(log)],
+        [sys.executable, "-m", "pacnet", "trace", "--follow", "--log", str(log)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=_ctrl_c_heard,
     )  # fmt: skip
     try:

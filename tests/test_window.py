@@ -9,10 +9,14 @@ from pathlib import Path
 import pygame
 import pytest
 
-from client.timeouts import Timeouts
-from client.trace import Verdict
-from client.view import View
-from client.window import (
+from pacnet.client.timeouts import Timeouts
+from pacnet.client.view import View
+from pacnet.protocol.models import Entity
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.config import ServerConfig, ServerLimits
+from pacnet.server.embedded import running_server
+from pacnet.trace.cli import Verdict
+from pacnet.window.window import (
     FAULT_RED,
     GHOSTS,
     HUD,
@@ -23,10 +27,6 @@ from client.window import (
     WindowReport,
     run_window,
 )  # fmt: skip
-from protocol.models import Entity
-from protocol.outcome import Outcome
-from server.config import ServerConfig, ServerLimits
-from server.embedded import running_server
 from tests.conftest import MS, ServerProcess, switch_on
 from tests.gamepad import VirtualGamepad
 
@@ -261,9 +261,9 @@ async def test_when_the_server_gives_up_on_the_window_it_joins_again_by_itself()
 def test_the_outcome_headers_of_the_h_panel_stand_apart_and_fit_the_window() -> None:
     """Each of the five outcomes' headers ends before the next begins (POST_FAILED once ran
     into RETRYABLE), and all five fit the panel of a window on the default maze."""
-    from client.window import outcome_columns
-    from server.config import ServerConfig
-    from server.layout import load_layout
+    from pacnet.server.config import ServerConfig
+    from pacnet.server.layout import load_layout
+    from pacnet.window.window import outcome_columns
 
     pygame.font.init()
     header, counts = pygame.font.Font(None, 15), pygame.font.Font(None, 18)

@@ -1,0 +1,119 @@
+"""What every pacnet command's arguments share: one-line errors, argument types, and the flags
+a long-running component takes.
+
+The server, the proxy, chaos and the client's commands all use it, so a bad flag reads the
+same everywhere (``pacnet X: error: ... (see pacnet X --help)``, exit 2) and never shows a
+traceback.
+"""
+
+import argparse
+import math
+import os
+import sys
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, naming the flag and pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def fail(prog: str, message: str) -> int:
+    """Print ``prog: error: message`` on stderr; returns the exit status 1."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 1
+
+
+# --- argument types ---
+
+
+def finite_number(text: str) -> float:
+    """An argparse type: any finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number greater than zero."""
+    value = finite_number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number greater than 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number of at least zero."""
+    value = finite_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def whole_number(text: str) -> int:
+    """An argparse type: an integer."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 meaning any free port."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return value
+
+
+def ws_url(text: str) -> str:
+    """An argparse type: a ``ws://`` or ``wss://`` URL with a host."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ws:// or wss:// URL")
+    return text
+
+
+# --- long-running components (the server, the proxy) ---
+
+
+def add_component_arguments(parser: argparse.ArgumentParser, *, seeds: str) -> None:
+    """The flags every long-running pacnet component takes: --seed, --admin-token, --trace,
+    --log-format. ``seeds``: what its seed decides, for the help."""
+    parser.add_argument(
+        "--seed", type=int, default=None,
+        help=f"seed for {seeds} (a run can be replayed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--admin-token", default=os.environ.get("PACNET_ADMIN_TOKEN"), metavar="TOKEN",
+        help="token for the /admin endpoint (fault injection); default: $PACNET_ADMIN_TOKEN, "
+        "else a new one, printed at start",
+    )  # fmt: skip
+    parser.add_argument(
+        "--trace", action="store_true",
+        help="log every request with its timing, for pacnet trace",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-format", choices=("json", "console"), default="console",
+        help="one JSON object per line, or text for people (%(default)s)",
+    )  # fmt: skip

@@ -1,0 +1,78 @@
+"""Running a long-lived component (the server, the proxy) until SIGINT or SIGTERM, or for
+the length of an ``async with`` block (the embedded server of the demo, the window, the bots
+and the tests)."""
+
+import asyncio
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
+
+import structlog
+
+from pacnet.cmdline.args import EXIT_USAGE, fail
+
+
+class _Address(Protocol):
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
+class Component(Protocol):
+    """What ``run_until_signalled`` runs: a server or a proxy."""
+
+    @property
+    def config(self) -> _Address: ...
+    async def start(self) -> str: ...
+    async def serve_until_stopped(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+async def run_until_signalled(component: Component, prog: str, name: str) -> int:
+    """Listen, then serve until SIGINT or SIGTERM (logged as ``{name}_stopping``); returns
+    the exit status: 0, or 1 with one line on stderr when the address cannot be listened on."""
+    log = structlog.get_logger(f"pacnet.{name}")
+    loop = asyncio.get_running_loop()
+
+    def stop(signum: int) -> None:
+        component.stop()  # first: a log line that cannot be written must not keep it running
+        log.info(f"{name}_stopping", signal=signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        await component.start()
+    except OSError as exc:
+        config = component.config
+        where = f"cannot listen on {config.host}:{config.port}"
+        if isinstance(exc, socket.gaierror):  # the --host flag names no address: a bad flag
+            fail(prog, f"{where}: no such host ({exc.strerror or exc})")
+            return EXIT_USAGE
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        return fail(prog, f"{where}: {reason}")
+    await component.serve_until_stopped()
+    return 0
+
+
+C = TypeVar("C", bound=Component)
+
+
+@asynccontextmanager
+async def running(component: C) -> AsyncIterator[C]:
+    """Run ``component`` in this event loop for the duration of the ``async with`` block
+    (embedded servers and proxies: the demo, the window, the tests).
+
+    Raises:
+        OSError: the address cannot be listened on.
+    """
+    await component.start()
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(component.serve_until_stopped())
+        try:
+            yield component
+        finally:
+            component.stop()

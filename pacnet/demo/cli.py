@@ -1,0 +1,72 @@
+"""``pacnet demo``: the article's loop, headless, one printed line per call."""
+
+import argparse
+import asyncio
+import logging
+
+from rich.console import Console
+
+from pacnet.client.timeouts import Timeouts
+from pacnet.cmdline.args import fail, non_negative_float, positive_float, positive_int
+from pacnet.cmdline.logs import configure_logging
+from pacnet.demo.loop import DemoReport, DemoSettings, run_demo
+from pacnet.server import embedded
+
+PROG = "pacnet demo"
+DESCRIPTION = (
+    "Play the article's Pac-Man loop (find, move, findAll, remove) against a board server, "
+    "printing one line per call and a table of the outcomes. Without --server it starts its "
+    "own server in-process."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``pacnet demo``."""
+    embedded.add_server_arguments(parser, layout="small", why="small keeps a short run eventful")
+    parser.add_argument(
+        "--iterations", type=positive_int, default=DemoSettings.iterations,
+        help="turns of the loop (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--interval", type=non_negative_float, default=DemoSettings.interval, metavar="SECONDS",
+        help="pause between turns (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timeout", type=positive_float, default=Timeouts.reply, metavar="SECONDS",
+        help="how long a call waits for its reply before it is UNKNOWN (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--user", metavar="USER_ID", help="play as this user id")
+    parser.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
+    parser.add_argument("--verbose", action="store_true", help="show server and client logs")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Play the demo the flags describe; exit status 1 if no call succeeded."""
+    configure_logging("console", level=logging.INFO if args.verbose else logging.WARNING)
+    settings = DemoSettings(
+        iterations=args.iterations, interval=args.interval, seed=args.seed, user_id=args.user,
+        timeouts=Timeouts(reply=args.timeout),
+    )  # fmt: skip
+    console = Console(highlight=False)
+    try:
+        report = asyncio.run(_demo(args.server, args.layout, settings, console))
+    except OSError as exc:
+        return fail(PROG, f"cannot start the embedded server: {exc.strerror or exc}")
+    if report.successes == 0:
+        failure = report.last_failure
+        why = failure.describe() if failure else "no call was made"
+        return fail(
+            PROG, f"no call succeeded against {args.server or 'the embedded server'}: {why}"
+        )
+    return 0
+
+
+async def _demo(
+    url: str | None, layout: str, settings: DemoSettings, console: Console
+) -> DemoReport:
+    if url is not None:
+        return await run_demo(url, settings, console)
+    config = embedded.ServerConfig(port=0, layout=layout, seed=settings.seed)
+    async with embedded.running_server(config) as server:
+        assert server.url is not None
+        return await run_demo(server.url, settings, console)

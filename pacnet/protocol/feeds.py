@@ -1,0 +1,76 @@
+"""What a server shows anyone about its keepalive table (the read-only ``/keepalive`` feed).
+
+The article's server step 4: the server keeps a table of when it last heard from each user,
+and gives up on those silent too long. It cannot tell a user who is gone from one who is
+paused, partitioned, or alive and slow: it only sees silence. The feed shows the table as the
+server sees it; the window and ``pacnet status`` put it beside what they know.
+"""
+
+from pydantic import Field
+
+from pacnet.protocol.models import Identifier, WireModel
+
+KEEPALIVE_PATH = "/keepalive"
+"""Where a server serves its keepalive view (a read-only WebSocket feed, no token)."""
+
+
+class KeepaliveEntry(WireModel):
+    """One user, as the server's keepalive table sees them."""
+
+    user_id: Identifier
+    silent_s: float = Field(ge=0, description="Seconds since the server last heard from them.")
+    expires_in_s: float = Field(description="Seconds until the server gives up on them.")
+    suspected: bool = Field(description="Silent long enough that the server suspects them.")
+    connected: bool = Field(description="A connection is acting as them right now.")
+
+
+class KeepaliveView(WireModel):
+    """The server's keepalive table, the most silent users first."""
+
+    timeout_s: float = Field(description="Silence after which the server gives up on a user.")
+    suspect_after_s: float = Field(description="Silence after which a user is suspected.")
+    users: int = Field(ge=0, description="Users in the table.")
+    suspected: int = Field(ge=0, description="Of them, suspected.")
+    shown: list[KeepaliveEntry] = Field(description="The most silent users (at most 50).")
+
+
+TRUTH_PATH = "/truth"
+"""Where a tracing server tells a user what it really did with their requests (``?user=ID``)."""
+
+
+class TruthEntry(WireModel):
+    """What the server really did with one request."""
+
+    request_id: Identifier
+    action: str
+    acted: bool = Field(description="The request got past UPDATE_STATE: the server ran it.")
+    reply: str = Field(description="What it sent back: `ok`, `error CODE`, or `none`.")
+
+
+class TruthView(WireModel):
+    """A user's latest requests as the server saw them, oldest first (read-only feed)."""
+
+    user_id: Identifier
+    tracing: bool = Field(description="Whether the server keeps this record at all.")
+    entries: list[TruthEntry]
+
+
+TRAFFIC_PATH = "/traffic"
+"""Where a proxy tells what it sees of each user's requests (a read-only feed, no token)."""
+
+
+class TrafficEntry(WireModel):
+    """One user's requests, as the network (the proxy) sees them."""
+
+    user_id: Identifier
+    heard_s: float = Field(ge=0, description="Seconds since a request came from the client.")
+    passed_s: float | None = Field(
+        description="Seconds since a request went on to the server (None: none ever did)."
+    )
+    held: int = Field(ge=0, description="Requests held on the way now (a delay fault).")
+
+
+class TrafficView(WireModel):
+    """The users whose requests a proxy carries, the most recently heard first."""
+
+    users: list[TrafficEntry]

@@ -1,0 +1,70 @@
+"""``pacnet proxy``: relay between clients and a board server, injecting network faults,
+until SIGINT or SIGTERM.
+"""
+
+import argparse
+import asyncio
+
+from pacnet.cmdline.args import add_component_arguments, fail
+from pacnet.cmdline.lifecycle import run_until_signalled
+from pacnet.cmdline.logs import configure_logging
+from pacnet.proxy.relay import Proxy, ProxyConfig
+
+PROG = "pacnet proxy"
+DESCRIPTION = (
+    "Relay WebSocket messages between clients and a board server, and lose, delay, damage, "
+    "duplicate or cut them on command (pacnet chaos, or the /admin endpoint with the admin "
+    "token). Players connect here instead of to the server."
+)
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """An argparse type: ``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0 meaning any free."""
+    host, colon, port_text = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} has no port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: the port must be 0-65535")
+    return host, port
+
+
+def upstream_url(text: str) -> str:
+    """An argparse type: a ``ws://`` or ``wss://`` URL."""
+    try:
+        ProxyConfig(upstream=text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``pacnet proxy``."""
+    defaults = ProxyConfig()
+    parser.add_argument(
+        "--listen", type=listen_address, default=(defaults.host, defaults.port),
+        metavar="HOST:PORT", help=f"address to listen on ({defaults.host}:{defaults.port})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--upstream", type=upstream_url, default=defaults.upstream, metavar="URL",
+        help="the board server to relay to (%(default)s)",
+    )  # fmt: skip
+    add_component_arguments(parser, seeds="every random choice of the faults")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the proxy the flags describe; returns the process's exit status."""
+    configure_logging(args.log_format)
+    host, port = args.listen
+    try:
+        config = ProxyConfig(
+            host=host, port=port, upstream=args.upstream, seed=args.seed,
+            admin_token=args.admin_token or None, trace=args.trace,
+        )  # fmt: skip
+    except ValueError as exc:
+        return fail(PROG, str(exc))
+    return asyncio.run(run_until_signalled(Proxy(config), PROG, "proxy"))

@@ -1,0 +1,92 @@
+"""``pacnet serve``: run a board server until SIGINT or SIGTERM."""
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from pacnet.cmdline.args import (
+    add_component_arguments,
+    fail,
+    port_number,
+    positive_float,
+    positive_int,
+)
+from pacnet.cmdline.lifecycle import run_until_signalled
+from pacnet.cmdline.logs import configure_logging
+from pacnet.server.config import ServerConfig, ServerLimits
+from pacnet.server.embedded import layout_argument
+from pacnet.server.layout import LayoutError, builtin_layouts
+from pacnet.server.net import BoardServer
+from pacnet.server.store import StateError, default_state_path
+
+PROG = "pacnet serve"
+DESCRIPTION = "Run a board server until Ctrl-C or SIGTERM."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``pacnet serve``."""
+    defaults, limits = ServerConfig(), ServerLimits()
+    parser.add_argument("--host", default=defaults.host, help="address to listen on (%(default)s)")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=defaults.port,
+        help="port, 0 for any free one (%(default)s)",
+    )
+    parser.add_argument(
+        "--keepalive-timeout", type=positive_float, default=limits.keepalive_timeout,
+        metavar="SECONDS", help="drop a user silent this long, and their pac-man (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rate", type=positive_float, default=limits.rate, metavar="PER_SECOND",
+        help="requests per second each user may sustain (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--burst", type=positive_int, default=limits.burst, metavar="REQUESTS",
+        help="requests each user may send at once (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-users", type=positive_int, default=limits.max_users, metavar="USERS",
+        help="users the board holds before joins get OVERLOADED (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--layout", type=layout_argument, default=defaults.layout, metavar="NAME_OR_PATH",
+        help=f"maze: one of {', '.join(builtin_layouts())}, or a layout file (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tick-rate", type=positive_float, default=defaults.tick_rate, metavar="HZ",
+        help="board clock ticks per second (%(default)s)",
+    )  # fmt: skip
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument(
+        "--state", type=Path, default=default_state_path(), metavar="PATH",
+        help="where the game is kept, so a restart resumes it (%(default)s)",
+    )  # fmt: skip
+    state.add_argument(
+        "--no-state", action="store_true", help="keep nothing: every start is a new game"
+    )
+    parser.add_argument(
+        "--snapshot-interval", type=positive_float, default=defaults.snapshot_interval,
+        metavar="SECONDS", help="how often the game is saved: the most a crash loses (%(default)s)",
+    )  # fmt: skip
+    add_component_arguments(parser, seeds="the board's and the faults' randomness")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the server the flags describe; returns the process's exit status."""
+    configure_logging(args.log_format)
+    try:
+        limits = ServerLimits(
+            keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
+            max_users=args.max_users,
+        )  # fmt: skip
+        config = ServerConfig(
+            host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
+            seed=args.seed, limits=limits, admin_token=args.admin_token or None, trace=args.trace,
+            state=None if args.no_state else args.state,
+            snapshot_interval=args.snapshot_interval, crash_exits=True,
+        )  # fmt: skip
+        server = BoardServer(config)
+    except (LayoutError, StateError, ValueError) as exc:
+        return fail(PROG, str(exc))
+    return asyncio.run(run_until_signalled(server, PROG, "server"))

@@ -1,0 +1,72 @@
+"""The server's settings: small frozen objects whose defaults say why they are what they are."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerLimits:
+    """Limits the server enforces on every user and connection."""
+
+    keepalive_timeout: float = 10.0
+    """Seconds of silence after which a user is dropped and their pac-man removed.
+    10 s is what game stacks use to call a peer gone (Photon ClientTimeout, Nakama's
+    heartbeat, Valve GameNetworkingSockets' TimeoutConnected are all 10 s)."""
+
+    rate: float = 50.0
+    """Requests per second a user may sustain. The article loop at the window's 20 Hz
+    input rate needs about 40 (find, move, findAll, a ping); 50 leaves headroom."""
+
+    burst: int = 100
+    """Requests a user may send at once after a quiet spell (two seconds at ``rate``)."""
+
+    max_users: int = 10_000
+    """Users one board holds; a join past it is refused with OVERLOADED (retryable: someone
+    may leave). Sized for the thousands of bots later issues bring to one server."""
+
+    max_message_bytes: int = 64 * 1024
+    """Largest frame accepted. Requests are a few hundred bytes; websockets' default of
+    1 MiB would let one client make the server parse a megabyte per message."""
+
+    def __post_init__(self) -> None:
+        if self.keepalive_timeout <= 0:
+            raise ValueError("keepalive timeout must be > 0 seconds")
+        if self.rate <= 0:
+            raise ValueError("rate must be > 0 requests per second")
+        if self.burst < 1:
+            raise ValueError("burst must be at least 1 request")
+        if self.max_users < 1:
+            raise ValueError("max users must be at least 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerConfig:
+    """Everything ``pacnet serve`` needs to start a board server."""
+
+    host: str = "127.0.0.1"
+    """Loopback by default: a workshop opens the server to the room on purpose."""
+    port: int = 8765
+    """0 picks a free port (tests, the embedded server)."""
+    layout: str = "classic"
+    """A shipped layout name or a path to a layout file."""
+    tick_rate: float = 60.0
+    """Board ticks per second: the arcade's 60 Hz frame, so the board clock counts frames."""
+    seed: int | None = None
+    """Seed for the board's random choices; None picks one (logged, so a run can be replayed)."""
+    ping_interval: float | None = 20.0
+    """Seconds between WebSocket pings the server sends (websockets' default)."""
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    admin_token: str | None = None
+    """The token ``/admin`` requires (fault injection); None generates one and logs it."""
+    state: Path | None = None
+    """Where the game is kept so a restart resumes it (``pacnet/server/store.py``); None: nowhere,
+    as for an embedded server (``pacnet serve`` defaults to a file in the data directory)."""
+    snapshot_interval: float = 1.0
+    """Seconds between snapshots: the most play a crash can lose."""
+    trace: bool = False
+    """Log when each stage of every request began (``request_traced``), for ``pacnet trace``.
+    Off by default: one more log line per request."""
+    crash_exits: bool = False
+    """What a ``crash`` fault in ``exit`` mode does: end the process on the spot (``pacnet
+    serve``), or, in an embedded server that shares its process, drop every connection and
+    stop listening, which is what the rest of the world sees of a crash."""

@@ -1,0 +1,64 @@
+"""A board server inside the caller's event loop, on a free port (demo, window, bots, tests).
+
+The one door from the commands that play (``pacnet play``, ``demo``, ``bots``) to the server
+package: they import this module and nothing else of it (the import contracts in
+``pyproject.toml``), so the client core never depends on the server.
+"""
+
+import argparse
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from pacnet.cmdline.args import ws_url
+from pacnet.cmdline.lifecycle import running
+from pacnet.server.config import ServerConfig
+from pacnet.server.layout import LayoutError, builtin_layouts, load_layout
+from pacnet.server.net import BoardServer
+from pacnet.server.pipeline import StageHook
+
+__all__ = [
+    "LayoutError",
+    "ServerConfig",
+    "add_server_arguments",
+    "layout_argument",
+    "running_server",
+]
+
+
+@asynccontextmanager
+async def running_server(
+    config: ServerConfig | None = None, *, hooks: Sequence[StageHook] = ()
+) -> AsyncIterator[BoardServer]:
+    """Run a board server for the duration of the ``async with`` block.
+
+    The default config listens on 127.0.0.1 on a free port; ``server.url`` says where.
+
+    Raises:
+        OSError: the address cannot be listened on.
+        LayoutError: the layout cannot be loaded.
+    """
+    async with running(BoardServer(config or ServerConfig(port=0), hooks=hooks)) as server:
+        yield server
+
+
+def layout_argument(text: str) -> str:
+    """An argparse type: a built-in layout's name or a layout file that loads."""
+    try:
+        load_layout(text)
+    except LayoutError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, *, layout: str, why: str) -> None:
+    """``--server URL``, or ``--layout`` for the server the command starts in-process without
+    one. ``why``: why ``layout`` is the command's default, for the help."""
+    parser.add_argument(
+        "--server", type=ws_url, metavar="URL",
+        help="a running server (ws://HOST:PORT); default: one started in this process",
+    )  # fmt: skip
+    parser.add_argument(
+        "--layout", type=layout_argument, default=layout, metavar="NAME_OR_PATH",
+        help=f"maze of the embedded server, one of {', '.join(builtin_layouts())} or a layout "
+        f"file: {why} (%(default)s)",
+    )  # fmt: skip

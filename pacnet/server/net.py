@@ -1,0 +1,297 @@
+"""The I/O shell: adapts the game and its request pipeline to asyncio websockets.
+
+This module owns the sockets, the tick loop and the wall clock; every rule lives in the
+pure core (``board``, ``game``, ``pipeline``).
+"""
+
+import asyncio
+import gc
+import itertools
+import os
+import random
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from pacnet.faults.admin import AdminEndpoint
+from pacnet.faults.engine import FaultSet
+from pacnet.faults.spec import Domain
+from pacnet.feeds.addresses import peer, url_of
+from pacnet.feeds.serve import FEED_POLL, serve_feed
+from pacnet.protocol.feeds import KEEPALIVE_PATH, TRUTH_PATH
+from pacnet.server.board import Board
+from pacnet.server.config import ServerConfig
+from pacnet.server.faults import ServerFaults
+from pacnet.server.game import Game
+from pacnet.server.layout import load_layout
+from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
+from pacnet.server.store import StateError, StateStore
+from pacnet.server.trace import Truth, log_trace, trace_stages
+
+CRASH_EXIT_STATUS = 70
+"""What a ``crash`` fault ends ``pacnet serve`` with (EX_SOFTWARE): not 0, not a signal."""
+
+log = structlog.get_logger("pacnet.server")
+
+YOUNG_PER_CONNECTION = 4
+"""Allocations between young garbage collections, per open connection, once there are
+thousands. Each young collection promotes the objects requests hold at that moment, and
+CPython collects everything once promotions reach a quarter of the long-lived objects: with
+5,000 connections (~500,000 objects, nearly all websockets' and asyncio's) that stopped the
+server for about half a second every 9 s at Python's 700. At 4 per connection, none came in
+a 40 s hold (docs/performance.md)."""
+
+
+def young_threshold(connections: int, floor: int) -> int:
+    """Allocations between young collections for ``connections`` open connections: ``floor``
+    (Python's own) for a few hundred, more as they grow, in steps of a thousand."""
+    return max(floor, YOUNG_PER_CONNECTION * connections // 1000 * 1000)
+
+
+class BoardServer:
+    """A board server: one game, served over WebSocket, ticking at a fixed rate.
+
+    Args:
+        config: where to listen, which maze, which limits.
+        hooks: called before every stage of every request (fault injection, tracing).
+
+    Raises:
+        LayoutError: the configured layout cannot be loaded (from the constructor).
+    """
+
+    def __init__(self, config: ServerConfig, *, hooks: Sequence[StageHook] = ()) -> None:
+        self.config = config
+        self.seed = config.seed if config.seed is not None else secrets.randbits(32)
+        layout = load_layout(config.layout)
+        board = Board(layout, random.Random(self.seed), tick_rate=config.tick_rate)
+        self.game = Game(board, config.limits)
+        self.store = StateStore(config.state) if config.state is not None else None
+        """Where the game is kept between runs (None: nowhere)."""
+        self._restored = self._restore()
+        self.faults = FaultSet(Domain.SERVER, self.seed)
+        """The server's own faults (fault injection), switched on through ``/admin``."""
+        self.admin = AdminEndpoint(self.faults, config.admin_token)
+        tracing = [trace_stages] if config.trace else []
+        # Other hooks (tracing) see each stage before a fault can cut the request short. The
+        # fault hook is in the path only while a fault is on: calm costs nothing.
+        self._hooks = [*tracing, *hooks]
+        self._fault_hook = ServerFaults(self.faults)
+        self.pipeline = Pipeline(self.game, self._hooks)
+        self.faults.on_change = self._hook_faults
+        self.url: str | None = None
+        self._connection_ids = itertools.count(1)
+        self._server: Server | None = None
+        self._stop = asyncio.Event()
+        self._connections = 0
+        self._young_floor = gc.get_threshold()[0]
+        self._keepalive_cache = (float("-inf"), "")
+        self.truth = Truth(tracing=config.trace)
+        """What the server really did with each user's latest requests (when tracing)."""
+
+    async def run(self) -> None:
+        """Listen, then serve until ``stop()`` (what ``pacnet serve`` does).
+
+        Raises:
+            OSError: the address cannot be listened on.
+        """
+        await self.start()
+        await self.serve_until_stopped()
+
+    async def start(self) -> str:
+        """Listen on the configured address; returns the server's ``ws://`` URL.
+
+        Raises:
+            OSError: the address cannot be listened on.
+        """
+        config = self.config
+        self._server = await serve(
+            self._serve_connection,
+            config.host,
+            config.port,
+            compression=None,  # frames are a few hundred bytes: deflate costs more than it saves
+            max_size=config.limits.max_message_bytes,
+            ping_interval=config.ping_interval,
+            process_request=self.admin.process_request,
+        )
+        self.url = url_of(self._server, config.host)
+        log.info(
+            "server_started",
+            url=self.url,
+            layout=self.game.board.layout.name,
+            seed=self.seed,
+            tick_rate=config.tick_rate,
+            keepalive_timeout=config.limits.keepalive_timeout,
+            rate=config.limits.rate,
+            burst=config.limits.burst,
+            admin_token=self.admin.token if self.admin.generated_token else "(given)",
+            state=str(self.store.path) if self.store is not None else None,
+        )
+        if self._restored:
+            log.info(
+                "state_restored", users=len(self.game.sessions), clock=self.game.board.clock,
+                level=self.game.board.level,
+            )  # fmt: skip
+        return self.url
+
+    async def serve_until_stopped(self) -> None:
+        """Tick and serve until ``stop()``; then close every connection with 1001 (going away)."""
+        assert self._server is not None, "start() first"
+        async with asyncio.TaskGroup() as tasks:
+            ticker = tasks.create_task(self._tick_loop())
+            await self._stop.wait()
+            ticker.cancel()
+        self._server.close(close_connections=True)
+        await self._server.wait_closed()
+        self._fit_gc(0)
+        self._save()  # a graceful stop loses nothing
+        log.info("server_stopped", **self.statistics())
+
+    def stop(self) -> None:
+        """Ask ``run()`` to close every connection and return."""
+        self._stop.set()
+
+    def _restore(self) -> bool:
+        """Resume the saved game, if there is one.
+
+        Raises:
+            StateError: the state file cannot be used.
+        """
+        if self.store is None:
+            return False
+        saved = self.store.load(self.game.board.layout.name)
+        if saved is None:
+            return False
+        try:
+            self.game.restore(saved, time.monotonic())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(
+                f"{self.store.path} does not hold a game this server can resume: {exc}"
+            ) from exc
+        return True
+
+    def _save(self) -> None:
+        if self.store is not None:
+            self.store.save(self.game.board.layout.name, self.game.snapshot())
+
+    def _hook_faults(self) -> None:
+        """Put the fault hook in the request path while any fault is on, and out of it when
+        none is. A new list each time: a request being handled keeps the one it started with."""
+        self.pipeline.hooks = [*self._hooks, self._fault_hook] if self.faults else self._hooks
+
+    def _keepalive_snapshot(self) -> str:
+        """The keepalive view, computed at most once per feed period for all its watchers."""
+        now = time.monotonic()
+        if now - self._keepalive_cache[0] >= FEED_POLL:
+            view = self.game.keepalive_view(now)
+            self._keepalive_cache = (now, view.model_dump_json())
+        return self._keepalive_cache[1]
+
+    def _crash(self) -> None:
+        """Die as a crashed server does: at once, with no goodbye to anyone."""
+        log.critical("server_crashed", reason="crash fault", clock=self.game.board.clock)
+        if self.config.crash_exits:
+            sys.stderr.flush()
+            os._exit(CRASH_EXIT_STATUS)
+        assert self._server is not None
+        self._server.close(close_connections=False)
+        for connection in list(self._server.connections):
+            connection.transport.abort()
+        self.stop()
+
+    def _fit_gc(self, connections: int) -> None:
+        """Space young collections out as connections grow (``young_threshold``)."""
+        young, *older = gc.get_threshold()
+        wanted = young_threshold(connections, self._young_floor)
+        if young != wanted:
+            gc.set_threshold(wanted, *older)
+
+    def statistics(self) -> dict[str, Any]:
+        """A snapshot of the server: the game's size and the open connections."""
+        return {**self.game.statistics(), "connections": self._connections}
+
+    async def _serve_connection(self, websocket: ServerConnection) -> None:
+        path = websocket.request.path if websocket.request is not None else "/"
+        if self.admin.owns(path):
+            await self.admin.serve(websocket)
+            return
+        route, _, query = path.partition("?")
+        if route == KEEPALIVE_PATH:
+            await serve_feed(websocket, self._keepalive_snapshot)
+            return
+        if route == TRUTH_PATH:
+            user_id = parse_qs(query).get("user", [""])[0]
+            await serve_feed(websocket, lambda: self.truth.view(user_id).model_dump_json())
+            return
+        state = ConnectionState(next(self._connection_ids), peer=peer(websocket))
+        self._connections += 1
+        handle = self.pipeline.handle
+        try:
+            async for raw in websocket:
+                exchange = handle(state, raw, time.monotonic())
+                if exchange.frame is not None:
+                    await websocket.send(exchange.frame, text=True)
+                if exchange.failed:
+                    _log_failure(exchange)
+                if exchange.trace is not None:
+                    log_trace(exchange, sent=exchange.frame is not None)
+                    self.truth.record(exchange)
+        except ConnectionClosed:
+            pass  # the peer went away mid-conversation; its user stays until keepalive expiry
+        except Crash as crash:
+            if crash.exchange is not None and crash.exchange.trace is not None:
+                log_trace(crash.exchange, sent=False)  # it arrived, and nothing came of it
+                self.truth.record(crash.exchange)
+            if crash.mode != "abort":
+                self._crash()
+            websocket.transport.abort()  # no close frame: to the peer, the server vanished
+        finally:
+            self._connections -= 1
+            if state.user_id is not None:
+                self.game.disconnect(state.user_id, state.id)
+
+    async def _tick_loop(self) -> None:
+        """Tick at a fixed rate against absolute deadlines, so the clock does not drift."""
+        period = 1.0 / self.config.tick_rate
+        next_tick = time.monotonic()
+        next_snapshot = next_tick + self.config.snapshot_interval
+        while True:
+            next_tick += period
+            delay = next_tick - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
+                log.warning(
+                    "tick_overrun", behind_ms=round(-delay * 1000), clock=self.game.board.clock
+                )
+                next_tick = time.monotonic()
+            expired = self.game.tick(time.monotonic())
+            for user_id in expired:
+                log.info("user_expired", userId=user_id, clock=self.game.board.clock)
+            if expired:
+                self.truth.prune(self.game.sessions)
+            if self.game.board.clock % max(1, round(self.config.tick_rate)) == 0:  # once a second
+                self._fit_gc(self._connections)
+            if self.store is not None and time.monotonic() >= next_snapshot:
+                next_snapshot = time.monotonic() + self.config.snapshot_interval
+                snapshot = self.game.snapshot()
+                layout = self.game.board.layout.name
+                await asyncio.to_thread(self.store.save, layout, snapshot)
+
+
+def _log_failure(exchange: Exchange) -> None:
+    latency_ms = round((time.monotonic() - exchange.now) * 1000, 3)
+    fields = exchange.log_fields()
+    if exchange.crash is not None:
+        log.error(
+            "request_crashed", domain="server", latency_ms=latency_ms, exc_info=exchange.crash,
+            **fields,
+        )  # fmt: skip
+    else:
+        log.info("request_failed", domain="server", latency_ms=latency_ms, **fields)
