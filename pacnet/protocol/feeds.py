@@ -10,6 +10,10 @@ from pydantic import Field
 
 from pacnet.protocol.models import Identifier, WireModel
 
+HEALTH_PATH = "/healthz"
+"""Where a server answers plain HTTP ``GET``: 200 when it serves, 503 with the reason when it
+cannot (``{"status": "ok" | "unavailable", "reason": ..., "users": ..., ...}``): for load
+balancers, container health checks and people with curl."""
 KEEPALIVE_PATH = "/keepalive"
 """Where a server serves its keepalive view (a read-only WebSocket feed, no token)."""
 

@@ -12,24 +12,27 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import FEED_POLL, serve_feed
-from pacnet.protocol.feeds import KEEPALIVE_PATH, TRUTH_PATH
+from pacnet.protocol.feeds import HEALTH_PATH, KEEPALIVE_PATH, TRUTH_PATH
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
+from pacnet.server.health import Health
 from pacnet.server.layout import load_layout
 from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
 from pacnet.server.store import StateError, StateStore
@@ -75,6 +78,8 @@ class BoardServer:
         self.store = StateStore(config.state) if config.state is not None else None
         """Where the game is kept between runs (None: nowhere)."""
         self._restored = self._restore()
+        self.health = Health(time.monotonic())
+        """What ``/healthz`` answers: ticking, saving, not stopping."""
         self.faults = FaultSet(Domain.SERVER, self.seed)
         """The server's own faults (fault injection), switched on through ``/admin``."""
         self.admin = AdminEndpoint(self.faults, config.admin_token)
@@ -118,7 +123,7 @@ class BoardServer:
             compression=None,  # frames are a few hundred bytes: deflate costs more than it saves
             max_size=config.limits.max_message_bytes,
             ping_interval=config.ping_interval,
-            process_request=self.admin.process_request,
+            process_request=self._process_request,
         )
         self.url = url_of(self._server, config.host)
         log.info(
@@ -155,7 +160,24 @@ class BoardServer:
 
     def stop(self) -> None:
         """Ask ``run()`` to close every connection and return."""
+        self.health.stopping()
         self._stop.set()
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer ``GET /healthz`` over plain HTTP; refuse ``/admin`` without the token; let
+        every other request open a WebSocket."""
+        if urlsplit(request.path).path != HEALTH_PATH:
+            return self.admin.process_request(connection, request)
+        verdict = self.health.check(time.monotonic())
+        body = verdict.body(
+            users=len(self.game.sessions), connections=self._connections,
+            clock=self.game.board.clock,
+        )  # fmt: skip
+        status = HTTPStatus.OK if verdict.ready else HTTPStatus.SERVICE_UNAVAILABLE
+        response = connection.respond(status, body)
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        return response
 
     def _restore(self) -> bool:
         """Resume the saved game, if there is one.
@@ -178,7 +200,25 @@ class BoardServer:
 
     def _save(self) -> None:
         if self.store is not None:
-            self.store.save(self.game.board.layout.name, self.game.snapshot())
+            self._saved(self.store.save, self.game.board.layout.name, self.game.snapshot())
+
+    async def _save_in_background(self) -> None:
+        if self.store is not None:
+            snapshot, layout = self.game.snapshot(), self.game.board.layout.name
+            await asyncio.to_thread(self._saved, self.store.save, layout, snapshot)
+
+    def _saved(self, save: Callable[[str, dict[str, Any]], None], *args: Any) -> None:
+        """Run ``save``; a failure is logged once and marks the server unhealthy until a
+        save succeeds again (the game goes on: players lose nothing until it crashes)."""
+        try:
+            save(*args)
+        except StateError as exc:
+            if self.health.save_failed(str(exc)):
+                log.error("snapshot_failed", reason=str(exc))
+            return
+        if self.health.check(time.monotonic()).reason.startswith("the game cannot be saved"):
+            log.info("snapshot_recovered")
+        self.health.saved()
 
     def _hook_faults(self) -> None:
         """Put the fault hook in the request path while any fault is on, and out of it when
@@ -272,6 +312,7 @@ class BoardServer:
                 )
                 next_tick = time.monotonic()
             expired = self.game.tick(time.monotonic())
+            self.health.ticked(time.monotonic())
             for user_id in expired:
                 log.info("user_expired", userId=user_id, clock=self.game.board.clock)
             if expired:
@@ -280,9 +321,7 @@ class BoardServer:
                 self._fit_gc(self._connections)
             if self.store is not None and time.monotonic() >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
-                snapshot = self.game.snapshot()
-                layout = self.game.board.layout.name
-                await asyncio.to_thread(self.store.save, layout, snapshot)
+                await self._save_in_background()
 
 
 def _log_failure(exchange: Exchange) -> None:

@@ -62,20 +62,28 @@ class StateStore:
         if saved_layout != layout:
             raise StateError(
                 f"{self.path} holds a game on the {saved_layout!r} maze, not {layout!r}: "
-                "start with that layout, or another state file"
+                "start with that layout, another state file (--state PATH), or a new game "
+                "(--no-state)"
             )
         saved: dict[str, Any] = json.loads(data)
         return saved
 
     def save(self, layout: str, game: dict[str, Any]) -> None:
-        """Replace the saved game with ``game`` (one transaction: all of it, or none)."""
+        """Replace the saved game with ``game`` (one transaction: all of it, or none).
+
+        Raises:
+            StateError: it could not be written; the last saved game is still there.
+        """
         data = json.dumps(game, separators=(",", ":"))
         # One statement in autocommit mode: SQLite runs it as one transaction.
-        self._db.execute(
-            "INSERT OR REPLACE INTO snapshot (id, schema, layout, taken_at, data) "
-            "VALUES (1, ?, ?, ?, ?)",
-            (SCHEMA, layout, time.time(), data),
-        )
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO snapshot (id, schema, layout, taken_at, data) "
+                "VALUES (1, ?, ?, ?, ?)",
+                (SCHEMA, layout, time.time(), data),
+            )
+        except sqlite3.Error as exc:  # a full disk, a locked or damaged file
+            raise StateError(f"cannot write {self.path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
