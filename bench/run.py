@@ -52,7 +52,8 @@ BACKOFF_CAP_S = _RECONNECTS.cap
 """The reconnection backoff's cap (pacnet/client/retry.py): the reference for coming
 back."""
 FIRST_TRY_S = _RECONNECTS.first
-"""How long the first try after a drop may wait (pacnet/client/retry.py): the first tries' spread."""
+"""How long the first try after a drop may wait (pacnet/client/retry.py): the first tries'
+spread."""
 
 
 @dataclass(frozen=True, kw_only=True)
