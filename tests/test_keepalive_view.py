@@ -10,7 +10,8 @@ from pacnet.faults.spec import Fault
 from pacnet.feeds.reader import FeedWatch, keepalive_lines, keepalive_watch
 from pacnet.protocol.feeds import KeepaliveView
 from pacnet.protocol.outcome import Outcome
-from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from tests.conftest import MS, StartServer, switch_on
 
 

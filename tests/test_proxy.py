@@ -35,14 +35,9 @@ from pacnet.protocol.codec import DecodeFailure, decode_reply, decode_request
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import OkReply
 from pacnet.protocol.outcome import Outcome, Step
-from pacnet.proxy.relay import (
-    NetworkFaults,
-    Proxy,
-    ProxyConfig,
-    RequestMemory,
-    damage,
-    running_proxy,
-)
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.policy import NetworkFaults, RequestMemory, damage
+from pacnet.proxy.relay import Proxy, running_proxy
 from pacnet.server.net import BoardServer
 from pacnet.server.pipeline import Exchange, Stage
 from tests.conftest import MS, ROOT, StartServer

@@ -11,7 +11,8 @@ from rich.console import Console
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.timeouts import Timeouts
 from pacnet.protocol.feeds import KeepaliveEntry, TrafficEntry
-from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.status.cli import really, run_status
 from tests.conftest import MS, StartServer, switch_on
 

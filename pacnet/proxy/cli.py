@@ -8,7 +8,8 @@ import asyncio
 from pacnet.cmdline.args import add_component_arguments, fail
 from pacnet.cmdline.lifecycle import run_until_signalled
 from pacnet.cmdline.logs import configure_logging
-from pacnet.proxy.relay import Proxy, ProxyConfig
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import Proxy
 
 PROG = "pacnet proxy"
 DESCRIPTION = (
