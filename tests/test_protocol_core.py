@@ -7,11 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from pacnet.protocol.actions import REQUEST_TYPES
 from pacnet.protocol.classify import Observed, classify
-from pacnet.protocol.codec import DecodeFailure, decode_reply, decode_request, encode, read_request
+from pacnet.protocol.codec import (
+    DecodeFailure,
+    MalformedReply,
+    decode_reply,
+    decode_request,
+    encode,
+    read_request,
+)
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import (
-    REQUEST_TYPES,
     Entity,
     ErrorBody,
     ErrorReply,
@@ -158,7 +165,7 @@ def test_a_refusal_names_the_field_at_fault() -> None:
     ids=["empty", "text", "array", "bare", "negative-clock", "missing-payload"],
 )  # fmt: skip
 def test_decode_reply_refuses_a_corrupt_reply(raw: str) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - any ValueError means "unreadable"
+    with pytest.raises(MalformedReply):
         decode_reply("move", raw)
 
 

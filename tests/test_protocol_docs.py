@@ -12,9 +12,15 @@ from typing import Any
 import pytest
 
 from pacnet.protocol import docs, schema
-from pacnet.protocol.codec import DecodeFailure, decode_reply, decode_request, encode
+from pacnet.protocol.actions import REQUEST_TYPES, SUCCESS_REPLY_TYPES
+from pacnet.protocol.codec import (
+    DecodeFailure,
+    MalformedReply,
+    decode_reply,
+    decode_request,
+    encode,
+)
 from pacnet.protocol.errors import ErrorCode
-from pacnet.protocol.models import REQUEST_TYPES, SUCCESS_REPLY_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"
@@ -225,7 +231,7 @@ def _accepts_request(message: dict[str, Any]) -> bool:
 def _accepts_reply(action: str, message: dict[str, Any]) -> bool:
     try:
         decode_reply(action, json.dumps(message))
-    except ValueError:
+    except MalformedReply:
         return False
     return True
 

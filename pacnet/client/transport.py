@@ -30,7 +30,7 @@ from pacnet.client.errors import (
     UnreadableReply,
 )
 from pacnet.client.timeouts import Timeouts
-from pacnet.protocol.codec import decode_reply, encode
+from pacnet.protocol.codec import MalformedReply, decode_reply, encode
 from pacnet.protocol.models import ErrorReply, OkReply, RequestBase
 
 log = structlog.get_logger("pacnet.client")
@@ -171,7 +171,7 @@ class Connection:
             return
         try:
             reply = decode_reply(action, raw)
-        except ValueError as exc:
+        except MalformedReply as exc:
             future.set_exception(UnreadableReply(str(exc)))
             return
         self.statistics.replies += 1
@@ -185,7 +185,7 @@ class Connection:
         ((request_id, (action, future)),) = self._pending.items()
         try:
             reply = decode_reply(action, raw)
-        except ValueError:
+        except MalformedReply:
             return False
         if reply.request_id not in (request_id, None):
             return False

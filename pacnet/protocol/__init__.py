@@ -6,6 +6,7 @@ client) speak through these models; ``docs/protocol.md`` is checked against them
 
 from pacnet.protocol.codec import (
     DecodeFailure,
+    MalformedReply,
     decode_reply,
     decode_request,
     encode,
@@ -31,6 +32,7 @@ __all__ = [
     "ErrorBody",
     "ErrorCode",
     "ErrorReply",
+    "MalformedReply",
     "Outcome",
     "Request",
     "RequestFields",

@@ -13,11 +13,10 @@ import orjson
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import CoreSchema, SchemaValidator, core_schema
 
+from pacnet.protocol.actions import REQUEST_TYPES, SUCCESS_REPLY_TYPES
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import (
     PROTOCOL_VERSION,
-    REQUEST_TYPES,
-    SUCCESS_REPLY_TYPES,
     ErrorReply,
     OkReply,
     Request,
@@ -82,6 +81,12 @@ class DecodeFailure(Exception):
         return f"{self.code.value}: {self.message}"
 
 
+class MalformedReply(ValueError):
+    """A frame that is not a reply to the request it answers: not JSON, not a version-1 reply,
+    or not the shape that action's reply must have. The message names what is wrong. Unlike a
+    ``DecodeFailure`` there is no one to answer: the caller cannot tell what the server meant."""
+
+
 def encode(message: BaseModel) -> str:
     """Serialize any wire model to the JSON text of one frame."""
     # model_dump_json(by_alias=True) with its Python wrapper skipped: the same call with the
@@ -142,18 +147,18 @@ def decode_reply(action: str, raw: str | bytes) -> OkReply | ErrorReply:
     """Parse and validate the reply to a request of ``action``.
 
     Raises:
-        ValueError: the reply is not valid JSON, not a version-1 reply, or not the shape
-            this action's reply must have; the message names what is wrong.
-            The caller cannot tell what the server meant: the call's outcome is UNKNOWN.
+        MalformedReply: the reply is not valid JSON, not a version-1 reply, or not the shape
+            this action's reply must have. The caller cannot tell what the server meant: the
+            call's outcome is UNKNOWN.
     """
     if isinstance(raw, bytes):
-        raise ValueError("a binary frame is not a reply")
+        raise MalformedReply("a binary frame is not a reply")
     try:
         reply: OkReply | ErrorReply = _REPLY_ADAPTERS[action].validate_json(raw, by_name=False)
     except ValidationError as exc:
-        raise ValueError(f"unreadable reply: {_summarize(exc)}") from None
+        raise MalformedReply(f"unreadable reply: {_summarize(exc)}") from None
     if "v" not in reply.model_fields_set:
-        raise ValueError(_MISSING_VERSION)
+        raise MalformedReply(_MISSING_VERSION)
     return reply
 
 

@@ -22,11 +22,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pacnet.protocol.actions import REQUEST_TYPES, SUCCESS_REPLY_TYPES
 from pacnet.protocol.classify import Observed, classify
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import (
-    REQUEST_TYPES,
-    SUCCESS_REPLY_TYPES,
     Entity,
     ErrorBody,
     ErrorReply,

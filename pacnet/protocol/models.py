@@ -150,17 +150,6 @@ class RequestFields(TypedDict):
     """findAll"""
 
 
-REQUEST_TYPES: dict[str, type[RequestBase]] = {
-    "join": JoinRequest,
-    "find": FindRequest,
-    "move": MoveRequest,
-    "findAll": FindAllRequest,
-    "remove": RemoveRequest,
-    "ping": PingRequest,
-    "leave": LeaveRequest,
-}
-
-
 # --- replies ---------------------------------------------------------------------------
 
 
@@ -337,16 +326,5 @@ class ErrorReply(ReplyBase):
         description="With THROTTLED: how long to wait before the bucket has a token again.",
     )
 
-
-SUCCESS_REPLY_TYPES: dict[str, type[OkReply]] = {
-    "join": JoinReply,
-    "find": FindReply,
-    "move": MoveReply,
-    "findAll": FindAllReply,
-    "remove": RemoveReply,
-    "ping": OkReply,
-    "leave": OkReply,
-}
-"""The success reply of each action: the client validates a reply against its request's."""
 
 Reply = OkReply | ErrorReply

@@ -29,9 +29,8 @@ from pydantic import Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
+from pacnet.protocol.actions import REQUEST_TYPES, SUCCESS_REPLY_TYPES
 from pacnet.protocol.models import (
-    REQUEST_TYPES,
-    SUCCESS_REPLY_TYPES,
     ErrorReply,
     OkReply,
     Request,

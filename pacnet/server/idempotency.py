@@ -29,9 +29,8 @@ finished (then it is answered from here), on any connection.
 
 from typing import Any
 
+from pacnet.protocol.actions import MUTATIONS
 from pacnet.protocol.models import RequestFields
-
-MUTATIONS = frozenset({"join", "move", "remove", "leave"})
 
 Remembered = tuple[tuple[Any, ...], dict[str, Any], float]
 """What was asked (``asked``), the reply, and when. A plain tuple: one is made for every

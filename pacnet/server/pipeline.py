@@ -28,13 +28,14 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from pacnet.protocol.actions import MUTATIONS
 from pacnet.protocol.codec import DecodeFailure, encode, encode_trusted, read_request
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import PROTOCOL_VERSION, ErrorBody, ErrorReply, RequestFields
 from pacnet.protocol.outcome import Step
 from pacnet.server.entities import EntityCache, entity
 from pacnet.server.game import Game, Refusal, Session
-from pacnet.server.idempotency import MUTATIONS, action_of, answers
+from pacnet.server.idempotency import action_of, answers
 
 
 class Stage(Enum):

@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pacnet.cmdline.args import fail
+from pacnet.protocol.actions import MUTATIONS
 from pacnet.protocol.outcome import Outcome, Step
 from pacnet.trace.steps import strip_of
 
-MUTATIONS = frozenset({"join", "move", "remove", "leave"})
-"""Actions that change the board: applying one twice is a bug the checker flags."""
 SETTLE = 0.5
 """Seconds ``--follow`` waits after a call ends for the other domains' lines to arrive."""
 FORGET = 60.0
