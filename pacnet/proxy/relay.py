@@ -3,13 +3,13 @@ loses, delays, damages, duplicates and cuts messages on purpose (``pacnet proxy`
 
 A thin relay (``Proxy``: sockets, tasks, sleeps) behind which a pure fault policy
 (``pacnet.proxy.policy``) decides what becomes of each message and each new connection, and
-which a pure ledger (``pacnet.proxy.traffic``) keeps the accounts of. Each client connection
-gets its own upstream connection, to the same path, and two pumps: requests (client to
-server) and replies (server to client). ``/admin`` and ``/faults`` on the proxy's port are the
-proxy's own (``pacnet.faults.admin``), never relayed; its ``/faults`` feed adds the upstream
-server's faults, and its ``/traffic`` feed tells when each
-user's requests last arrived and went on. The server's read-only feeds (``/keepalive``,
-``/truth``) are relayed untouched by faults.
+a pure ledger (``pacnet.proxy.traffic``) keeps count. Each client connection gets its own
+upstream connection, to the same path, and two pumps (``pacnet.proxy.link``): requests
+(client to server) and replies (server to client). ``/admin`` and ``/faults`` on the proxy's
+port are the proxy's own (``pacnet.faults.admin``), never relayed; its ``/faults`` feed adds
+the upstream server's faults (followed with ``FaultWatch``), and its ``/traffic`` feed tells
+when each user's requests last arrived and went on. The server's read-only feeds
+(``/keepalive``, ``/truth``) are relayed untouched by faults.
 
 Realism caveats. WebSocket pings are answered by each hop, so a blackholed client still
 hears pongs (a real black hole would end in a ping timeout). A delay may let later messages
@@ -21,7 +21,6 @@ its handshake (HTTP 502): the client sees POST_FAILED, as it would connecting di
 
 import asyncio
 import itertools
-import random
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,15 +34,15 @@ import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import InvalidHandshake
 from websockets.http11 import Request, Response
 
 from pacnet.cmdline.lifecycle import running
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet, Message
-from pacnet.faults.feed import FEED_PATH, FaultFeed
+from pacnet.faults.feed import FaultWatch
 from pacnet.faults.spec import Direction, Domain, Fault, FaultKind, FaultStatus
-from pacnet.feeds.addresses import endpoint_url, peer, url_of
+from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import serve_feed
 from pacnet.protocol.feeds import KEEPALIVE_PATH, TRAFFIC_PATH, TRUTH_PATH
 from pacnet.proxy.config import ProxyConfig as ProxyConfig  # re-exported: tests import it here
@@ -55,8 +54,6 @@ SIDE_CHANNELS = frozenset({KEEPALIVE_PATH, TRUTH_PATH})
 """The server's read-only feeds, relayed without faults: a workshop's window reads the
 server's truth and keepalive table through the proxy, and a fault meant for the game must
 not make the truth about it disappear. (As if the facilitator ran a second, clean wire.)"""
-FEED_RETRY = (0.1, 2.0)
-"""Seconds between attempts to read the upstream's ``/faults`` feed: first, at most."""
 
 log = structlog.get_logger("pacnet.proxy")
 
@@ -86,7 +83,7 @@ class Proxy:
         self._stop = asyncio.Event()
         self._numbers = itertools.count(1)
         self._handshakes: dict[ServerConnection, tuple[int, ClientConnection]] = {}
-        self._upstream_faults: list[FaultStatus] = []
+        self._upstream = FaultWatch(config.upstream)
         self._stats = ProxyStatistics()
 
     async def start(self) -> str:
@@ -116,7 +113,7 @@ class Proxy:
         which each relays to its upstream."""
         assert self._server is not None, "start() first"
         async with asyncio.TaskGroup() as tasks:
-            watcher = tasks.create_task(self._watch_upstream_faults())
+            watcher = tasks.create_task(self._upstream.run())
             await self._stop.wait()
             watcher.cancel()
         self._server.close(close_connections=True)
@@ -137,7 +134,7 @@ class Proxy:
     def upstream_faults(self) -> list[FaultStatus]:
         """The upstream server's faults, as its ``/faults`` feed last said (empty while it
         cannot be reached)."""
-        return self._upstream_faults
+        return self._upstream.faults
 
     # --- handshakes ---
 
@@ -275,23 +272,6 @@ class Proxy:
             requestId=seen.request_id, userId=seen.user, action=seen.action,
             connection=connection, **details,
         )  # fmt: skip
-
-    async def _watch_upstream_faults(self) -> None:
-        """Follow the upstream's ``/faults`` feed; reconnect with a short jittered backoff."""
-        url = endpoint_url(self.config.upstream, FEED_PATH)
-        jitter = random.Random()  # not the faults' generator: that one must replay
-        wait = FEED_RETRY[0]
-        while True:
-            try:
-                async with connect(url, compression=None, open_timeout=2.0, proxy=None) as feed:
-                    wait = FEED_RETRY[0]
-                    async for raw in feed:
-                        self._upstream_faults = FaultFeed.model_validate_json(raw).faults
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed, ValueError) as exc:
-                log.debug("upstream_feed_lost", url=url, reason=str(exc) or type(exc).__name__)
-            self._upstream_faults = []
-            await asyncio.sleep(wait * (0.5 + jitter.random()))
-            wait = min(wait * 2, FEED_RETRY[1])
 
 
 @asynccontextmanager
