@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from pacnet.chaos.cli import AdminSwitchboard, Target, Usage
+from pacnet.chaos.fault_flags import FAULT_ARGUMENTS, fault_from
+from pacnet.chaos.switchboard import AdminSwitchboard, Target, Usage
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.timeouts import Timeouts
 from pacnet.faults.scenario import (
@@ -28,7 +29,7 @@ from pacnet.faults.scenario import (
     shipped_scenarios,
 )
 from pacnet.faults.spec import Domain, Fault, FaultKind, FaultStatus
-from pacnet.main import main
+from pacnet.main import build_parser, main
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.net import BoardServer
 from tests.conftest import MS, ROOT
@@ -254,6 +255,39 @@ def test_a_bad_command_line_gets_one_line_and_exit_2(
     assert done.out == ""
     assert done.error.startswith("pacnet chaos")
     assert complaint in done.error
+
+
+# --- the fault's flags ------------------------------------------------------------------
+
+
+def test_every_field_of_a_fault_has_exactly_one_add_argument_and_each_argument_a_field() -> None:
+    fields = [argument.field for argument in FAULT_ARGUMENTS]
+    assert sorted(fields) == sorted(Fault.model_fields)  # none missing, twice or invented
+    flags = [argument.flag for argument in FAULT_ARGUMENTS]
+    assert len(set(flags)) == len(flags)
+
+
+EVERY_FLAG = {
+    "KIND": "delay", "--direction": "request", "--probability": "0.5", "--action": "move",
+    "--user": "8765309", "--connection": "4", "--skip": "2", "--count": "3", "--duration": "60",
+    "--delay-ms": "250", "--jitter-ms": "50", "--corruption": "schema", "--crash": "abort",
+    "--id": "mine",
+}  # fmt: skip
+"""A value for every argument of ``add``, none of them a field's default."""
+
+
+def test_each_add_flag_sets_its_own_field_of_the_fault() -> None:
+    assert set(EVERY_FLAG) == {argument.flag for argument in FAULT_ARGUMENTS}
+    flags = [part for flag, value in EVERY_FLAG.items() if flag != "KIND" for part in (flag, value)]
+    args = build_parser(only="chaos").parse_args(["chaos", "add", EVERY_FLAG["KIND"], *flags])
+    fault = fault_from(args)
+    assert fault.model_dump(mode="json") == {
+        "id": "mine", "kind": "delay", "direction": "request", "probability": 0.5,
+        "action": "move", "user": "8765309", "connection": 4, "skip": 2, "count": 3,
+        "durationS": 60, "delayMs": 250, "jitterMs": 50, "corruption": "schema", "crash": "abort",
+    }  # fmt: skip
+    for name, field in Fault.model_fields.items():  # so no flag fell on another's field
+        assert getattr(fault, name) != field.default, name
 
 
 # --- where a fault goes ------------------------------------------------------------------
