@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from pacnet.client.tally import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -41,11 +43,6 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     assert server.stderr is not None
     line = server.stderr.readline()
     return server, str(json.loads(line)["url"])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def resize(scale: float) -> str:
@@ -121,7 +118,7 @@ def main() -> int:
     ok = True
     figures: dict[str, object] = {"driver": driver, "window": size}
     for phase, gaps in phases.items():
-        p50, p99 = percentile(gaps, 0.5) * 1000, percentile(gaps, 0.99) * 1000
+        p50, p99 = ((percentile(gaps, f) or 0.0) * 1000 for f in (0.5, 0.99))
         met = p99 < 20
         ok &= met
         verdict = "met" if met else "NOT met"

@@ -18,6 +18,7 @@ from pacnet.bots.fleet import Bot, Fleet, FleetPlan
 from pacnet.bots.strategies import Maze
 from pacnet.bots.workers import shares
 from pacnet.client.remote import CallResult
+from pacnet.client.tally import RecentCalls, percentile
 from pacnet.protocol.models import Entity, JoinReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.net import BoardServer
@@ -90,10 +91,27 @@ def test_latency_percentiles_are_within_two_percent_of_the_exact_ones() -> None:
         latencies.record(value)
     for fraction in (0.5, 0.9, 0.99):
         exact = sorted(values)[int(fraction * len(values)) - 1]
+        assert percentile(values, fraction) == exact
         assert latencies.percentile(fraction) == pytest.approx(exact, rel=0.02)
     assert latencies.max == max(values)
     assert latencies.percentile(1.0) == max(values)
     assert Latencies().percentile(0.5) is None
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 100, 333])
+def test_the_window_and_the_bots_report_read_the_same_percentile(count: int) -> None:
+    """One definition: the window's recent calls and the report's histogram agree on p50 and
+    p99 of the same latencies, to the histogram's 2%."""
+    values = [0.001 * (1 + (i * 7919) % count) for i in range(count)]
+    recent, latencies = RecentCalls(keep=count), Latencies()
+    for value in values:
+        recent.record(Outcome.SUCCESS, value, "")
+        latencies.record(value)
+    for fraction in (0.5, 0.99):
+        assert recent.percentile(fraction) == percentile(values, fraction)
+        assert latencies.percentile(fraction) == pytest.approx(
+            recent.percentile(fraction), rel=0.02
+        )
 
 
 def test_samples_from_two_processes_add_up_as_if_one_had_seen_them_all() -> None:

@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pacnet.client.tally import OutcomeTally
+from pacnet.client.tally import OutcomeTally, rank
 from pacnet.protocol.outcome import Outcome
 
 _STEPS_PER_E = 50
@@ -44,15 +44,15 @@ class Latencies:
         self.max = max(self.max, other.max)
 
     def percentile(self, fraction: float) -> float | None:
-        """Seconds below which ``fraction`` of the latencies fell (nearest rank); None if
-        there are none."""
+        """Seconds below which ``fraction`` of the latencies fell (``pacnet.client.tally.rank``,
+        read from the bucket that rank falls in); None if there are none."""
         if not self.count:
             return None
-        rank = max(1, math.ceil(fraction * self.count))
+        wanted = rank(fraction, self.count)
         seen = 0
         for bucket in sorted(self.buckets):
             seen += self.buckets[bucket]
-            if seen >= rank:
+            if seen >= wanted:
                 middle = math.exp((bucket + 0.5) / _STEPS_PER_E) / 1e6
                 return min(middle, self.max)
         return self.max

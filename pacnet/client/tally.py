@@ -1,12 +1,29 @@
 """Counts of outcomes per call, as the demo's table, the HUD and the bots' report show them."""
 
+import math
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pacnet.protocol.outcome import Outcome
 
 ARTICLE_CALLS = ("find", "move", "findAll", "remove")
 """The four calls of the article's loop, in the order the loop makes them."""
+
+
+def rank(fraction: float, count: int) -> int:
+    """The 1-based rank of the ``fraction`` percentile among ``count`` values, by the
+    nearest-rank definition: the smallest value with at least that fraction of the values at
+    or below it. The one definition pacnet uses (the window's HUD, the bots' report, the
+    benchmarks), so the same latencies give the same p99 wherever they are shown."""
+    return min(count, max(1, math.ceil(fraction * count)))
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile of ``values`` (nearest rank, see ``rank``); None if empty."""
+    if not values:
+        return None
+    return sorted(values)[rank(fraction, len(values)) - 1]
 
 
 @dataclass
@@ -49,7 +66,4 @@ class RecentCalls:
 
     def percentile(self, fraction: float) -> float | None:
         """The latency (seconds) below which ``fraction`` of the recent calls fell."""
-        if not self._latencies:
-            return None
-        ordered = sorted(self._latencies)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+        return percentile(self._latencies, fraction)
