@@ -269,6 +269,9 @@ def test_a_short_run_reports_calls_outcomes_and_scores() -> None:
     assert figure(out, "bots").startswith("20 started, 20 connected at the end")
     assert number(figure(out, "scores").split()[1].rstrip(",")) > 0
     assert "Traceback" not in out + done.stderr
+    # Its embedded server's faults can be switched: the command says how, on stderr.
+    assert "pacnet bots: the board is on ws://127.0.0.1:" in done.stderr
+    assert "switch its faults with: pacnet chaos --server ws://127.0.0.1:" in done.stderr
 
 
 def test_two_processes_give_one_report_whose_json_agrees_with_it(tmp_path: Path) -> None:

@@ -169,8 +169,8 @@ async def test_the_token_can_come_from_the_environment(
 
 # fmt: off
 TOKEN_COMPLAINTS = [
-    (None, "needs its admin token: give --token or set PACNET_ADMIN_TOKEN (it printed the token at start as admin_token)"),
-    ("not-the-token", "refused the admin token: it is wrong (use the admin_token it printed at start"),
+    (None, "needs its admin token: give --token or set PACNET_ADMIN_TOKEN (it printed its token on its terminal when it started)"),
+    ("not-the-token", "refused the admin token: it is wrong (use the token it printed when it started"),
 ]
 # fmt: on
 

@@ -1,11 +1,13 @@
 """The command line as a user meets it: real processes, exit codes, one-line errors."""
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +190,28 @@ def test_bash_completes_commands_and_their_flags(words: list[str], expected: lis
         capture_output=True, text=True, timeout=20, check=True,
     )  # fmt: skip
     assert done.stdout.split() == expected
+
+
+def test_serve_shows_a_generated_admin_token_on_its_terminal_and_never_in_the_log(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PACNET_ADMIN_TOKEN"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pacnet", "serve", "--no-state", "--port", "0", "--log-format",
+         "json"],
+        stdout=subprocess.PIPE, stderr=(tmp_path / "server.log").open("w"), text=True, cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        shown = process.stdout.readline()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    assert shown.startswith("pacnet serve: admin token ")
+    token = shown.split()[4]
+    assert len(token) == 32
+    log = (tmp_path / "server.log").read_text()
+    assert token not in log
+    started = next(json.loads(line) for line in log.splitlines() if "server_started" in line)
+    assert started["admin_token"] == "generated"

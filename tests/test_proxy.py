@@ -728,7 +728,7 @@ async def test_the_proxy_command_relays_logs_faults_as_json_and_stops_on_sigterm
     with log.open("w") as stderr:
         process = await asyncio.create_subprocess_exec(
             *proxy_command(*args),
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=stderr,
             cwd=ROOT,
             env=environment(),
@@ -736,9 +736,16 @@ async def test_the_proxy_command_relays_logs_faults_as_json_and_stops_on_sigterm
     try:
         started = await first_event(log, "proxy_started", process)
         assert (started["upstream"], started["seed"]) == (server.url, 5)
+        # The generated token is shown once on the terminal (stdout), never in the log.
+        assert process.stdout is not None
+        shown = (await process.stdout.readline()).decode()
+        assert shown.startswith("pacnet proxy: admin token ")
+        token = shown.split()[4]
+        assert started["admin_token"] == "generated"
+        assert token not in log.read_text()
         async with (
             RemoteBoard(started["url"], USER, timeouts=FAST) as board,
-            AdminClient(started["url"], started["admin_token"]) as admin,
+            AdminClient(started["url"], token) as admin,
         ):
             assert (await board.join()).ok
             truncate = {"kind": "corrupt", "direction": "reply", "corruption": "truncate"}

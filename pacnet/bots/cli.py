@@ -221,6 +221,7 @@ async def _server(args: argparse.Namespace, seed: int) -> AsyncIterator[tuple[st
     config = embedded.ServerConfig(port=0, layout=args.layout, seed=seed)
     async with embedded.running_server(config) as server:
         assert server.url is not None
+        embedded.announce(PROG, server)
         yield server.url, True
 
 

@@ -9,7 +9,8 @@
 
 Every fault goes to the component of its domain: network faults to the proxy's ``/admin``,
 server faults to the server's. Client faults are switched in the window (or on the client).
-Each ``/admin`` needs the admin token its component printed at start as ``admin_token``.
+Each ``/admin`` needs its component's admin token: the ``--admin-token`` or
+``$PACNET_ADMIN_TOKEN`` it was started with, else the one it printed on its terminal.
 
 Errors are one line on stderr (``pacnet chaos: error: ...``) and a non-zero exit: 2 for a
 bad command line (a flag, or a fault that makes no sense), 1 when a component cannot be
@@ -35,7 +36,7 @@ from pacnet.faults.scenario import ScenarioError, SwitchError
 DESCRIPTION = (
     "Switch faults on a running server (its faults) and proxy (the network's) through their "
     "/admin endpoints, or play a scenario: a timeline of faults for a workshop. Each needs "
-    "the admin token it printed at start as admin_token."
+    "the admin token it was started with, or the one it printed on its terminal."
 )
 
 _EXAMPLES = """examples:
@@ -122,8 +123,8 @@ def _add_target_arguments(parser: argparse.ArgumentParser, *, top: bool) -> None
     )  # fmt: skip
     parser.add_argument(
         "--token", default=default(None), metavar="TOKEN",
-        help=f"admin token (default: ${TOKEN_ENV}); each component prints its own at start "
-        "as admin_token",
+        help=f"admin token (default: ${TOKEN_ENV}); a component started without one prints "
+        "its own on its terminal",
     )  # fmt: skip
     parser.add_argument(
         "--proxy-token", default=default(None), metavar="TOKEN",

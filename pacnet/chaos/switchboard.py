@@ -72,11 +72,11 @@ class Target:
                 if not self.token:
                     return SwitchError(
                         f"{where} needs its admin token: give {self.token_flag} or set "
-                        f"{TOKEN_ENV} (it printed the token at start as admin_token)"
+                        f"{TOKEN_ENV} (it printed its token on its terminal when it started)"
                     )
                 return SwitchError(
-                    f"{where} refused the admin token: it is wrong (use the admin_token it "
-                    f"printed at start, or the --admin-token it was started with)"
+                    f"{where} refused the admin token: it is wrong (use the token it printed "
+                    f"when it started, or the --admin-token it was started with)"
                 )
             case InvalidStatus():
                 return SwitchError(

@@ -3,6 +3,7 @@ the length of an ``async with`` block (the embedded server of the demo, the wind
 and the tests)."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -22,11 +23,20 @@ class _Address(Protocol):
     def port(self) -> int: ...
 
 
+class _Admin(Protocol):
+    @property
+    def token(self) -> str: ...
+    @property
+    def generated_token(self) -> bool: ...
+
+
 class Component(Protocol):
     """What ``run_until_signalled`` runs: a server or a proxy."""
 
     @property
     def config(self) -> _Address: ...
+    @property
+    def admin(self) -> _Admin: ...
     async def start(self) -> str: ...
     async def serve_until_stopped(self) -> None: ...
     def stop(self) -> None: ...
@@ -54,8 +64,21 @@ async def run_until_signalled(component: Component, prog: str, name: str) -> int
             return EXIT_USAGE
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         return fail(prog, f"{where}: {reason}")
+    if component.admin.generated_token:
+        show_token(prog, component.admin.token)
     await component.serve_until_stopped()
     return 0
+
+
+def show_token(prog: str, token: str) -> None:
+    """Show a generated admin token once, on stdout: the terminal of whoever started the
+    component, never the log (stderr), so a shared or collected log does not carry it."""
+    with contextlib.suppress(OSError, ValueError):  # no terminal to show it on: nothing lost
+        print(
+            f"{prog}: admin token {token} (for pacnet chaos --token; set PACNET_ADMIN_TOKEN to "
+            "choose one that survives a restart)",
+            flush=True,
+        )
 
 
 C = TypeVar("C", bound=Component)

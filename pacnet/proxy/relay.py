@@ -104,7 +104,7 @@ class Proxy:
         self.url = url_of(self._server, config.host)
         log.info(
             "proxy_started", url=self.url, upstream=config.upstream, seed=self.seed,
-            admin_token=self.admin.token if self.admin.generated_token else "(given)",
+            admin_token="generated" if self.admin.generated_token else "given",
         )  # fmt: skip
         return self.url
 

@@ -6,6 +6,7 @@ package: they import this module and nothing else of it (the import contracts in
 """
 
 import argparse
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,7 @@ __all__ = [
     "LayoutError",
     "ServerConfig",
     "add_server_arguments",
+    "announce",
     "layout_argument",
     "running_server",
 ]
@@ -39,6 +41,17 @@ async def running_server(
     """
     async with running(BoardServer(config or ServerConfig(port=0), hooks=hooks)) as server:
         yield server
+
+
+def announce(prog: str, server: BoardServer) -> None:
+    """Tell the person at the terminal (stderr, beside the command's own output) where the
+    embedded server is and how to switch its faults: its admin token is generated each run."""
+    print(
+        f"{prog}: the board is on {server.url}; switch its faults with: "
+        f"pacnet chaos --server {server.url} --token {server.admin.token} ...",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def layout_argument(text: str) -> str:

@@ -135,7 +135,7 @@ class BoardServer:
             keepalive_timeout=config.limits.keepalive_timeout,
             rate=config.limits.rate,
             burst=config.limits.burst,
-            admin_token=self.admin.token if self.admin.generated_token else "(given)",
+            admin_token="generated" if self.admin.generated_token else "given",
             state=str(self.store.path) if self.store is not None else None,
         )
         if self._restored:
