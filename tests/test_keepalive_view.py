@@ -7,11 +7,12 @@ from collections.abc import Callable
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.timeouts import Timeouts
 from pacnet.faults.spec import Fault
-from pacnet.feeds.reader import FeedWatch, keepalive_lines, keepalive_watch
+from pacnet.feeds.reader import FeedWatch, keepalive_watch
 from pacnet.protocol.feeds import KeepaliveView
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
+from pacnet.window.hud import keepalive_lines
 from tests.conftest import MS, StartServer, switch_on
 
 

@@ -16,17 +16,9 @@ from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
 from pacnet.trace.cli import Verdict
-from pacnet.window.window import (
-    FAULT_RED,
-    GHOSTS,
-    HUD,
-    PACMAN,
-    TILE,
-    WALL,
-    Presenter,
-    WindowReport,
-    run_window,
-)  # fmt: skip
+from pacnet.window.draw import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter
+from pacnet.window.panels import FAULT_RED, outcome_columns
+from pacnet.window.window import WindowReport, run_window
 from tests.conftest import MS, ServerProcess, switch_on
 from tests.gamepad import VirtualGamepad
 
@@ -263,7 +255,6 @@ def test_the_outcome_headers_of_the_h_panel_stand_apart_and_fit_the_window() -> 
     into RETRYABLE), and all five fit the panel of a window on the default maze."""
     from pacnet.server.config import ServerConfig
     from pacnet.server.layout import load_layout
-    from pacnet.window.window import outcome_columns
 
     pygame.font.init()
     header, counts = pygame.font.Font(None, 15), pygame.font.Font(None, 18)

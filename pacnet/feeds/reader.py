@@ -53,37 +53,3 @@ class FeedWatch(Generic[M]):
 def keepalive_watch(url: str) -> FeedWatch[KeepaliveView]:
     """The server's keepalive table, as the server sees it."""
     return FeedWatch(url, KEEPALIVE_PATH, KeepaliveView)
-
-
-def keepalive_lines(view: KeepaliveView | None, me: str, *, others: int = 3) -> list[str]:
-    """What the server's keepalive table says, in words, for the user ``me`` (who knows one
-    thing the server does not: that they are here)."""
-    if view is None:
-        return ["keepalive: the server's table is out of reach"]
-    lines = []
-    mine = next((entry for entry in view.shown if entry.user_id == me), None)
-    if mine is None:
-        lines.append("the server hears from you (you are not among its most silent users)")
-    elif mine.suspected:
-        lines.append(
-            f"the server suspects you after {mine.silent_s:.1f} s of silence, yet you are "
-            f"here: your messages are not reaching it (it gives up in {mine.expires_in_s:.1f} s)"
-        )
-    else:
-        lines.append(
-            f"the server heard from you {mine.silent_s:.1f} s ago "
-            f"(it gives up after {view.timeout_s:g} s of silence)"
-        )
-    suspects = [e for e in view.shown if e.suspected and e.user_id != me]
-    if suspects:
-        named = ", ".join(
-            f"{e.user_id} {e.silent_s:.1f} s{'' if e.connected else ' (no connection)'}"
-            for e in suspects[:others]
-        )
-        more = (
-            view.suspected
-            - (1 if mine is not None and mine.suspected else 0)
-            - len(suspects[:others])
-        )
-        lines.append(f"it suspects: {named}" + (f" and {more} more" if more > 0 else ""))
-    return lines

@@ -1,0 +1,177 @@
+"""What the window's HUD knows and says: every call's outcome, the latest calls for the
+inspector, each held against the server's truth feed, the faults switched on in every domain,
+and the words for the server's keepalive table.
+
+No pygame here: this is state the frames read (``panels.py`` draws it) and the loop updates.
+"""
+
+import asyncio
+from collections import Counter, deque
+from typing import Any
+from urllib.parse import quote
+
+from pacnet.client.predict import Prediction
+from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.tally import RecentCalls
+from pacnet.faults.feed import FaultWatch
+from pacnet.faults.spec import FaultStatus
+from pacnet.feeds.reader import FeedWatch, keepalive_watch
+from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
+from pacnet.protocol.models import OkReply
+from pacnet.trace.cli import Verdict, judge
+
+INSPECTED = 8
+"""Calls the request inspector shows, newest at the bottom."""
+TRUTH_GRACE = 1.0
+"""Seconds to wait for the server's word on a call before taking its silence as "never saw
+it" (its feed updates five times a second)."""
+SETTLE_EVERY = 0.1
+"""Seconds between two holdings of the calls against the server's word (it comes five times
+a second)."""
+
+TRUTH_WORDS: dict[Verdict, str] = {
+    Verdict.AGREE: "agrees",
+    Verdict.UNKNOWN_APPLIED: "it acted",
+    Verdict.UNKNOWN_NOT_APPLIED: "did nothing",
+    Verdict.UNKNOWN_NEVER_SEEN: "never saw it",
+    Verdict.NOT_TRACED: "",
+    Verdict.CLIENT_NOT_TRACED: "",
+    Verdict.VIOLATION: "VIOLATION",
+    Verdict.FALSE_SUCCESS: "VIOLATION",
+    Verdict.APPLIED_TWICE: "TWICE!",
+}
+"""The server's side of a call, in the inspector's last column."""
+
+Ended = tuple[CallResult[OkReply], float]
+"""A call and the loop time it ended."""
+
+
+class Hud:
+    """What the HUD shows: every call's outcome, counted, the recent ones in detail, and the
+    faults switched on in every domain.
+
+    The network loop reports each call to ``record``; the frame loop calls ``settle`` every
+    frame and runs the three feeds (``feeds()``) as tasks it owns.
+    """
+
+    def __init__(
+        self,
+        board: RemoteBoard,
+        prediction: Prediction | None = None,
+        *,
+        shown: bool = False,
+        inspecting: bool = False,
+    ) -> None:
+        self.board = board
+        self.prediction = prediction
+        """Our pac-man's prediction, for the calls panel (None: not predicting)."""
+        self.shown = shown
+        """The H key's calls panel is open."""
+        self.inspecting = inspecting
+        """The I key's request inspector is open."""
+        self.recent = RecentCalls()
+        self.inspected: deque[Ended] = deque(maxlen=INSPECTED)
+        """The latest calls, with the loop time each ended."""
+        self.watch = FaultWatch(board.url)
+        self.keepalive = keepalive_watch(board.url)
+        truth = f"{TRUTH_PATH}?user={quote(board.user_id)}"
+        self.truth: FeedWatch[TruthView] = FeedWatch(board.url, truth, TruthView)
+        self.pending: deque[Ended] = deque(maxlen=512)
+        """Calls waiting for the server's word (a few seconds' worth at the loop's pace)."""
+        self.verdicts: dict[str, Verdict] = {}
+        """The server's side of each recent call, once known."""
+        self.alarms: dict[str, str] = {}
+        """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
+        self._settle_due = 0.0
+
+    def feeds(self) -> dict[str, FeedWatch[Any]]:
+        """The feeds the HUD follows, by name; each runs (``run()``) as a task of the window."""
+        return {"faults": self.watch, "keepalive": self.keepalive, "truth": self.truth}
+
+    def record(self, result: CallResult[OkReply]) -> None:
+        """Count a call the network loop made, and keep it for the inspector and the truth."""
+        self.recent.record(result.outcome, result.latency, result.describe())
+        ended = (result, asyncio.get_running_loop().time())
+        self.inspected.append(ended)
+        self.pending.append(ended)
+
+    def settle(self, now: float, tally: Counter[Verdict]) -> None:
+        """Hold each recent call's outcome against what the server says it did, once the
+        server's word is in (its feed takes a moment); count each verdict once in ``tally``.
+        Called every frame; does its work ``SETTLE_EVERY`` apart."""
+        if now < self._settle_due:
+            return
+        self._settle_due = now + SETTLE_EVERY
+        view = self.truth.latest
+        if view is None or not view.tracing:
+            return
+        acted: dict[str, list[bool]] = {}
+        for entry in view.entries:
+            acted.setdefault(entry.request_id, []).append(entry.acted)
+        waiting: deque[Ended] = deque(maxlen=self.pending.maxlen)
+        for result, ended in self.pending:
+            request_id = result.request_id
+            served = acted.get(request_id, [])
+            if not served and now - ended < TRUTH_GRACE:
+                waiting.append((result, ended))
+                continue
+            verdict = judge(result.outcome, result.action, served, server_traces=True)
+            self.verdicts[request_id] = verdict
+            tally[verdict] += 1
+            if verdict.alarm:
+                self.alarms[request_id] = f"{result.describe()} - {verdict.value}"
+        self.pending = waiting
+        if len(self.verdicts) > 4 * INSPECTED:  # keep only those still on show
+            shown = {result.request_id for result, _ in self.inspected}
+            self.verdicts = {r: v for r, v in self.verdicts.items() if r in shown}
+
+    def faults(self, now: float) -> list[FaultStatus]:
+        """Every fault on: the client's own, then those behind the server's address."""
+        return self.board.faults.status(now) + self.watch.faults
+
+    def calls_line(self) -> str:
+        """The calls panel's line on latency, the connection and retries."""
+        p50, p99 = self.recent.percentile(0.50), self.recent.percentile(0.99)
+        latency = "-" if p50 is None or p99 is None else f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
+        state = "connected" if self.board.connected else "not connected"
+        calls, attempts = self.board.tally.total(), self.board.attempts.total()
+        tried = f"{attempts} attempts for {calls} calls" if self.board.policy else "no retries"
+        return f"latency p50 / p99: {latency}   {state}   {tried}"
+
+    def keepalive_words(self) -> list[str]:
+        """What the server's keepalive table says of us and of its suspects."""
+        return keepalive_lines(self.keepalive.latest, self.board.user_id)
+
+
+def keepalive_lines(view: KeepaliveView | None, me: str, *, others: int = 3) -> list[str]:
+    """What the server's keepalive table says, in words, for the user ``me`` (who knows one
+    thing the server does not: that they are here)."""
+    if view is None:
+        return ["keepalive: the server's table is out of reach"]
+    lines = []
+    mine = next((entry for entry in view.shown if entry.user_id == me), None)
+    if mine is None:
+        lines.append("the server hears from you (you are not among its most silent users)")
+    elif mine.suspected:
+        lines.append(
+            f"the server suspects you after {mine.silent_s:.1f} s of silence, yet you are "
+            f"here: your messages are not reaching it (it gives up in {mine.expires_in_s:.1f} s)"
+        )
+    else:
+        lines.append(
+            f"the server heard from you {mine.silent_s:.1f} s ago "
+            f"(it gives up after {view.timeout_s:g} s of silence)"
+        )
+    suspects = [e for e in view.shown if e.suspected and e.user_id != me]
+    if suspects:
+        named = ", ".join(
+            f"{e.user_id} {e.silent_s:.1f} s{'' if e.connected else ' (no connection)'}"
+            for e in suspects[:others]
+        )
+        more = (
+            view.suspected
+            - (1 if mine is not None and mine.suspected else 0)
+            - len(suspects[:others])
+        )
+        lines.append(f"it suspects: {named}" + (f" and {more} more" if more > 0 else ""))
+    return lines
