@@ -31,6 +31,8 @@ from pacnet.faults.scenario import (
 from pacnet.faults.spec import Domain, Fault, FaultKind, FaultStatus
 from pacnet.main import build_parser, main
 from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
 from tests.conftest import MS, ROOT
 
@@ -679,10 +681,9 @@ class Workshop:
 
 @pytest.fixture
 async def workshop(server: BoardServer) -> AsyncIterator[Workshop]:
-    proxy_module = pytest.importorskip("pacnet.proxy.relay", reason="the proxy is not written yet")
-    config = proxy_module.ProxyConfig(port=0, upstream=server.url, seed=7, admin_token=PROXY_TOKEN)
+    config = ProxyConfig(port=0, upstream=server.url, seed=7, admin_token=PROXY_TOKEN)
     async with AsyncExitStack() as stack:
-        proxy = await stack.enter_async_context(proxy_module.running_proxy(config))
+        proxy = await stack.enter_async_context(running_proxy(config))
         yield Workshop(server, proxy)
 
 

@@ -17,7 +17,8 @@ from pacnet.client.view import View
 from pacnet.protocol import motion
 from pacnet.protocol.models import Direction, Entity, OkReply
 from pacnet.protocol.outcome import Outcome
-from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server

@@ -14,7 +14,8 @@ from pacnet.faults.admin import AdminClient
 from pacnet.faults.spec import Fault
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.outcome import Outcome
-from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
 from tests.conftest import MS, Acted, StartServer, switch_on
 

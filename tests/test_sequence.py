@@ -6,7 +6,8 @@ import asyncio
 from pacnet.client.remote import RemoteBoard
 from pacnet.faults.admin import AdminClient
 from pacnet.protocol.outcome import Outcome
-from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from tests.conftest import MS, StartServer
 
 ME = "8765309"

@@ -19,7 +19,8 @@ from pacnet.cmdline.logs import configure_logging
 from pacnet.faults.admin import AdminClient
 from pacnet.main import main
 from pacnet.protocol.outcome import Outcome
-from pacnet.proxy.relay import ProxyConfig, running_proxy
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.trace.cli import Story, Verdict, read_events, stories
 from tests.conftest import MS, ROOT, ServerProcess
 

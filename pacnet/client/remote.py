@@ -20,8 +20,10 @@ import contextlib
 import itertools
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -266,6 +268,7 @@ class RemoteBoard:
     async def _call(self, request_type: type[RequestBase], **fields: Any) -> CallResult[Any]:
         loop = asyncio.get_running_loop()
         start = loop.time()
+        sent_at = time.time() if self.trace else 0.0  # the wall clock other domains log by
         request = request_type(
             request_id=f"{self._client_id}-{next(self._sequence)}", user_id=self.user_id, **fields
         )
@@ -283,6 +286,7 @@ class RemoteBoard:
                 step=result.step.name if result.step else None,
                 latency_ms=round(result.latency * 1000, 3), message=result.message,
                 attempts=max(1, len(result.attempts)),
+                sentAt=datetime.fromtimestamp(sent_at, UTC).isoformat(),
             )  # fmt: skip
         return result
 

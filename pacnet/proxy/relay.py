@@ -45,7 +45,7 @@ from pacnet.faults.spec import Direction, Domain, Fault, FaultKind, FaultStatus
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import serve_feed
 from pacnet.protocol.feeds import KEEPALIVE_PATH, TRAFFIC_PATH, TRUTH_PATH
-from pacnet.proxy.config import ProxyConfig as ProxyConfig  # re-exported: tests import it here
+from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.link import Link
 from pacnet.proxy.policy import NetworkFaults, Plan, Seen
 from pacnet.proxy.traffic import ProxyStatistics, Traffic

@@ -203,7 +203,10 @@ def timeline(story: Story) -> list[tuple[datetime | None, str, str]]:
         domain = str(event.get("domain", "?"))
         kind = event.get("event")
         if kind == "call_traced" and at is not None:
-            out.append((at - timedelta(milliseconds=event["latency_ms"]), domain, "sent"))
+            # When the call began, as the client read its clock then; older logs without it:
+            # its end less its duration (a line logged late then places the send late).
+            sent = _when(event, "sentAt") or at - timedelta(milliseconds=event["latency_ms"])
+            out.append((sent, domain, "sent"))
         if kind == "request_traced" and at is not None:
             at -= timedelta(milliseconds=event.get("total_ms", 0.0))
         out.append((at, domain, describe_event(event)))
@@ -211,9 +214,9 @@ def timeline(story: Story) -> list[tuple[datetime | None, str, str]]:
     return out
 
 
-def _when(event: dict[str, Any]) -> datetime | None:
+def _when(event: dict[str, Any], key: str = "timestamp") -> datetime | None:
     try:
-        return datetime.fromisoformat(str(event.get("timestamp")))
+        return datetime.fromisoformat(str(event.get(key)))
     except ValueError:
         return None
 
