@@ -2,16 +2,21 @@
 what it draws is where the board says things are."""
 
 import asyncio
+import itertools
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pygame
 import pytest
 
+from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
-from pacnet.protocol.models import Entity
+from pacnet.protocol.models import Entity, FindAllReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
@@ -19,7 +24,7 @@ from pacnet.trace.cli import Verdict
 from pacnet.window.draw import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter
 from pacnet.window.panels import FAULT_RED, outcome_columns
 from pacnet.window.window import WindowReport, run_window
-from tests.conftest import MS, ServerProcess, switch_on
+from tests.conftest import MS, ROOT, ServerProcess, switch_on
 from tests.gamepad import VirtualGamepad
 
 
@@ -88,6 +93,67 @@ async def test_the_window_keeps_drawing_while_the_server_is_stopped_and_recovers
     assert report.longest_frame_gap < 0.5  # and the frames never stopped
     assert report.frames > 3.0 * 30
     assert report.outcomes[Outcome.SUCCESS] > successes_before  # it recovered by itself
+
+
+def break_the_board_after(calls: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``findAll`` after the first ``calls`` raises, as a bug in the client would: the
+    window's network loop dies of it (a call's outcomes are results, never exceptions)."""
+    find_all = RemoteBoard.find_all
+    made = itertools.count(1)
+
+    async def breaking(board: RemoteBoard, kind: str) -> CallResult[FindAllReply]:
+        if next(made) > calls:
+            raise RuntimeError("the board broke")
+        return await find_all(board, kind)
+
+    monkeypatch.setattr(RemoteBoard, "find_all", breaking)
+
+
+NETWORK_FAILED = (
+    "pacnet play: error: the network loop failed (RuntimeError: the board broke); the window closed"
+)
+
+
+async def test_when_the_network_task_fails_the_window_ends_saying_which_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Never a frozen board: the window was drawing, its network loop died, and the window
+    ends at once with one line naming what failed (not at its exit-after, nor silently)."""
+    break_the_board_after(6, monkeypatch)  # three turns of the loop, then it dies
+    live = WindowReport()
+    exit_after = 6000 * MS
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        with pytest.raises(SystemExit) as ended:
+            await run_window(server.url or "", "broken", exit_after=exit_after, report=live)
+        lasted = loop.time() - began
+    assert ended.value.code == NETWORK_FAILED
+    assert live.frames > 0  # it had been drawing the board
+    assert lasted < exit_after / 2
+
+
+def test_pacnet_play_whose_network_task_fails_exits_1_with_one_line(tmp_path: Path) -> None:
+    """What the player sees: ``pacnet play`` (its embedded server, its window) ends with the
+    line on stderr and exit status 1, no traceback."""
+    script = tmp_path / "broken_play.py"
+    script.write_text(
+        "import sys\n"
+        "import pytest\n"
+        "from pacnet.main import main\n"
+        "from tests.test_window import break_the_board_after\n"
+        "with pytest.MonkeyPatch.context() as patch:\n"
+        "    break_the_board_after(0, patch)\n"
+        "    sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), "play", "--layout", "small", "--exit-after", "60"],
+        capture_output=True, text=True, timeout=20_000 * MS, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == NETWORK_FAILED
+    assert "Traceback" not in done.stderr
 
 
 def test_the_view_knows_a_game_is_over_only_after_the_last_life() -> None:

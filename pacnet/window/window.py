@@ -5,12 +5,16 @@ The frame loop and the network loop share one asyncio event loop: frames are pac
 freezes the window. Frames draw from the ``View`` the article loop fills, interpolating
 between its last two snapshots. Rendering reads state; it never changes the board.
 
+Every task the window starts has one owner, a task group around the frame loop: the network
+loop (``pacnet.client.play.article_loop``) and the three feeds the HUD follows. When the
+window closes, the frame loop cancels them; when one of them fails, the group cancels the
+frame loop and the window ends, saying which task failed (it never draws a frozen board).
+
 The window's other modules: ``controls.py`` (keys and gamepads), ``hud.py`` (what the HUD
 knows and says), ``draw.py`` (the board in pixels), ``panels.py`` (the HUD in pixels).
 """
 
 import asyncio
-import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +89,8 @@ async def run_window(
     ``predict``: draw our pac-man predicted between replies (pacnet/client/predict.py).
 
     Raises:
-        SystemExit: the board cannot be joined (with a one-line message).
+        SystemExit: the board cannot be joined, or a task of the window failed (with a
+            one-line message saying which).
     """
     pygame.display.init()
     pygame.font.init()
@@ -114,17 +119,37 @@ async def _play(
     screenshot: Path | None,
     report: WindowReport,
 ) -> WindowReport:
-    """The frame loop, the network loop and the HUD's feeds beside it."""
+    """The frame loop, owning the network loop and the HUD's feeds as tasks of one group.
+
+    Raises:
+        SystemExit: one of those tasks failed (the frame loop has been cancelled).
+    """
     joystick = Joystick()
-    network = asyncio.create_task(article_loop(board, view, joystick.read, hud.record))
-    watching = [asyncio.create_task(feed.run()) for feed in hud.feeds().values()]
+    owned: list[asyncio.Task[None]] = []
     try:
-        return await _frames(board, view, hud, joystick, exit_after, screenshot, report)
-    finally:
-        for task in (network, *watching):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        async with asyncio.TaskGroup() as tasks:
+            network = article_loop(board, view, joystick.read, hud.record)
+            owned.append(tasks.create_task(network, name="the network loop"))
+            for name, feed in hud.feeds().items():
+                owned.append(tasks.create_task(feed.run(), name=f"the {name} feed"))
+            try:
+                return await _frames(board, view, hud, joystick, exit_after, screenshot, report)
+            finally:
+                for task in owned:  # they run until cancelled: the window is closing
+                    task.cancel()
+    except BaseExceptionGroup as group:
+        failed = next((t for t in owned if not t.cancelled() and t.exception()), None)
+        if failed is None:
+            raise  # the frame loop's own error
+        raise SystemExit(_failure(failed)) from group
+
+
+def _failure(task: asyncio.Task[None]) -> str:
+    """One line for the player: which task failed, and with what."""
+    error = task.exception()
+    said = str(error).strip().splitlines()
+    what = f"{type(error).__name__}: {said[0]}" if said else type(error).__name__
+    return f"{PROG}: error: {task.get_name()} failed ({what}); the window closed"
 
 
 async def _frames(
