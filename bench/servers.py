@@ -75,7 +75,7 @@ def pacnet(*flags: str, name: str = "pacnet", checkout: Path = ROOT) -> Target:
     the run's own, never the user's) and logging all stay on, as in ``pacnet serve``.
     """
     command = (
-        sys.executable, "-m", "pacnet" if package_prefix(checkout) else "pacnet.main", "serve",
+        sys.executable, "-m", "pacnet" if package_prefix(checkout) else "client.cli", "serve",
         "--port", "0", "--log-format", "json", "--layout", str(MAZE), *flags,
     )  # fmt: skip
     return Target(name, command, _is_ok, cwd=checkout, keeps_state=True)

@@ -23,7 +23,7 @@ from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import CRASH_EXIT_STATUS
-from pacnet.trace.cli import judge
+from pacnet.trace.verdict import judge
 from tests.conftest import MS, ROOT, Acted, Controlled, ServerProcess, StartServer, switch_on
 
 TABLE = ROOT / "docs" / "failure-modes.md"

@@ -21,7 +21,8 @@ from pacnet.main import main
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
-from pacnet.trace.cli import Story, Verdict, read_events, stories
+from pacnet.trace.logs import read_events, stories
+from pacnet.trace.verdict import Story, Verdict
 from tests.conftest import MS, ROOT, ServerProcess
 
 

@@ -20,7 +20,7 @@ from pacnet.protocol.models import Entity, FindAllReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
-from pacnet.trace.cli import Verdict
+from pacnet.trace.verdict import Verdict
 from pacnet.window.draw import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter
 from pacnet.window.panels import FAULT_RED, outcome_columns
 from pacnet.window.window import WindowReport, run_window

@@ -18,7 +18,7 @@ from pacnet.faults.spec import FaultStatus
 from pacnet.feeds.reader import FeedWatch, keepalive_watch
 from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
 from pacnet.protocol.models import OkReply
-from pacnet.trace.cli import Verdict, judge
+from pacnet.trace.verdict import Verdict, judge
 
 INSPECTED = 8
 """Calls the request inspector shows, newest at the bottom."""

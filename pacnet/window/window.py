@@ -29,7 +29,7 @@ from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
 from pacnet.protocol.outcome import Outcome
-from pacnet.trace.cli import Verdict
+from pacnet.trace.verdict import Verdict
 from pacnet.window.controls import Joystick, closes, press
 from pacnet.window.draw import HUD, TILE, Presenter, draw_board, draw_maze
 from pacnet.window.hud import Hud
