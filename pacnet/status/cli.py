@@ -136,32 +136,47 @@ async def run_status(args: argparse.Namespace, console: Console) -> int:
     """Show the table live (or once). Returns 1 if the server's table cannot be read."""
     keepalive = keepalive_watch(args.server)
     traffic: FeedWatch[TrafficView] = FeedWatch(args.proxy, TRAFFIC_PATH, TrafficView)
-    tasks = [asyncio.create_task(watch.run()) for watch in (keepalive, traffic)]
-    try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FIRST_LOOK):
-                while keepalive.latest is None or traffic.latest is None:
-                    await _either_changes(keepalive, traffic)
-        if keepalive.latest is None:
-            raise ConnectionError(f"cannot read the keepalive table of {args.server}")
-        if args.once:
-            console.print(table(keepalive.latest, traffic.latest))
-            return 0
-        with Live(table(keepalive.latest, traffic.latest), console=console) as live:
-            while True:
-                await asyncio.sleep(REFRESH)
-                live.update(table(keepalive.latest, traffic.latest))
-    finally:
-        for task in tasks:
-            task.cancel()
+    async with asyncio.TaskGroup() as tasks:
+        watchers = [tasks.create_task(watch.run()) for watch in (keepalive, traffic)]
+        try:
+            return await _show(args, console, keepalive, traffic)
+        except ConnectionError as exc:
+            problem = exc  # raised once the watchers are done, not wrapped in a group
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+    raise problem
+
+
+async def _show(
+    args: argparse.Namespace,
+    console: Console,
+    keepalive: FeedWatch[KeepaliveView],
+    traffic: FeedWatch[TrafficView],
+) -> int:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(FIRST_LOOK):
+            while keepalive.latest is None or traffic.latest is None:
+                await _either_changes(keepalive, traffic)
+    if keepalive.latest is None:
+        raise ConnectionError(f"cannot read the keepalive table of {args.server}")
+    if args.once:
+        console.print(table(keepalive.latest, traffic.latest))
+        return 0
+    with Live(table(keepalive.latest, traffic.latest), console=console) as live:
+        while True:
+            await asyncio.sleep(REFRESH)
+            live.update(table(keepalive.latest, traffic.latest))
 
 
 async def _either_changes(*watches: FeedWatch[KeepaliveView] | FeedWatch[TrafficView]) -> None:
-    waits = [asyncio.create_task(watch.changed.wait()) for watch in watches]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
-        for watch in watches:
-            watch.changed.clear()
+    """Until one of ``watches`` has news (then clears every one's flag)."""
+    async with asyncio.TaskGroup() as tasks:
+        waits = [tasks.create_task(watch.changed.wait()) for watch in watches]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+    for watch in watches:
+        watch.changed.clear()

@@ -5,7 +5,6 @@ import asyncio
 import logging
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from pacnet.cmdline.args import fail, positive_float
@@ -95,11 +94,7 @@ def run(args: argparse.Namespace) -> int:
         config = embedded.ServerConfig(port=0, layout=args.layout, trace=True)
         async with embedded.running_server(config) as server:
             assert server.url is not None
-            print(
-                f"{PROG}: the board is on {server.url}; switch its faults with: "
-                f"pacnet chaos --server {server.url} --token {server.admin.token} ...",
-                file=sys.stderr,
-            )
+            embedded.announce(PROG, server)
             await run_window(server.url, name, **options)
         return 0
 
