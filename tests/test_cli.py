@@ -98,6 +98,8 @@ def test_demo_against_a_running_server(server_process: Callable[..., ServerProce
         (["serve", "--burst", "1.5"], "--burst: '1.5' is not a whole number"),
         (["serve", "--keepalive-timeout", "soon"], "--keepalive-timeout: 'soon' is not a number"),
         (["serve", "--log-format", "xml"], "--log-format: invalid choice: 'xml'"),
+        (["serve", "--loop", "twisted"], "--loop: 'twisted' is not one of auto, uvloop, asyncio"),
+        (["proxy", "--loop", "twisted"], "--loop: 'twisted' is not one of auto, uvloop, asyncio"),
         (["serve", "--layout", "no-such-maze"], "--layout: no layout 'no-such-maze'"),
         (
             ["serve", "--host", "nosuchhost.invalid", "--no-state"],
@@ -215,3 +217,12 @@ def test_serve_shows_a_generated_admin_token_on_its_terminal_and_never_in_the_lo
     assert token not in log
     started = next(json.loads(line) for line in log.splitlines() if "server_started" in line)
     assert started["admin_token"] == "generated"
+
+
+@pytest.mark.parametrize("loop", ["auto", "asyncio", "uvloop"])
+def test_serve_runs_on_the_loop_it_is_given(
+    loop: str, server_process: Callable[..., ServerProcess]
+) -> None:
+    server = server_process("--no-state", "--loop", loop)
+    started = next(e for e in server.events() if e["event"] == "server_started")
+    assert started["loop"] == ("asyncio" if loop == "asyncio" else "uvloop")

@@ -7,6 +7,7 @@ traceback.
 """
 
 import argparse
+import importlib.util
 import math
 import os
 import sys
@@ -86,6 +87,15 @@ def port_number(text: str) -> int:
     return value
 
 
+def event_loop(text: str) -> str:
+    """An argparse type: ``auto``, ``asyncio``, or ``uvloop`` where it is installed."""
+    if text not in ("auto", "uvloop", "asyncio"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of auto, uvloop, asyncio")
+    if text == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise argparse.ArgumentTypeError("uvloop is not installed here (use auto or asyncio)")
+    return text
+
+
 def ws_url(text: str) -> str:
     """An argparse type: a ``ws://`` or ``wss://`` URL with a host."""
     parts = urlsplit(text)
@@ -116,4 +126,8 @@ def add_component_arguments(parser: argparse.ArgumentParser, *, seeds: str) -> N
     parser.add_argument(
         "--log-format", choices=("json", "console"), default="console",
         help="one JSON object per line, or text for people (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--loop", type=event_loop, default="auto", metavar="{auto,uvloop,asyncio}",
+        help="the event loop: uvloop where it is installed, else asyncio's own (%(default)s)",
     )  # fmt: skip

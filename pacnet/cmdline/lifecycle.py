@@ -7,9 +7,9 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import structlog
 
@@ -79,6 +79,38 @@ def show_token(prog: str, token: str) -> None:
             "choose one that survives a restart)",
             flush=True,
         )
+
+
+T = TypeVar("T")
+LoopChoice = Literal["auto", "uvloop", "asyncio"]
+
+
+def loop_factory(choice: LoopChoice) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop a component runs on: uvloop (about a fifth more round trips for the
+    same CPU, docs/performance.md) where it is installed, asyncio's own elsewhere. None:
+    asyncio's default. (``--loop uvloop`` where it is not installed is refused as a bad flag.)
+    """
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    new_loop: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return new_loop
+
+
+def loop_name() -> str:
+    """Which event loop runs this code: ``uvloop`` or ``asyncio``, for the started line."""
+    return (
+        "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
+    )
+
+
+def run_on(choice: LoopChoice, main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` on the loop ``choice`` names."""
+    with asyncio.Runner(loop_factory=loop_factory(choice)) as runner:
+        return runner.run(main)
 
 
 C = TypeVar("C", bound=Component)

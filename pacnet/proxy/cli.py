@@ -3,10 +3,9 @@ until SIGINT or SIGTERM.
 """
 
 import argparse
-import asyncio
 
 from pacnet.cmdline.args import add_component_arguments, fail
-from pacnet.cmdline.lifecycle import run_until_signalled
+from pacnet.cmdline.lifecycle import run_on, run_until_signalled
 from pacnet.cmdline.logs import configure_logging
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import Proxy
@@ -68,4 +67,4 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except ValueError as exc:
         return fail(PROG, str(exc))
-    return asyncio.run(run_until_signalled(Proxy(config), PROG, "proxy"))
+    return run_on(args.loop, run_until_signalled(Proxy(config), PROG, "proxy"))

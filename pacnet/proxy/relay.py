@@ -37,7 +37,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import InvalidHandshake
 from websockets.http11 import Request, Response
 
-from pacnet.cmdline.lifecycle import running
+from pacnet.cmdline.lifecycle import loop_name, running
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet, Message
 from pacnet.faults.feed import FaultWatch
@@ -104,7 +104,7 @@ class Proxy:
         self.url = url_of(self._server, config.host)
         log.info(
             "proxy_started", url=self.url, upstream=config.upstream, seed=self.seed,
-            admin_token="generated" if self.admin.generated_token else "given",
+            admin_token="generated" if self.admin.generated_token else "given", loop=loop_name(),
         )  # fmt: skip
         return self.url
 

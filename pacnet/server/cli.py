@@ -1,7 +1,6 @@
 """``pacnet serve``: run a board server until SIGINT or SIGTERM."""
 
 import argparse
-import asyncio
 from pathlib import Path
 
 from pacnet.cmdline.args import (
@@ -11,7 +10,7 @@ from pacnet.cmdline.args import (
     positive_float,
     positive_int,
 )
-from pacnet.cmdline.lifecycle import run_until_signalled
+from pacnet.cmdline.lifecycle import run_on, run_until_signalled
 from pacnet.cmdline.logs import configure_logging
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import layout_argument
@@ -89,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
         server = BoardServer(config)
     except (LayoutError, StateError, ValueError) as exc:
         return fail(PROG, str(exc))
-    return asyncio.run(run_until_signalled(server, PROG, "server"))
+    return run_on(args.loop, run_until_signalled(server, PROG, "server"))

@@ -22,6 +22,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from pacnet.cmdline.lifecycle import loop_name
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
@@ -136,6 +137,7 @@ class BoardServer:
             rate=config.limits.rate,
             burst=config.limits.burst,
             admin_token="generated" if self.admin.generated_token else "given",
+            loop=loop_name(),
             state=str(self.store.path) if self.store is not None else None,
         )
         if self._restored:
