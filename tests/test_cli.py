@@ -226,3 +226,17 @@ def test_serve_runs_on_the_loop_it_is_given(
     server = server_process("--no-state", "--loop", loop)
     started = next(e for e in server.events() if e["event"] == "server_started")
     assert started["loop"] == ("asyncio" if loop == "asyncio" else "uvloop")
+
+
+def test_play_without_pygame_says_how_to_get_it_in_one_line() -> None:
+    hide = "import sys; sys.modules['pygame'] = None; from pacnet.main import main; "
+    done = subprocess.run(
+        [sys.executable, "-c", hide + "sys.exit(main(sys.argv[1:]))", "play"],
+        capture_output=True, text=True, timeout=30, cwd=ROOT,
+        env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "pacnet play: error: the window needs pygame-ce, which is not installed here: "
+        "uv run --extra window pacnet play (or pip install 'pacnet[window]')"
+    ]

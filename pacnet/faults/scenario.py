@@ -50,7 +50,7 @@ from pacnet.faults.spec import Domain, Fault, FaultKind
 SUFFIX = ".toml"
 
 CLIENT_KEYS: dict[FaultKind, str] = {FaultKind.OFFLINE: "F7", FaultKind.APPLY_FAILS: "F8"}
-"""The window's key for each client fault (``pacnet/window/window.py`` binds them)."""
+"""The window's key for each client fault (``pacnet/window/controls.py`` binds them)."""
 
 
 def client_fault_hint(kind: FaultKind) -> str:

@@ -74,8 +74,14 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in the player's terminal
     try:
         from pacnet.window.window import run_window
-    except ImportError as exc:  # pygame-ce is the window's own dependency
-        return fail(PROG, f"the window needs pygame-ce ({exc}): uv sync --extra window")
+    except ImportError as exc:  # pygame-ce is the window's own dependency, an extra
+        if exc.name != "pygame":
+            raise
+        return fail(
+            PROG,
+            "the window needs pygame-ce, which is not installed here: "
+            "uv run --extra window pacnet play (or pip install 'pacnet[window]')",
+        )
     options = {
         "exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud,
         "inspector": args.inspector, "trace": trace_log is not None,
