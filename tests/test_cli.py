@@ -216,7 +216,7 @@ def test_serve_shows_a_generated_admin_token_on_its_terminal_and_never_in_the_lo
     log = (tmp_path / "server.log").read_text()
     assert token not in log
     started = next(json.loads(line) for line in log.splitlines() if "server_started" in line)
-    assert started["admin_token"] == "generated"
+    assert started["adminToken"] == "generated"
 
 
 @pytest.mark.parametrize("loop", ["auto", "asyncio", "uvloop"])

@@ -741,7 +741,7 @@ async def test_the_proxy_command_relays_logs_faults_as_json_and_stops_on_sigterm
         shown = (await process.stdout.readline()).decode()
         assert shown.startswith("pacnet proxy: admin token ")
         token = shown.split()[4]
-        assert started["admin_token"] == "generated"
+        assert started["adminToken"] == "generated"
         assert token not in log.read_text()
         async with (
             RemoteBoard(started["url"], USER, timeouts=FAST) as board,

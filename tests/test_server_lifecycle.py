@@ -130,7 +130,7 @@ async def test_failed_requests_are_logged_with_their_ids(
     assert logged["userId"] == "8765309"
     assert logged["action"] == "find"
     assert logged["code"] == "USER_NOT_FOUND"
-    assert isinstance(logged["latency_ms"], float)
+    assert isinstance(logged["latencyMs"], float)
 
 
 async def test_successful_requests_are_not_logged(

@@ -97,7 +97,7 @@ def lines(*events: dict[str, Any]) -> list[dict[str, Any]]:
 
 def call(outcome: str, action: str = "move") -> dict[str, Any]:
     return {"event": "call_traced", "requestId": "r-1", "action": action, "outcome": outcome,
-            "latency_ms": 1.0, "domain": "client"}  # fmt: skip
+            "latencyMs": 1.0, "domain": "client"}  # fmt: skip
 
 
 def served(acted: bool) -> dict[str, Any]:

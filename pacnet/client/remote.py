@@ -280,11 +280,10 @@ class RemoteBoard:
             result = await self._with_retries(request, self.policy, start)
         self.tally.record(request.action, result.outcome)
         if self.trace:
-            log.info(
-                "call_traced", domain="client", requestId=request.request_id,
-                userId=self.user_id, action=request.action, outcome=result.outcome.value,
+            _log_of(request).info(
+                "call_traced", outcome=result.outcome.value,
                 step=result.step.name if result.step else None,
-                latency_ms=round(result.latency * 1000, 3), message=result.message,
+                latencyMs=round(result.latency * 1000, 3), message=result.message,
                 attempts=max(1, len(result.attempts)),
                 sentAt=datetime.fromtimestamp(sent_at, UTC).isoformat(),
             )  # fmt: skip
@@ -380,16 +379,22 @@ class RemoteBoard:
         message = Message(action=request.action, user=request.user_id)
         loop = asyncio.get_running_loop()
         for fault in self.faults.fire((kind,), message, loop.time()):
-            log.info(
-                "fault_injected", domain="client", fault=fault.id, kind=kind.value,
-                step=fault.step.name, requestId=request.request_id, userId=request.user_id,
-                action=request.action,
-            )  # fmt: skip
+            _log_of(request).info(
+                "fault_injected", fault=fault.id, kind=kind.value, step=fault.step.name
+            )
             if kind is FaultKind.OFFLINE:
                 raise Offline(f"the client's network is down (fault {fault.id})")
             raise ApplyFailed(
                 f"the reply came but the client failed to apply it (fault {fault.id})"
             )
+
+
+def _log_of(request: RequestBase) -> Any:
+    """The client's logger bound to whose call this is, keyed as every domain keys it."""
+    return log.bind(
+        domain="client", requestId=request.request_id, userId=request.user_id,
+        action=request.action,
+    )  # fmt: skip
 
 
 def _result_of(

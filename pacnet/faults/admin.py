@@ -129,7 +129,7 @@ class AdminEndpoint:
         ):
             log.warning(
                 "admin_refused", domain=self.faults.domain.value, peer=peer(connection),
-                had_token=bool(token),
+                hadToken=bool(token),
             )  # fmt: skip
             return connection.respond(
                 HTTPStatus.UNAUTHORIZED, "the admin endpoint needs: Authorization: Bearer TOKEN\n"
@@ -156,7 +156,12 @@ class AdminEndpoint:
             match command:
                 case AddCommand(fault=fault):
                     fault = faults.add(fault, now)
-                    log.info("fault_added", id=fault.id, fault=fault.describe())
+                    log.info(
+                        "fault_added",
+                        domain=faults.domain.value,
+                        id=fault.id,
+                        fault=fault.describe(),
+                    )
                 case RemoveCommand(id=fault_id):
                     if not faults.remove(fault_id):
                         raise ValueError(f"no fault with id {fault_id!r}")

@@ -64,6 +64,10 @@ class Seen:
     action: str | None = None
     user: str | None = None
 
+    def log_context(self) -> dict[str, str | None]:
+        """Whose message this is, keyed as every domain's log lines key it."""
+        return {"requestId": self.request_id, "userId": self.user, "action": self.action}
+
 
 class RequestMemory:
     """One connection's recent requests, so that each reply is known by its request's

@@ -104,7 +104,7 @@ class Proxy:
         self.url = url_of(self._server, config.host)
         log.info(
             "proxy_started", url=self.url, upstream=config.upstream, seed=self.seed,
-            admin_token="generated" if self.admin.generated_token else "given", loop=loop_name(),
+            adminToken="generated" if self.admin.generated_token else "given", loop=loop_name(),
         )  # fmt: skip
         return self.url
 
@@ -231,10 +231,10 @@ class Proxy:
             self.traffic.arrived(user, plan, now)
         if self.config.trace:
             log.info(
-                "message_relayed", domain="network", requestId=seen.request_id,
-                userId=seen.user, action=seen.action, direction=direction.value,
+                "message_relayed", domain="network", **seen.log_context(),
+                direction=direction.value,
                 connection=link.number, copies=len(plan.frames), reset=plan.reset,
-                delay_ms=round(plan.delay * 1000),
+                delayMs=round(plan.delay * 1000),
             )  # fmt: skip
         if plan.delay <= 0:
             await link.carry_out(plan, sink)
@@ -263,14 +263,13 @@ class Proxy:
         self._count(faults_injected=1)
         details: dict[str, Any] = {}
         if fault.kind is FaultKind.DELAY and plan is not None:
-            details["delay_ms"] = round(plan.delay * 1000)
+            details["delayMs"] = round(plan.delay * 1000)
         if fault.kind is FaultKind.CORRUPT:
             details["corruption"] = fault.corruption.value
         log.info(
             "fault_injected", domain="network", fault=fault.id, kind=fault.kind.value,
             step=fault.step.name, direction=direction.value if direction else None,
-            requestId=seen.request_id, userId=seen.user, action=seen.action,
-            connection=connection, **details,
+            connection=connection, **seen.log_context(), **details,
         )  # fmt: skip
 
 

@@ -48,13 +48,12 @@ class ServerFaults:
         kinds = _AT.get(stage)
         if kinds is None:
             return
-        request_id, action, user = exchange.identity()
+        _, action, user = exchange.identity()
         message = Message(action=action, user=user, connection=exchange.connection.id)
         for fault in self.faults.fire(kinds, message, exchange.now, first=True):
             log.info(
                 "fault_injected", domain="server", fault=fault.id, kind=fault.kind.value,
-                step=fault.step.name, requestId=request_id, userId=user, action=action,
-                stage=stage.label,
+                step=fault.step.name, stage=stage.label, **exchange.log_context(),
             )  # fmt: skip
             _inject(fault, exchange)
 

@@ -235,12 +235,12 @@ class Game:
         )  # fmt: skip
 
     def statistics(self) -> dict[str, Any]:
-        """A snapshot of the game's size, for logs and tests."""
+        """A snapshot of the game's size, for logs and tests (keys spelled as log keys are)."""
         return {
             "clock": self.board.clock,
             "users": len(self.sessions),
             "pieces": {kind: self.board.count(kind) for kind in KINDS},
-            "throttle_buckets": len(self.throttle),
+            "throttleBuckets": len(self.throttle),
         }
 
     def _drop(self, user_id: str) -> None:

@@ -132,11 +132,11 @@ class BoardServer:
             url=self.url,
             layout=self.game.board.layout.name,
             seed=self.seed,
-            tick_rate=config.tick_rate,
-            keepalive_timeout=config.limits.keepalive_timeout,
+            tickRate=config.tick_rate,
+            keepaliveTimeout=config.limits.keepalive_timeout,
             rate=config.limits.rate,
             burst=config.limits.burst,
-            admin_token="generated" if self.admin.generated_token else "given",
+            adminToken="generated" if self.admin.generated_token else "given",
             loop=loop_name(),
             state=str(self.store.path) if self.store is not None else None,
         )
@@ -310,7 +310,7 @@ class BoardServer:
                 await asyncio.sleep(delay)
             elif delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
                 log.warning(
-                    "tick_overrun", behind_ms=round(-delay * 1000), clock=self.game.board.clock
+                    "tick_overrun", behindMs=round(-delay * 1000), clock=self.game.board.clock
                 )
                 next_tick = time.monotonic()
             expired = self.game.tick(time.monotonic())
@@ -331,8 +331,8 @@ def _log_failure(exchange: Exchange) -> None:
     fields = exchange.log_fields()
     if exchange.crash is not None:
         log.error(
-            "request_crashed", domain="server", latency_ms=latency_ms, exc_info=exchange.crash,
+            "request_crashed", domain="server", latencyMs=latency_ms, exc_info=exchange.crash,
             **fields,
         )  # fmt: skip
     else:
-        log.info("request_failed", domain="server", latency_ms=latency_ms, **fields)
+        log.info("request_failed", domain="server", latencyMs=latency_ms, **fields)

@@ -21,7 +21,7 @@ because the server can no longer promise that nothing changed (Maelstrom's rule:
 definite error under indefinite conditions).
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -152,16 +152,18 @@ class Exchange:
         # __instancecheck__, four times as slow, and this runs for every request.)
         return self.frame is None or not isinstance(self.reply, dict)
 
+    def log_context(self) -> dict[str, Any]:
+        """Whose request this is, keyed as every domain's log lines key it (the wire's own
+        names): ``requestId``, ``userId``, ``action``. Made once per log line, and only when
+        one is written: the calm path never pays for it."""
+        request_id, action, user_id = self.identity()
+        return {"requestId": request_id, "userId": user_id, "action": action}
+
     def log_fields(self) -> dict[str, Any]:
-        """The keys every log line about this request carries, the same in every domain."""
-        request: Mapping[str, Any] = self.request or {}
-        fields: dict[str, Any] = {
-            "requestId": request.get("request_id", getattr(self.reply, "request_id", None)),
-            "userId": request.get("user_id", self.connection.user_id),
-            "action": request.get("action"),
-            "stage": self.stage.label,
-            "step": self.stage.step.name,
-        }
+        """``log_context``, and where the request ended: its stage, step and error code."""
+        fields = self.log_context()
+        fields["stage"] = self.stage.label
+        fields["step"] = self.stage.step.name
         if isinstance(self.reply, ErrorReply):
             fields["code"] = self.reply.error.code.value
         elif self.frame is None:

@@ -42,9 +42,7 @@ def log_trace(exchange: Exchange, sent: bool) -> None:
     if sent:
         stages["sent"] = round((now - start) * 1000, 3)
     fields: dict[str, Any] = exchange.log_fields()
-    fields.pop("stage", None)
-    fields.pop("step", None)
-    fields["requestId"], fields["action"], fields["userId"] = exchange.identity()
+    del fields["stage"], fields["step"]  # the stages it reached are in ``stages``
     outcome = reply_summary(exchange)
     log.info(
         "request_traced",
@@ -54,7 +52,7 @@ def log_trace(exchange: Exchange, sent: bool) -> None:
         acted=Stage.REPLY.label in stages,
         repeated=exchange.repeated,
         reply=outcome,
-        total_ms=round((now - start) * 1000, 3),
+        totalMs=round((now - start) * 1000, 3),
         **fields,
     )
 

@@ -16,7 +16,7 @@ def describe_event(event: dict[str, Any]) -> str:
     if kind == "call_traced":
         where = f" at step {event['step']}" if event.get("step") else ""
         message = f" ({event['message']})" if event.get("message") else ""
-        return f"{event['outcome']}{where}{message} after {event['latency_ms']:.1f} ms"
+        return f"{event['outcome']}{where}{message} after {event['latencyMs']:.1f} ms"
     if kind == "request_traced":
         stages = event.get("stages", {})
         path = " > ".join(f"{name} {ms:.3f}" for name, ms in stages.items())
@@ -40,7 +40,7 @@ def describe_event(event: dict[str, Any]) -> str:
         copies = event.get("copies", 1)
         if copies == 0:
             return f"{what}: lost"
-        held = f", held {event['delay_ms']} ms" if event.get("delay_ms") else ""
+        held = f", held {event['delayMs']} ms" if event.get("delayMs") else ""
         twice = f", {copies} copies" if copies > 1 else ""
         return f"{what}: relayed{held}{twice}"
     return str(kind)
@@ -61,10 +61,10 @@ def timeline(story: Story) -> list[tuple[datetime | None, str, str]]:
         if kind == "call_traced" and at is not None:
             # When the call began, as the client read its clock then; older logs without it:
             # its end less its duration (a line logged late then places the send late).
-            sent = _when(event, "sentAt") or at - timedelta(milliseconds=event["latency_ms"])
+            sent = _when(event, "sentAt") or at - timedelta(milliseconds=event["latencyMs"])
             out.append((sent, domain, "sent"))
         if kind == "request_traced" and at is not None:
-            at -= timedelta(milliseconds=event.get("total_ms", 0.0))
+            at -= timedelta(milliseconds=event.get("totalMs", 0.0))
         out.append((at, domain, describe_event(event)))
     out.sort(key=lambda line: line[0] or datetime.min.replace(tzinfo=UTC))
     return out
