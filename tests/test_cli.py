@@ -91,6 +91,7 @@ def test_demo_against_a_running_server(server_process: Callable[..., ServerProce
         (["demo", "--layout", "/no/such/file"], "--layout: no layout '/no/such/file'"),
         (["demo", "--frobnicate"], "pacnet demo: error: unrecognized arguments: --frobnicate"),
         (["serve", "--bogus"], "pacnet serve: error: unrecognized arguments: --bogus"),
+        (["chaos", "add", "--bogus"], "pacnet chaos add: error: unrecognized arguments: --bogus"),
         (["bots", "--server", "http://x"], "--server: 'http://x' is not a ws:// or wss:// URL"),
         (["play", "--layout", "/no/such/file"], "--layout: no layout '/no/such/file'"),
         (["serve", "--port", "70000"], "--port: '70000' is not a port number"),

@@ -104,6 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scenarios", help="the shipped scenarios",
         description="List the shipped scenarios with what each is for.",
     )  # fmt: skip
+    for command in commands.choices.values():
+        # A flag this command does not take is reported as ``pacnet chaos add: error: ...``.
+        command.set_defaults(parser=command)
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser, *, top: bool) -> None:
