@@ -50,8 +50,9 @@ def test_the_store_keeps_one_snapshot_and_refuses_another_layouts(tmp_path: Path
     store.save("small", {"n": 1})
     store.save("small", {"n": 2})
     assert store.load("small") == {"n": 2}
-    with pytest.raises(StateError, match="on the 'small' maze, not 'classic'"):
+    with pytest.raises(StateError, match="on the 'small' maze, not 'classic'") as refused:
         store.load("classic")
+    assert "a new game (--no-state)" in str(refused.value)  # the way out, named
     rows = sqlite3.connect(tmp_path / "state.sqlite").execute("SELECT COUNT(*) FROM snapshot")
     assert rows.fetchone() == (1,)
 
