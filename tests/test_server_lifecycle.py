@@ -3,7 +3,11 @@
 import asyncio
 import json
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedOK
@@ -12,7 +16,7 @@ from pacnet.client.remote import RemoteBoard
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.net import BoardServer
-from tests.conftest import MS, RawClient, ServerProcess, StartServer
+from tests.conftest import MS, ROOT, RawClient, ServerProcess, StartServer
 
 OpenRaw = Callable[[str], Awaitable[RawClient]]
 
@@ -143,3 +147,18 @@ async def test_successful_requests_are_not_logged(
             await board.find("pacman")
     await asyncio.sleep(100 * MS)
     assert [e["event"] for e in process.events()] == ["server_started"]
+
+
+def test_a_server_whose_stderr_is_closed_still_stops_on_sigterm(tmp_path: Path) -> None:
+    """``pacnet serve 2>&1 | head -1``, then ``kill -TERM``: the log's pipe has no reader, and
+    the server still stops, promptly and with status 0."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pacnet", "serve", "--no-state", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline()  # the first line, as head -1 reads it
+    process.stdout.close()  # head exits: nobody reads the pipe any more
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
