@@ -179,7 +179,7 @@ class Spinner:
     The slower a server, the more often its client has finished with the last reply and gone
     to sleep, so the slower server pays the toll on more of its replies: on this shared
     virtual machine, 5-10% of pacnet's CPU per round trip in the mixed workload, and its ratio
-    to echo 0.05-0.08 lower (six runs, docs/performance.md). A client on another machine
+    to echo 0.04-0.10 lower (six paired runs, docs/performance.md). A client on another machine
     charges no server for waking it, so the load generator busy-polls, as latency benchmarks
     do: this task yields to the event loop again and again, which then never blocks.
 
