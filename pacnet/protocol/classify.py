@@ -15,7 +15,9 @@ turns that into the article's outcome. Nothing else in pacnet decides an outcome
 """
 
 from enum import Enum
+from typing import Any
 
+from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import ErrorReply, OkReply
 from pacnet.protocol.outcome import Outcome
 
@@ -55,3 +57,17 @@ def classify(observed: Observed | OkReply | ErrorReply) -> Outcome:
     if isinstance(observed, ErrorReply):
         return Outcome.RETRYABLE if observed.error.retryable else Outcome.FATAL
     return Outcome.SUCCESS
+
+
+def classification() -> dict[str, Any]:
+    """The table ``classify`` follows, as JSON for clients in other languages (the browser
+    page reads it from ``/static/classify.json``): the outcome of each observation, of an error
+    reply by its ``retryable`` flag and of an ok reply, and the step each error code fails at.
+    Made from the same definitions ``classify`` uses, so no other client can drift from it."""
+    return {
+        "observed": {observed.value: outcome.value for observed, outcome in _OUTCOME_OF.items()},
+        "errorReply": {"retryable": Outcome.RETRYABLE.value, "final": Outcome.FATAL.value},
+        "okReply": Outcome.SUCCESS.value,
+        "errorSteps": {code.value: code.step.name for code in ErrorCode},
+        "outcomes": [outcome.value for outcome in Outcome],
+    }

@@ -49,6 +49,7 @@ from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.link import Link
 from pacnet.proxy.policy import NetworkFaults, Plan, Seen
 from pacnet.proxy.traffic import ProxyStatistics, Traffic
+from pacnet.web.site import Site, is_page_request, respond
 
 SIDE_CHANNELS = frozenset({KEEPALIVE_PATH, TRUTH_PATH})
 """The server's read-only feeds, relayed without faults: a workshop's window reads the
@@ -74,6 +75,7 @@ class Proxy:
         self.network = NetworkFaults(self.faults)
         self.traffic = Traffic()
         """What the proxy sees of each user's requests (the ``/traffic`` feed)."""
+        self.site = Site()
         self.admin = AdminEndpoint(
             self.faults, config.admin_token, extra_faults=self.upstream_faults, clock=clock
         )
@@ -143,6 +145,8 @@ class Proxy:
     ) -> Response | None:
         """Refuse ``/admin`` without the token, a connection a refuse fault hits, and one
         whose upstream cannot be reached; else open its upstream connection."""
+        if is_page_request(request.headers.get("Upgrade")):
+            return respond(self.site.page(request.path))  # the proxy's own pages
         refused = self.admin.process_request(connection, request)
         if refused is not None or self.admin.owns(request.path):
             return refused

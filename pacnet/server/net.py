@@ -38,6 +38,7 @@ from pacnet.server.layout import load_layout
 from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
 from pacnet.server.store import StateError, StateStore
 from pacnet.server.trace import Truth, log_trace, trace_stages
+from pacnet.web.site import Site, is_page_request, respond
 
 CRASH_EXIT_STATUS = 70
 """What a ``crash`` fault ends ``pacnet serve`` with (EX_SOFTWARE): not 0, not a signal."""
@@ -79,6 +80,8 @@ class BoardServer:
         self.store = StateStore(config.state) if config.state is not None else None
         """Where the game is kept between runs (None: nowhere)."""
         self._restored = self._restore()
+        self.site = Site()
+        """The pages a browser gets on a plain GET: the page to play, its scripts."""
         self.health = Health(time.monotonic())
         """What ``/healthz`` answers: ticking, saving, not stopping."""
         self.faults = FaultSet(Domain.SERVER, self.seed)
@@ -166,9 +169,11 @@ class BoardServer:
         self._stop.set()
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Answer ``GET /healthz`` over plain HTTP; refuse ``/admin`` without the token; let
-        every other request open a WebSocket."""
+        """Answer ``GET /healthz`` and the pages (``pacnet.web``) over plain HTTP; refuse
+        ``/admin`` without the token; let every other request open a WebSocket."""
         if urlsplit(request.path).path != HEALTH_PATH:
+            if is_page_request(request.headers.get("Upgrade")):
+                return respond(self.site.page(request.path))
             return self.admin.process_request(connection, request)
         verdict = self.health.check(time.monotonic())
         body = verdict.body(
