@@ -15,7 +15,7 @@ import pytest
 
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.timeouts import Timeouts
-from pacnet.client.view import View
+from pacnet.client.view import MISSING_AFTER, View
 from pacnet.protocol.models import Entity, FindAllReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig, ServerLimits
@@ -165,6 +165,20 @@ def test_the_view_knows_a_game_is_over_only_after_the_last_life() -> None:
     view.update(3.0, [me.model_copy(update={"lives": 1})])
     view.update(4.0, [])
     assert view.game_over
+
+
+def test_a_pac_man_not_seen_for_longer_than_a_catch_lasts_can_be_joined_again() -> None:
+    """Its last life went while every snapshot was lost: the view never saw lives 1, so it
+    cannot call the game over, but it knows the pac-man is not coming back by itself."""
+    view = View(28, 31, "pacman-me")
+    me = Entity(name="pacman-me", kind=":pacman", x_pos=1, y_pos=1, lives=3)
+    view.update(1.0, [me])
+    view.update(1.1, [])  # caught; then the snapshots fail, and nothing more is seen
+    assert not view.game_over
+    assert not view.missing(1.1 + 1.5)  # a caught pac-man is back within 1.5 s
+    assert view.missing(1.0 + MISSING_AFTER + 0.1)
+    view.update(5.0, [me])
+    assert not view.missing(9.0)  # seen again: never missing while on the board
 
 
 def test_a_resized_window_keeps_the_frames_shape_with_black_bars() -> None:

@@ -18,6 +18,11 @@ class Snapshot:
     pieces: dict[str, Entity]
 
 
+MISSING_AFTER = 3.0
+"""Seconds without a sight of our pac-man after which it is not coming back by itself: twice
+the 1.5 s a caught pac-man stays off the board (docs/game.md)."""
+
+
 @dataclass
 class View:
     """The window's picture of the board, fed by the article loop."""
@@ -33,6 +38,8 @@ class View:
     level: int = 1
     last_lives: int | None = None
     """Our pac-man's lives when last seen on the board."""
+    last_seen_at: float | None = None
+    """Loop time of the last snapshot that showed our pac-man (None: never seen yet)."""
     rejoin: bool = False
     """Set by the player (Enter after a game over); the network loop joins again and clears it."""
     given_up_at: float | None = None
@@ -77,6 +84,8 @@ class View:
                 self.headings[name] = heading
         self.previous, self.latest = self.latest, Snapshot(at, current)
         mine = self.mine()
+        if mine is not None:
+            self.last_seen_at = at
         if mine is not None and mine.lives is not None:
             self.last_lives = mine.lives
         if self.prediction is not None and clock is not None:
@@ -90,6 +99,17 @@ class View:
     def game_over(self) -> bool:
         """Our pac-man is off the board and was on its last life: only a new join helps."""
         return self.mine() is None and self.last_lives == 1
+
+    def missing(self, now: float) -> bool:
+        """Our pac-man has not been seen for longer than a caught one stays away: its game is
+        over though we never saw its last life go (the replies that would have shown it were
+        lost), or the board lost it. A join settles it either way, and is harmless if it was
+        merely caught: the server gives back the same pac-man."""
+        return (
+            self.mine() is None
+            and self.last_seen_at is not None
+            and now - self.last_seen_at > MISSING_AFTER
+        )
 
     def positions(self, now: float) -> dict[str, Point]:
         """Where to draw each moving piece at ``now``: between the last two snapshots.

@@ -76,7 +76,7 @@ def press(key: int, board: RemoteBoard, hud: Hud, view: View, now: float) -> Non
         hud.inspecting = not hud.inspecting
     if key in CLIENT_FAULT_KEYS:
         toggle_client_fault(board, CLIENT_FAULT_KEYS[key], now)
-    if key == pygame.K_RETURN and view.game_over:
+    if key == pygame.K_RETURN and (view.game_over or view.missing(now)):
         view.rejoin = True
 
 

@@ -95,6 +95,8 @@ def _draw_status(surface: pygame.Surface, font: pygame.font.Font, view: View, no
             )
     elif view.game_over:
         status = font.render("GAME OVER - Enter to play again", True, (255, 0, 0))
+    elif view.missing(now):
+        status = font.render("not back yet - Enter to join again", True, (255, 0, 0))
     else:
         status = font.render("caught... back in a moment", True, (255, 255, 255))
     surface.blit(status, (4, 6))
