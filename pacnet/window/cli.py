@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+from pacnet.client.sessions import Sessions
 from pacnet.cmdline.args import fail, positive_float
 from pacnet.cmdline.logs import configure_logging
 from pacnet.server import embedded
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         )
     options = {
         "exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud,
-        "inspector": args.inspector, "trace": trace_log is not None,
+        "inspector": args.inspector, "trace": trace_log is not None, "sessions": Sessions(),
     }  # fmt: skip
     if args.no_retries:
         options["retries"] = None

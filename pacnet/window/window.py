@@ -25,6 +25,7 @@ from pacnet.client.play import article_loop
 from pacnet.client.predict import Prediction
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.retry import DEFAULT_RETRIES, RetryPolicy
+from pacnet.client.sessions import Sessions, join_or_resume
 from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
@@ -81,12 +82,15 @@ async def run_window(
     retries: RetryPolicy | None = DEFAULT_RETRIES,
     predict: bool = True,
     report: WindowReport | None = None,
+    sessions: Sessions | None = None,
 ) -> WindowReport:
     """Play in a window until it is closed (or ``exit_after`` seconds).
 
     ``report``, if given, is filled as the session goes (and returned at the end).
     ``retries``: how calls are retried (None: each call is one attempt, its raw outcome).
     ``predict``: draw our pac-man predicted between replies (pacnet/client/predict.py).
+    ``sessions``: where this machine keeps session tokens, so the window resumes a pac-man it
+    left less than a keepalive timeout ago (None: every window joins afresh).
 
     Raises:
         SystemExit: the board cannot be joined, or a task of the window failed (with a
@@ -99,7 +103,7 @@ async def run_window(
         async with RemoteBoard(
             url, user_id, timeouts=timeouts, trace=trace, policy=retries
         ) as board:
-            joined = await board.join()
+            joined = await (board.join() if sessions is None else join_or_resume(board, sessions))
             if joined.reply is None:
                 raise SystemExit(f"{PROG}: error: cannot join {url}: {joined.describe()}")
             view = View.joined(joined.reply, predict=predict)
