@@ -21,7 +21,7 @@ from pacnet.main import main
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
-from pacnet.trace.logs import read_events, stories
+from pacnet.trace.logs import read_events, server_span, stories
 from pacnet.trace.verdict import Story, Verdict
 from tests.conftest import MS, ROOT, ServerProcess
 
@@ -233,3 +233,50 @@ def test_follow_prints_each_call_as_it_settles_and_stops_on_ctrl_c(tmp_path: Pat
     assert "request r-1  move  (user None)" in printed
     assert "  verdict: UNKNOWN, and the server acted" in printed
     assert "r-2  find  SUCCESS" in printed
+
+
+def at(seconds: float, event: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """``event`` logged ``seconds`` after 10:00:00."""
+    stamp = f"2026-11-25T10:00:{seconds:09.6f}+00:00"
+    return {**event, "timestamp": stamp, **more}
+
+
+def other(request_id: str, seconds: float) -> dict[str, Any]:
+    """Another request the server traced ``seconds`` after 10:00:00 (its log's reach)."""
+    return at(seconds, {**served(True), "requestId": request_id})
+
+
+@pytest.mark.parametrize(
+    ("events", "verdict"),
+    [
+        ([other("r-0", 1.0), at(5.0, call("SUCCESS")), other("r-2", 9.0)], Verdict.FALSE_SUCCESS),
+        ([other("r-0", 1.0), at(8.9, call("SUCCESS")), other("r-2", 9.0)], Verdict.PENDING),
+        ([at(0.5, call("SUCCESS"), sentAt="2026-11-25T10:00:00.400000+00:00"), other("r-0", 1.0),
+          other("r-2", 9.0)], Verdict.BEFORE_SERVER_LOG),
+        ([other("r-0", 1.0), at(5.0, call("UNKNOWN")), other("r-2", 9.0)], Verdict.UNKNOWN_NEVER_SEEN),
+        ([other("r-0", 1.0), at(8.9, call("UNKNOWN")), other("r-2", 9.0)], Verdict.PENDING),
+        ([other("r-0", 1.0), at(8.8, served(False)), at(8.9, call("SUCCESS")), other("r-2", 9.0)],
+         Verdict.FALSE_SUCCESS),
+    ],
+    ids=["a-success-the-server-never-logged", "a-success-as-the-log-ends-is-pending",
+         "a-success-before-a-new-server-log-is-no-evidence", "unknown-and-never-seen",
+         "unknown-as-the-log-ends-is-pending", "a-record-that-says-not-acted-is-evidence"],
+)  # fmt: skip
+def test_a_call_the_servers_log_does_not_reach_is_pending_never_a_violation(
+    events: list[dict[str, Any]], verdict: Verdict
+) -> None:
+    story = Story("r-1", [e for e in events if e["requestId"] == "r-1"])
+    assert story.verdict(server_traces=True, span=server_span(events)) is verdict
+
+
+def test_check_counts_calls_in_flight_as_pending_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A window still playing: its last call's server line is not in the log yet."""
+    log = tmp_path / "mixed.log"
+    events = [other("r-0", 1.0), at(8.95, call("SUCCESS")), other("r-2", 9.0)]
+    log.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    assert main(["trace", "--check", "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "pending" in out
+    assert "0 violation(s)" in out

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pacnet.cmdline.args import fail
-from pacnet.trace.logs import parse, read_events, server_traces, stories
+from pacnet.trace.logs import parse, read_events, server_span, server_traces, stories
 from pacnet.trace.render import render_check, render_story
 from pacnet.trace.verdict import Story, Verdict
 
@@ -83,7 +83,7 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
     traced = server_traces(events)
     grouped = stories(events)
     if args.check:
-        lines, alarms = render_check(grouped.values(), traced)
+        lines, alarms = render_check(grouped.values(), traced, server_span(events))
         print("\n".join(lines), file=out)
         return 1 if alarms else 0
     if args.faulted:

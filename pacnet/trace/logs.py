@@ -2,10 +2,11 @@
 
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pacnet.trace.verdict import Story
+from pacnet.trace.verdict import Span, Story
 
 
 def read_events(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -42,6 +43,25 @@ def stories(events: Iterable[dict[str, Any]]) -> dict[str, Story]:
 
 def server_traces(events: Iterable[dict[str, Any]]) -> bool:
     return any(e.get("event") == "request_traced" for e in events)
+
+
+def server_span(events: Iterable[dict[str, Any]]) -> Span | None:
+    """From the first to the last request the server traced, in these logs (None: none)."""
+    times = sorted(
+        when
+        for e in events
+        if e.get("event") == "request_traced"
+        for when in [_timestamp(e)]
+        if when is not None
+    )
+    return Span(times[0], times[-1]) if times else None
+
+
+def _timestamp(event: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(event.get("timestamp")))
+    except ValueError:
+        return None
 
 
 # --- rendering ---

@@ -7,7 +7,7 @@ from typing import Any
 
 from pacnet.protocol.outcome import Outcome, Step
 from pacnet.trace.steps import strip_of
-from pacnet.trace.verdict import Story, Verdict
+from pacnet.trace.verdict import Span, Story, Verdict
 
 
 def describe_event(event: dict[str, Any]) -> str:
@@ -108,12 +108,15 @@ def render_story(story: Story, traced: bool) -> list[str]:
     return lines
 
 
-def render_check(all_stories: Iterable[Story], traced: bool) -> tuple[list[str], int]:
-    """Every call's verdict, counted, and the violations listed; returns (lines, alarms)."""
+def render_check(
+    all_stories: Iterable[Story], traced: bool, span: Span | None = None
+) -> tuple[list[str], int]:
+    """Every call's verdict, counted, and the violations listed; returns (lines, alarms).
+    ``span``: what the server's records cover (calls outside it are pending or unjudged)."""
     counts: Counter[tuple[str, Verdict]] = Counter()
     alarms: list[Story] = []
     for story in all_stories:
-        verdict = story.verdict(traced)
+        verdict = story.verdict(traced, span)
         call = story.call
         counts[call["outcome"] if call else "(no client record)", verdict] += 1
         if verdict.alarm:
