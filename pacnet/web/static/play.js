@@ -1,0 +1,84 @@
+// The page's start: read the name (?name=NAME, else ask for one), fetch the outcome table,
+// connect, join, play; keys steer (arrows, WASD), F7 and F8 switch the client's own faults,
+// Enter plays again after a game over. Frames are drawn as the browser asks for them.
+
+import { Painter } from "./draw.js";
+import { Game } from "./game.js";
+import { Hud, Tally } from "./hud.js";
+import { loadTable } from "./outcome.js";
+import { nameProblem } from "./protocol.js";
+import { RemoteBoard } from "./remote.js";
+
+const KEYS = {
+  ArrowUp: "up", KeyW: "up", ArrowDown: "down", KeyS: "down",
+  ArrowLeft: "left", KeyA: "left", ArrowRight: "right", KeyD: "right",
+};
+const HUD_EVERY_MS = 150;
+
+function ask(problem) {
+  const form = document.querySelector("#ask");
+  form.hidden = false;
+  document.querySelector("#game").hidden = true;
+  const message = form.querySelector("#problem");
+  message.textContent = problem ? `Cannot join: ${problem}.` : "";
+  message.hidden = !problem;
+  form.querySelector("input").focus();
+  window.pacnet = Object.freeze({ name: null, joined: false, problem, counts: () => ({}) });
+}
+
+function controls(game, board) {
+  window.addEventListener("keydown", (event) => {
+    if (event.code in KEYS) {
+      game.direction = KEYS[event.code];
+    } else if (event.key === "F7") {
+      board.faults.offline = !board.faults.offline;
+    } else if (event.key === "F8") {
+      board.faults.applyFails = !board.faults.applyFails;
+    } else if (event.key === "Enter" && (game.view.gameOver || game.view.missing(performance.now()))) {
+      game.rejoin();
+    } else {
+      return;
+    }
+    event.preventDefault(); // no scrolling, no caret browsing
+  });
+}
+
+async function play(name) {
+  document.title = `pacnet - ${name}`;
+  document.querySelector("#who").textContent = name;
+  const table = await loadTable();
+  const tally = new Tally(table.outcomes);
+  const hud = new Hud(document.querySelector("#hud"), tally);
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  let game = null;
+  const board = new RemoteBoard(`${scheme}//${location.host}/`, name, table, () => game?.rejoin());
+  game = new Game(board, (result) => hud.record(result), window.localStorage);
+  controls(game, board);
+  window.pacnet = Object.freeze({
+    name,
+    get joined() {
+      return game.joined;
+    },
+    counts: () => tally.snapshot(),
+    faults: () => ({ ...board.faults }),
+    pacmen: () => game.view.pacmen.map((p) => p.name),
+  });
+  board.connect();
+  const painter = new Painter(document.querySelector("#board"));
+  let hudDue = 0;
+  const frame = (now) => {
+    painter.frame(game.view, now);
+    if (now >= hudDue) {
+      hudDue = now + HUD_EVERY_MS;
+      hud.update(game, board);
+    }
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+  await game.run();
+}
+
+const name = new URLSearchParams(location.search).get("name");
+if (name === null) ask("");
+else if (nameProblem(name)) ask(nameProblem(name));
+else play(name);
