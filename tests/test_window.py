@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pygame
@@ -297,6 +298,25 @@ async def test_the_window_holds_each_outcome_against_what_the_server_really_did(
     assert report.verdicts[Verdict.UNKNOWN_APPLIED] == 2  # UNKNOWN, yet the server acted
     assert report.verdicts[Verdict.AGREE] > 10  # FATAL and not applied; SUCCESS and applied
     assert not any(verdict.alarm for verdict in report.verdicts)  # no broken promise
+
+
+async def test_a_server_restart_breaks_no_promise_in_the_window(tmp_path: Path) -> None:
+    """The restarted server remembers none of the requests made before: they are no evidence
+    either way, never a SUCCESS it "never saw"."""
+    first = ServerConfig(port=0, layout="small", seed=1, trace=True, state=tmp_path / "game")
+    live = WindowReport()
+    async with running_server(first) as server:
+        url = server.url or ""
+        window = asyncio.create_task(
+            run_window(url, "restarted", exit_after=4.0, report=live, inspector=True)
+        )
+        await asyncio.sleep(1.5)
+    # Stopped, its game saved; a new server on the same port resumes the game.
+    async with running_server(replace(first, port=int(url.rsplit(":", 1)[1]))):
+        report = await window
+    assert not any(verdict.alarm for verdict in report.verdicts), report.verdicts
+    assert report.verdicts[Verdict.AGREE] > 10
+    assert report.verdicts[Verdict.BEFORE_SERVER_LOG] > 0  # the calls in flight at the stop
 
 
 async def test_the_window_retries_failed_calls_and_counts_their_attempts() -> None:

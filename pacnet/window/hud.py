@@ -18,7 +18,7 @@ from pacnet.faults.spec import FaultStatus
 from pacnet.feeds.reader import FeedWatch, keepalive_watch
 from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
 from pacnet.protocol.models import OkReply
-from pacnet.trace.verdict import Verdict, judge
+from pacnet.trace.verdict import Coverage, Verdict, judge
 
 INSPECTED = 8
 """Calls the request inspector shows, newest at the bottom."""
@@ -39,6 +39,8 @@ TRUTH_WORDS: dict[Verdict, str] = {
     Verdict.VIOLATION: "VIOLATION",
     Verdict.FALSE_SUCCESS: "VIOLATION",
     Verdict.APPLIED_TWICE: "TWICE!",
+    Verdict.PENDING: "",
+    Verdict.BEFORE_SERVER_LOG: "before restart",
 }
 """The server's side of a call, in the inspector's last column."""
 
@@ -83,6 +85,9 @@ class Hud:
         self.alarms: dict[str, str] = {}
         """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
         self._settle_due = 0.0
+        self._truth_since: float | None = None
+        """When the server's truth feed was last (re)joined: calls made before are no
+        evidence (a server restarted since remembers none of them)."""
 
     def feeds(self) -> dict[str, FeedWatch[Any]]:
         """The feeds the HUD follows, by name; each runs (``run()``) as a task of the window."""
@@ -103,7 +108,12 @@ class Hud:
             return
         self._settle_due = now + SETTLE_EVERY
         view = self.truth.latest
-        if view is None or not view.tracing:
+        if view is None:
+            self._truth_since = None  # lost: the server may come back with no memory
+            return
+        if self._truth_since is None:
+            self._truth_since = now
+        if not view.tracing:
             return
         acted: dict[str, list[bool]] = {}
         for entry in view.entries:
@@ -115,7 +125,9 @@ class Hud:
             if not served and now - ended < TRUTH_GRACE:
                 waiting.append((result, ended))
                 continue
-            verdict = judge(result.outcome, result.action, served, server_traces=True)
+            began = ended - result.latency
+            coverage = Coverage.BEFORE if began < self._truth_since else Coverage.COVERED
+            verdict = judge(result.outcome, result.action, served, True, coverage)
             self.verdicts[request_id] = verdict
             tally[verdict] += 1
             if verdict.alarm:
