@@ -1,0 +1,294 @@
+"""The page to play (``pacnet/web/static/``), in a real headless Chromium against a real server.
+
+A participant opens the server's address, types a name and plays: these tests do the same and
+check what the page counts, what the server saw, and what a person would see on the screen.
+Playwright drives the system's Chromium (``/usr/bin/chromium``, installed by ``.ci/run``); it
+never downloads a browser of its own.
+"""
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, async_playwright
+
+from pacnet.client.remote import RemoteBoard
+from pacnet.protocol.actions import ACTIONS
+from pacnet.protocol.models import Entity, ErrorBody, ErrorReply, WireModel
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.net import BoardServer
+from tests.conftest import MS, switch_on
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT = 15_000 * MS * 1000
+"""Milliseconds (Playwright's unit) to wait for the page to show something: 15 s, scaled."""
+WALL = (0x21, 0x21, 0xDE)
+YELLOW = (0xFF, 0xFF, 0x00)
+
+OpenPage = Callable[..., Awaitable[Page]]
+
+
+def http_of(server: BoardServer) -> str:
+    assert server.url is not None
+    return server.url.replace("ws://", "http://").rstrip("/")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
+    """Open a page in a context of its own (its own localStorage), 1280x800; any uncaught
+    error in the page fails the test."""
+    errors: list[str] = []
+
+    async def open_(url: str, urls: list[str] | None = None) -> Page:
+        """``urls``: a list to add the URL of every request and WebSocket of the page to."""
+        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        page = await context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        if urls is not None:
+            page.on("request", lambda request: urls.append(request.url))
+            page.on("websocket", lambda socket: urls.append(socket.url))
+        await page.goto(url)
+        return page
+
+    yield open_
+    assert errors == []
+
+
+async def playing(open_page: OpenPage, server: BoardServer, name: str) -> Page:
+    """A page that has joined as ``name``."""
+    page = await open_page(f"{http_of(server)}/?name={name}")
+    await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+    return page
+
+
+async def counts(page: Page) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = await page.evaluate("window.pacnet.counts()")
+    return result
+
+
+async def grows(page: Page, action: str, outcome: Outcome, by: int = 3) -> None:
+    """Wait until the page has counted ``by`` more ``action`` calls ending ``outcome``."""
+    before = (await counts(page))[action][outcome.value]
+    await page.wait_for_function(
+        f"window.pacnet.counts()[{action!r}][{outcome.value!r}] >= {before + by}", timeout=WAIT
+    )
+
+
+async def test_the_page_joins_and_counts_its_successful_calls(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await playing(open_page, server, "alice")
+    await grows(page, "findAll", Outcome.SUCCESS, by=10)
+    assert "alice" in server.game.sessions
+    assert (await counts(page))["join"]["SUCCESS"] == 1
+    cell = page.locator("#calls tbody tr", has_text="findAll").locator("td.count.SUCCESS")
+    assert int(await cell.inner_text()) > 0
+
+
+async def test_the_arrow_keys_move_the_pac_man(open_page: OpenPage, server: BoardServer) -> None:
+    page = await playing(open_page, server, "alice")
+    await page.wait_for_function("window.pacnet.pacmen().includes('pacman-alice')", timeout=WAIT)
+    await page.keyboard.press("ArrowRight")
+    await grows(page, "move", Outcome.SUCCESS)
+    pacman = next(p for p in server.game.board.all_of(":pacman") if p.owner == "alice")
+    assert pacman.last_seq is not None
+    assert "right" in (pacman.heading, pacman.wanted)
+
+
+async def test_two_pages_play_on_one_board_and_each_sees_the_other(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    alice = await playing(open_page, server, "alice")
+    bob = await playing(open_page, server, "bob")
+    assert {"alice", "bob"} <= set(server.game.sessions)
+    for page, other in ((alice, "pacman-bob"), (bob, "pacman-alice")):
+        await page.wait_for_function(f"window.pacnet.pacmen().includes({other!r})", timeout=WAIT)
+    assert server.url is not None
+    async with RemoteBoard(server.url, "carol") as carol:
+        assert (await carol.join()).ok
+        seen = await carol.find_all(":pacman")
+    assert seen.reply is not None
+    assert {"pacman-alice", "pacman-bob"} <= {e.name for e in seen.reply.entities}
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        pytest.param("reject", Outcome.FATAL, id="findAll-FATAL-request-rejected"),
+        pytest.param("update_fails", Outcome.RETRYABLE, id="findAll-RETRYABLE-update-failed"),
+        pytest.param("no_reply", Outcome.UNKNOWN, id="findAll-UNKNOWN-no-reply"),
+        pytest.param("bad_version", Outcome.UNKNOWN, id="findAll-UNKNOWN-reply-of-version-2"),
+        pytest.param("disk_full", Outcome.UNKNOWN, id="findAll-UNKNOWN-empty-ok-reply"),
+    ],
+)
+async def test_a_server_fault_shows_in_the_pages_outcome_counts(
+    fault: str, outcome: Outcome, open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await playing(open_page, server, "alice")
+    assert (await counts(page))["findAll"][outcome.value] == 0
+    await switch_on(server, kind=fault, action="findAll")
+    await grows(page, "findAll", outcome, by=2)
+    failures = page.locator(f"#failures li.{outcome.value}", has_text="findAll")
+    await failures.first.wait_for(timeout=WAIT)
+    assert f"findAll -> {outcome.value}" in await failures.first.inner_text()
+
+
+@pytest.mark.parametrize(
+    ("key", "fault", "outcome"),
+    [
+        pytest.param("F7", "offline", Outcome.POST_FAILED, id="F7-offline-POST_FAILED"),
+        pytest.param("F8", "apply-fails", Outcome.UNKNOWN, id="F8-apply-fails-UNKNOWN"),
+    ],
+)
+async def test_a_client_fault_key_switches_the_pages_outcome_and_back(
+    key: str, fault: str, outcome: Outcome, open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await playing(open_page, server, "alice")
+    await page.keyboard.press(key)
+    await grows(page, "findAll", outcome)
+    assert await page.locator(f"#fault-{fault}.on").count() == 1
+    await page.keyboard.press(key)
+    before = (await counts(page))["findAll"][outcome.value]
+    await grows(page, "findAll", Outcome.SUCCESS)
+    assert await page.locator(f"#fault-{fault}.on").count() == 0
+    assert (await counts(page))["findAll"][outcome.value] <= before + 1  # one turn in flight
+
+
+async def test_a_lost_connection_is_reconnected_and_the_same_pac_man_resumed(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await playing(open_page, server, "alice")
+    token = server.game.sessions["alice"].token
+    await switch_on(server, kind="crash", crash="abort", action="findAll", count=1)
+    await page.wait_for_function("window.pacnet.counts().findAll.UNKNOWN >= 1", timeout=WAIT)
+    await page.wait_for_function("window.pacnet.counts().join.SUCCESS >= 2", timeout=WAIT)
+    await grows(page, "findAll", Outcome.SUCCESS)
+    assert server.game.sessions["alice"].token == token
+    assert list(server.game.sessions) == ["alice"]
+
+
+async def test_a_reload_resumes_the_same_pac_man(open_page: OpenPage, server: BoardServer) -> None:
+    page = await playing(open_page, server, "alice")
+    token = server.game.sessions["alice"].token
+    await page.reload()
+    await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+    assert server.game.sessions["alice"].token == token
+    joins = (await counts(page))["join"]
+    assert joins == {**{o.value: 0 for o in Outcome}, "SUCCESS": 1}
+
+
+def wire_fields(model: type[WireModel]) -> list[str]:
+    return sorted(field.alias or name for name, field in model.model_fields.items())
+
+
+async def test_the_page_checks_replies_for_the_fields_the_models_have(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """protocol.js spells each reply's fields out again for the browser: the same as the
+    models', so a field added to the protocol cannot make the page call every reply UNKNOWN."""
+    page = await open_page(f"{http_of(server)}/")
+    shapes = await page.evaluate(
+        """import("/static/protocol.js").then((m) => {
+            const names = (fields) => Object.keys(fields).sort();
+            const ok = Object.entries(m.OK_REPLIES).map(([a, fields]) => [a, names(fields)]);
+            return {ok: Object.fromEntries(ok), error: names(m.errorReplyFields([]))};
+        })"""
+    )
+    assert shapes["ok"] == {action: wire_fields(spec.reply) for action, spec in ACTIONS.items()}
+    assert shapes["error"] == wire_fields(ErrorReply)
+    reply = {"v": 1, "requestId": "r-1", "clock": 5, "status": "ok"}
+    ghost = {"name": "blinky", "kind": ":ghost", "xPos": 1, "yPos": 2}
+    problems = await page.evaluate(
+        """([reply, ghost]) => import("/static/protocol.js").then((m) => [
+            m.replyProblem("findAll", {...reply, entities: [ghost]}, []),
+            m.replyProblem("findAll", {...reply, entities: [{...ghost, colour: "red"}]}, []),
+            m.replyProblem("findAll", {...reply, v: 2, entities: [ghost]}, []),
+            m.replyProblem("findAll", reply, []),
+        ])""",
+        [reply, ghost],
+    )
+    assert problems[0] == ""
+    assert all(problems[1:]), problems
+    assert set(wire_fields(Entity)) <= set(shapes["ok"]["find"])
+    assert wire_fields(ErrorBody) == ["code", "message", "retryable"]
+
+
+def pixels(png: bytes, box: dict[str, float]) -> set[tuple[int, int, int]]:
+    """The colours of the screenshot inside ``box`` (a bounding box in CSS pixels)."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    area = (box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"])
+    cropped = image.crop(tuple(round(v) for v in area))
+    return {colour for _, colour in cropped.getcolors(maxcolors=1 << 20) or []}
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    value = int(colour.lstrip("#"), 16)
+    return (value >> 16, (value >> 8) & 0xFF, value & 0xFF)
+
+
+async def test_a_person_sees_the_maze_and_the_outcomes_in_their_colours(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await playing(open_page, server, "alice")
+    await page.wait_for_function("window.pacnet.pacmen().includes('pacman-alice')", timeout=WAIT)
+    await asyncio.sleep(300 * MS)  # a few frames drawn
+    png = await page.screenshot()
+    board = await page.locator("#board").bounding_box()
+    table = await page.locator("#calls thead").bounding_box()
+    assert board is not None
+    assert table is not None
+    on_board = pixels(png, board)
+    assert WALL in on_board, "no wall blue on the board"
+    assert YELLOW in on_board, "no pac-man yellow on the board"
+    in_table = pixels(png, table)
+    for outcome in Outcome:
+        assert hex_rgb(outcome.colour) in in_table, f"{outcome.value}'s colour is not shown"
+    assert await page.locator("text=retries: off").is_visible()
+
+
+@pytest.mark.parametrize("name", ["", "x" * 65], ids=["empty", "65-characters"])
+async def test_a_bad_name_is_refused_with_a_message_and_nothing_joins(
+    name: str, open_page: OpenPage, server: BoardServer
+) -> None:
+    urls: list[str] = []
+    page = await open_page(f"{http_of(server)}/?name={name}", urls)
+    problem = page.locator("#problem")
+    await problem.wait_for(state="visible", timeout=WAIT)
+    assert "1 to 64 characters" in await problem.inner_text()
+    assert await page.locator("#ask input").is_visible()
+    await asyncio.sleep(300 * MS)
+    assert [url for url in urls if url.startswith("ws")] == []
+    assert server.game.sessions == {}
+    assert await page.evaluate("window.pacnet.joined") is False
+
+
+async def test_the_page_fetches_nothing_from_another_origin(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    urls: list[str] = []
+    page = await open_page(f"{http_of(server)}/?name=alice", urls)
+    await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+    await asyncio.sleep(1000 * MS)
+    origin = http_of(server).removeprefix("http://")
+    assert any(url.endswith("/static/classify.json") for url in urls)
+    assert any(url.startswith("ws://") for url in urls)
+    foreign = [url for url in urls if url.split("://", 1)[1].split("/", 1)[0] != origin]
+    assert foreign == []
