@@ -65,9 +65,10 @@ async def switch_on(target: Controlled, **fault: Any) -> str:
 
 @pytest.fixture(autouse=True)
 def own_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test's `pacnet serve` keeps its game in the test's own directory, never in the
-    user's data directory (where it would resume another test's game)."""
+    """Each test's `pacnet serve` keeps its game, and `pacnet play` its session tokens, in the
+    test's own directory, never in the user's (where another test's would be resumed)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state-home"))
 
 
 @pytest.fixture

@@ -600,6 +600,9 @@ async def test_a_step_is_on_while_it_lasts_and_the_client_sees_its_outcome(
         report = await player_run.play(show)
     assert outcomes == [Outcome.RETRYABLE, Outcome.FATAL, Outcome.UNKNOWN, Outcome.SUCCESS]
     assert (report.steps_done, report.problems, report.interrupted) == (4, 0, False)
+    # Each step began an exercise the room's windows count afresh, named by its words.
+    assert server.admin.exercise.label == "step 4: calm: SUCCESS"
+    assert server.admin.exercise.number >= 4
 
 
 async def test_ctrl_c_stops_a_run_and_switches_its_faults_off(

@@ -17,6 +17,8 @@ from pacnet.faults.feed import FEED_PATH, FaultFeed
 from pacnet.faults.spec import Direction, Domain, Fault, FaultKind
 from pacnet.feeds.addresses import endpoint_url
 from pacnet.protocol.outcome import Outcome, Step
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
 from tests.conftest import MS
 
@@ -256,3 +258,40 @@ async def test_the_fault_hook_is_in_the_request_path_only_while_a_fault_is_on(
         assert (await board.join()).outcome is Outcome.FATAL  # the fault spends itself
         assert (await board.join()).ok
     assert server.pipeline.hooks == calm
+
+
+async def test_a_clear_or_a_mark_begins_an_exercise_the_faults_feed_announces(
+    server: BoardServer,
+) -> None:
+    assert server.url is not None
+    async with connect(endpoint_url(server.url, FEED_PATH)) as feed:
+        first = FaultFeed.model_validate_json(await feed.recv())
+        assert (first.exercise.number, first.exercise.label) == (0, "")
+        async with AdminClient(server.url, server.admin.token) as admin:
+            assert (await admin.clear()).exercise.number == 1
+            marked = await admin.mark("step 3: the server rejects moves")
+        assert (marked.exercise.number, marked.exercise.label) == (
+            2,
+            "step 3: the server rejects moves",
+        )
+        async with asyncio.timeout(2000 * MS):
+            while (latest := FaultFeed.model_validate_json(await feed.recv())).exercise.number < 2:
+                pass
+        assert latest.exercise.label == "step 3: the server rejects moves"
+
+
+async def test_the_proxys_faults_feed_shows_the_servers_exercise(server: BoardServer) -> None:
+    """Players who play through the proxy watch its feed: the room's exercise is the
+    server's, and reaches them there."""
+    assert server.url is not None
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy:
+        assert proxy.url is not None
+        async with AdminClient(server.url, server.admin.token) as admin:
+            assert (await admin.mark("step 6: replies lost")).ok
+        async with connect(endpoint_url(proxy.url, FEED_PATH)) as feed:
+            async with asyncio.timeout(3000 * MS):
+                while (
+                    shown := FaultFeed.model_validate_json(await feed.recv())
+                ).exercise.number < 1:
+                    pass
+    assert shown.exercise.label == "step 6: replies lost"

@@ -17,12 +17,14 @@ import pytest
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import MISSING_AFTER, View
+from pacnet.faults.admin import AdminClient
 from pacnet.protocol.models import Entity, FindAllReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
 from pacnet.trace.verdict import Verdict
 from pacnet.window.draw import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter
+from pacnet.window.hud import Hud
 from pacnet.window.panels import FAULT_RED, outcome_columns
 from pacnet.window.window import WindowReport, run_window
 from tests.conftest import MS, ROOT, ServerProcess, switch_on
@@ -365,3 +367,31 @@ def test_the_outcome_headers_of_the_h_panel_stand_apart_and_fit_the_window() -> 
         assert x + counts.size("99999")[0] + space <= after
     panel_width = load_layout(ServerConfig().layout).width * TILE - 16
     assert columns[-1] + header.size(list(Outcome)[-1].value)[0] <= panel_width
+
+
+async def test_a_new_exercise_starts_the_windows_counts_afresh() -> None:
+    """A scenario's step or ``chaos clear``: the server says a new exercise began, and the
+    window's counts start from zero, so a FATAL on screen is this exercise's."""
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        url = server.url or ""
+        async with RemoteBoard(url, "counted") as board:
+            hud = Hud(board)
+            watching = asyncio.create_task(hud.watch.run())
+            try:
+                assert (await board.join()).ok
+                await board.find()
+                async with asyncio.timeout(2000 * MS):
+                    await hud.watch.changed.wait()  # the feed's first snapshot
+                hud.watch.changed.clear()
+                assert not hud.follow_exercise()  # the first sight is no change
+                assert board.tally.total() == 2
+                async with AdminClient(url, server.admin.token) as admin:
+                    assert (await admin.mark("step 2: the network drops replies")).ok
+                async with asyncio.timeout(2000 * MS):
+                    await hud.watch.changed.wait()  # the mark, on the feed
+                assert hud.follow_exercise()
+            finally:
+                watching.cancel()
+    assert board.tally.total() == 0
+    assert hud.exercise is not None
+    assert hud.exercise.label == "step 2: the network drops replies"

@@ -130,6 +130,13 @@ class AdminSwitchboard:
         reply = await self.target_for(fault).send(lambda admin: admin.remove(str(fault.id)))
         return reply.ok
 
+    async def mark(self, label: str) -> None:
+        """A new exercise: the server counts it, and its ``/faults`` feed (the proxy's too,
+        which shows the server's) tells every window to reset its counts."""
+        reply = await self.server.send(lambda admin: admin.mark(label))
+        if not reply.ok:
+            raise SwitchError(f"the server refused the mark: {reply.error}")
+
     async def clear(self) -> int:
         """Clear the server and, if it is running, the proxy (both, even if one fails)."""
         server, proxy = await asyncio.gather(clear(self.server), clear(self.proxy))

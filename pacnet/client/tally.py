@@ -38,6 +38,10 @@ class OutcomeTally:
     def count(self, action: str, outcome: Outcome) -> int:
         return self.counts[action, outcome]
 
+    def reset(self) -> None:
+        """Forget every count: a new exercise starts from zero."""
+        self.counts.clear()
+
     def total(self, action: str | None = None, outcome: Outcome | None = None) -> int:
         """Calls matching ``action`` and ``outcome`` (None matches any)."""
         return sum(
@@ -58,6 +62,11 @@ class RecentCalls:
         self._latencies: deque[float] = deque(maxlen=keep)
         self.failures: deque[str] = deque(maxlen=failures)
         """Newest last: ``move -> UNKNOWN: no reply in 500 ms``."""
+
+    def reset(self) -> None:
+        """Forget the recent calls: a new exercise starts afresh."""
+        self._latencies.clear()
+        self.failures.clear()
 
     def record(self, outcome: Outcome, latency: float, description: str) -> None:
         self._latencies.append(latency)

@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from pacnet.faults.engine import FaultSet
-from pacnet.faults.feed import FEED_PATH, FaultFeed
+from pacnet.faults.feed import FEED_PATH, Exercise, FaultFeed
 from pacnet.faults.spec import Fault, FaultStatus
 from pacnet.feeds.addresses import endpoint_url, peer
 from pacnet.feeds.serve import serve_feed
@@ -73,8 +73,16 @@ class ClearCommand(WireModel):
     op: Literal["clear"]
 
 
+class MarkCommand(WireModel):
+    """A new exercise begins (a scenario's step): windows reset their counts."""
+
+    op: Literal["mark"]
+    label: str = Field(default="", max_length=200)
+
+
 Command = Annotated[
-    ListCommand | AddCommand | RemoveCommand | ClearCommand, Field(discriminator="op")
+    ListCommand | AddCommand | RemoveCommand | ClearCommand | MarkCommand,
+    Field(discriminator="op"),
 ]
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
 
@@ -87,6 +95,7 @@ class AdminReply(WireModel):
     seed: int
     faults: list[FaultStatus] = Field(default_factory=list)
     error: str | None = None
+    exercise: Exercise = Field(default_factory=Exercise)
 
 
 class AdminEndpoint:
@@ -96,6 +105,8 @@ class AdminEndpoint:
         faults: the injector's faults.
         token: the admin token; None generates one (read it from ``token``).
         extra_faults: more faults to show on the feed (the proxy adds the server's).
+        upstream_exercise: the exercise to show instead of this endpoint's own (the proxy
+            shows its server's: the room has one exercise at a time, the server's).
         clock: monotonic seconds (the fault set's ``now``).
     """
 
@@ -105,12 +116,16 @@ class AdminEndpoint:
         token: str | None = None,
         *,
         extra_faults: Callable[[], list[FaultStatus]] | None = None,
+        upstream_exercise: Callable[[], Exercise | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.faults = faults
         self.generated_token = token is None
         self.token = token if token is not None else new_token()
+        self.exercise = Exercise()
+        """The exercise this endpoint counts: up at every clear and mark."""
         self._extra = extra_faults
+        self._upstream_exercise = upstream_exercise
         self._clock = clock
 
     @staticmethod
@@ -167,7 +182,10 @@ class AdminEndpoint:
                         raise ValueError(f"no fault with id {fault_id!r}")
                     log.info("fault_removed", id=fault_id)
                 case ClearCommand():
-                    log.info("faults_cleared", count=faults.clear())
+                    log.info("faults_cleared", domain=faults.domain.value, count=faults.clear())
+                    self._next_exercise("faults cleared")
+                case MarkCommand(label=label):
+                    self._next_exercise(label)
                 case ListCommand():
                     pass
         except ValidationError as exc:
@@ -176,6 +194,15 @@ class AdminEndpoint:
             return self._reply(error=str(exc))
         return self._reply()
 
+    def _next_exercise(self, label: str) -> None:
+        self.exercise = Exercise(number=self.exercise.number + 1, label=label)
+        log.info("exercise_began", number=self.exercise.number, label=label)
+
+    def shown_exercise(self) -> Exercise:
+        """The exercise the feed shows: the upstream's, when there is one and it is known."""
+        upstream = self._upstream_exercise() if self._upstream_exercise is not None else None
+        return upstream if upstream is not None else self.exercise
+
     def _reply(self, error: str | None = None) -> AdminReply:
         return AdminReply(
             ok=error is None,
@@ -183,6 +210,7 @@ class AdminEndpoint:
             seed=self.faults.seed,
             faults=self.faults.status(self._clock()),
             error=error,
+            exercise=self.exercise,
         )
 
     async def _serve_admin(self, websocket: ServerConnection) -> None:
@@ -193,7 +221,12 @@ class AdminEndpoint:
             pass
 
     async def _serve_feed(self, websocket: ServerConnection) -> None:
-        await serve_feed(websocket, lambda: FaultFeed(faults=self.statuses()).model_dump_json())
+        await serve_feed(
+            websocket,
+            lambda: FaultFeed(
+                faults=self.statuses(), exercise=self.shown_exercise()
+            ).model_dump_json(),
+        )
 
 
 class AdminClient:
@@ -241,6 +274,9 @@ class AdminClient:
 
     async def clear(self) -> AdminReply:
         return await self.send({"op": "clear"})
+
+    async def mark(self, label: str) -> AdminReply:
+        return await self.send({"op": "mark", "label": label})
 
 
 def _explain(exc: ValidationError) -> str:

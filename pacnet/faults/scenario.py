@@ -236,6 +236,10 @@ class Switchboard(Protocol):
         """Switch every fault off, everywhere; returns how many were on."""
         ...
 
+    async def mark(self, label: str) -> None:
+        """A new exercise begins: the room's windows reset their counts."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
@@ -364,6 +368,10 @@ class ScenarioPlayer:
                 self._on.clear()
             except SwitchError as exc:
                 problems.append(f"clear: {exc}")
+        try:  # after the clear, so the step's own words are what the windows show
+            await self.switchboard.mark(f"step {number}: {step.say}"[:200])
+        except SwitchError as exc:
+            problems.append(f"mark: {exc}")
         added: list[Fault] = []
         for fault in self._scaled(step.faults):
             try:

@@ -77,7 +77,11 @@ class Proxy:
         """What the proxy sees of each user's requests (the ``/traffic`` feed)."""
         self.site = Site()
         self.admin = AdminEndpoint(
-            self.faults, config.admin_token, extra_faults=self.upstream_faults, clock=clock
+            self.faults,
+            config.admin_token,
+            extra_faults=self.upstream_faults,
+            upstream_exercise=lambda: self._upstream.exercise,
+            clock=clock,
         )
         self.url: str | None = None
         self._clock = clock

@@ -1,5 +1,6 @@
 """The player's controls: arrows or WASD (or a gamepad) steer; H and I open the HUD's panels;
-F7 and F8 switch the client's own faults; Enter plays again after a game over; Esc quits."""
+F7 and F8 switch the client's own faults; Enter plays again after a game over; C starts the
+counts afresh; Esc quits."""
 
 import pygame
 
@@ -69,7 +70,7 @@ CLIENT_FAULT_KEYS: dict[int, FaultKind] = {
 
 def press(key: int, board: RemoteBoard, hud: Hud, view: View, now: float) -> None:
     """Do what ``key`` does besides steering: open or close a panel, switch a client fault,
-    ask to play again once the game is over."""
+    ask to play again once the game is over, start the counts afresh (C)."""
     if key in (pygame.K_h, pygame.K_TAB):
         hud.shown = not hud.shown
     if key == pygame.K_i:
@@ -78,6 +79,8 @@ def press(key: int, board: RemoteBoard, hud: Hud, view: View, now: float) -> Non
         toggle_client_fault(board, CLIENT_FAULT_KEYS[key], now)
     if key == pygame.K_RETURN and (view.game_over or view.missing(now)):
         view.rejoin = True
+    if key == pygame.K_c:
+        hud.reset_counts()
 
 
 def toggle_client_fault(board: RemoteBoard, kind: FaultKind, now: float) -> bool:

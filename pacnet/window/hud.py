@@ -13,7 +13,7 @@ from urllib.parse import quote
 from pacnet.client.predict import Prediction
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.tally import RecentCalls
-from pacnet.faults.feed import FaultWatch
+from pacnet.faults.feed import Exercise, FaultWatch
 from pacnet.faults.spec import FaultStatus
 from pacnet.feeds.reader import FeedWatch, keepalive_watch
 from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
@@ -84,10 +84,31 @@ class Hud:
         """The server's side of each recent call, once known."""
         self.alarms: dict[str, str] = {}
         """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
+        self.exercise: Exercise | None = None
+        """The exercise the room is in, as the server last said (None: not known yet)."""
         self._settle_due = 0.0
         self._truth_since: float | None = None
         """When the server's truth feed was last (re)joined: calls made before are no
         evidence (a server restarted since remembers none of them)."""
+
+    def reset_counts(self) -> None:
+        """Start the counts afresh: every call's outcome, its attempts, the recent latencies
+        and failures (C, or a new exercise). Broken promises stay on show."""
+        self.board.tally.reset()
+        self.board.attempts.reset()
+        self.recent.reset()
+
+    def follow_exercise(self) -> bool:
+        """Reset the counts when the server says a new exercise began (a scenario's step,
+        ``chaos clear``, ``chaos mark``); True if it did."""
+        exercise = self.watch.exercise
+        if exercise is None:
+            return False
+        began = self.exercise is not None and exercise.number != self.exercise.number
+        self.exercise = exercise
+        if began:
+            self.reset_counts()
+        return began
 
     def feeds(self) -> dict[str, FeedWatch[Any]]:
         """The feeds the HUD follows, by name; each runs (``run()``) as a task of the window."""

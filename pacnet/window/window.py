@@ -187,6 +187,7 @@ async def _frames(
                 overlay.refresh()  # show what the key did at once
             joystick.handle(event)
         now = loop.time()
+        hud.follow_exercise()
         hud.settle(now, report.verdicts)
         report.rejoins = view.rejoins
         if report.frames:
