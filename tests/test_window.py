@@ -15,6 +15,7 @@ import pygame
 import pytest
 
 from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.retry import RetryPolicy
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import MISSING_AFTER, View
 from pacnet.faults.admin import AdminClient
@@ -395,3 +396,20 @@ async def test_a_new_exercise_starts_the_windows_counts_afresh() -> None:
     assert board.tally.total() == 0
     assert hud.exercise is not None
     assert hud.exercise.label == "step 2: the network drops replies"
+
+
+async def test_the_calls_panel_says_when_the_retry_budget_pauses_retries() -> None:
+    """Nine failures in ten: retrying would triple the load on a sick server, so the budget
+    stops it, and the window says so rather than leaving the room to wonder."""
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        url = server.url or ""
+        async with RemoteBoard(url, "budgeted", policy=RetryPolicy()) as board:
+            hud = Hud(board)
+            assert (await board.join()).ok
+            assert "retries paused" not in hud.calls_line()
+            await switch_on(server, kind="update_fails", action="findAll")
+            for _ in range(4):
+                await board.find_all(":ghost")
+            paused = hud.calls_line()
+    assert paused.endswith("retry budget spent: retries paused"), paused
+    assert board.attempts.total() > board.tally.total()  # it did retry, until the budget ran out

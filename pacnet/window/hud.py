@@ -169,6 +169,8 @@ class Hud:
         state = "connected" if self.board.connected else "not connected"
         calls, attempts = self.board.tally.total(), self.board.attempts.total()
         tried = f"{attempts} attempts for {calls} calls" if self.board.policy else "no retries"
+        if self.board.policy and not self.board.budget.allows:
+            tried += "   retry budget spent: retries paused"
         return f"latency p50 / p99: {latency}   {state}   {tried}"
 
     def keepalive_words(self) -> list[str]:
