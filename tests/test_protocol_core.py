@@ -201,3 +201,14 @@ def test_steps_are_numbered_as_in_the_article() -> None:
 def test_only_throttling_overload_and_failed_updates_are_retryable() -> None:
     retryable = {c for c in ErrorCode if c.retryable}
     assert retryable == {ErrorCode.THROTTLED, ErrorCode.OVERLOADED, ErrorCode.STATE_UPDATE_FAILED}
+
+
+def test_a_reply_in_another_version_says_which_in_its_first_words() -> None:
+    """The workshop's step 7: the room must see the "v": 2 that made the call UNKNOWN, before
+    a window cuts the line short."""
+    reply = '{"v": 2, "requestId": "r", "clock": 1, "status": "ok", "name": "pacman-1", "kind": ":pacman", "xPos": 1, "yPos": 1}'
+    with pytest.raises(MalformedReply) as refused:
+        decode_reply("find", reply)
+    assert str(refused.value).startswith(
+        'unreadable reply: "v": 2, a version this client does not speak'
+    )

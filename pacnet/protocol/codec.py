@@ -213,6 +213,11 @@ def _summarize(exc: ValidationError) -> str:
         if loc == ["v"] and error["type"] == "missing":
             parts.append(_MISSING_VERSION)
             continue
+        if loc == ["v"] and isinstance(error.get("input"), int):
+            parts.append(
+                f'"v": {error["input"]}, a version this client does not speak (v{PROTOCOL_VERSION})'
+            )
+            continue
         parts.append(f"{'.'.join(loc)}: {message}" if loc else message)
     more = len(exc.errors()) - 3
     suffix = f" (and {more} more)" if more > 0 else ""
