@@ -92,6 +92,12 @@ def test_demo_against_a_running_server(server_process: Callable[..., ServerProce
         (["demo", "--frobnicate"], "pacnet demo: error: unrecognized arguments: --frobnicate"),
         (["serve", "--bogus"], "pacnet serve: error: unrecognized arguments: --bogus"),
         (["chaos", "add", "--bogus"], "pacnet chaos add: error: unrecognized arguments: --bogus"),
+        (
+            ["play", "--name", "THEIR_NAME"],
+            "--name: 'THEIR_NAME' stands for your own name: put yours there",
+        ),
+        (["play", "--name", "x" * 65], "must be 1 to 64 characters"),
+        (["demo", "--user", ""], "--user: '' must be 1 to 64 characters"),
         (["bots", "--server", "http://x"], "--server: 'http://x' is not a ws:// or wss:// URL"),
         (["play", "--layout", "/no/such/file"], "--layout: no layout '/no/such/file'"),
         (["serve", "--port", "70000"], "--port: '70000' is not a port number"),

@@ -87,6 +87,21 @@ def port_number(text: str) -> int:
     return value
 
 
+PLACEHOLDERS = frozenset({"NAME", "THEIR_NAME", "YOUR_NAME", "USER", "USER_ID"})
+"""What the docs write where a person's own name goes: typed as it is, it is a mistake."""
+
+
+def player_name(text: str) -> str:
+    """An argparse type: a name on the board (1-64 characters), not a docs' placeholder."""
+    if text.strip() in PLACEHOLDERS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} stands for your own name: put yours there (for example --name alice)"
+        )
+    if not 1 <= len(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 to 64 characters")
+    return text
+
+
 def event_loop(text: str) -> str:
     """An argparse type: ``auto``, ``asyncio``, or ``uvloop`` where it is installed."""
     if text not in ("auto", "uvloop", "asyncio"):

@@ -7,7 +7,13 @@ import logging
 from rich.console import Console
 
 from pacnet.client.timeouts import Timeouts
-from pacnet.cmdline.args import fail, non_negative_float, positive_float, positive_int
+from pacnet.cmdline.args import (
+    fail,
+    non_negative_float,
+    player_name,
+    positive_float,
+    positive_int,
+)
 from pacnet.cmdline.logs import configure_logging
 from pacnet.demo.loop import DemoReport, DemoSettings, run_demo
 from pacnet.server import embedded
@@ -35,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=positive_float, default=Timeouts.reply, metavar="SECONDS",
         help="how long a call waits for its reply before it is UNKNOWN (%(default)s)",
     )  # fmt: skip
-    parser.add_argument("--user", metavar="USER_ID", help="play as this user id")
+    parser.add_argument("--user", type=player_name, metavar="USER_ID", help="play as this user id")
     parser.add_argument("--seed", type=int, help="seed for the joystick and the embedded board")
     parser.add_argument("--verbose", action="store_true", help="show server and client logs")
 

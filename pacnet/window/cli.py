@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 from pacnet.client.sessions import Sessions
-from pacnet.cmdline.args import fail, positive_float
+from pacnet.cmdline.args import fail, player_name, positive_float
 from pacnet.cmdline.logs import configure_logging
 from pacnet.server import embedded
 
@@ -25,8 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet play``."""
     embedded.add_server_arguments(parser, layout="classic", why="the arcade's")
     parser.add_argument(
-        "--name", metavar="NAME", help="your name on the board (a random one by default)"
-    )
+        "--name", type=player_name, metavar="NAME",
+        help="your name on the board (a random one by default)",
+    )  # fmt: skip
     parser.add_argument(
         "--exit-after", type=positive_float, metavar="SECONDS",
         help="close the window after this long (for automation)",
