@@ -5,6 +5,8 @@ import random
 import pytest
 
 from pacnet.server.board import Board
+from pacnet.server.config import ServerLimits
+from pacnet.server.game import Game
 from pacnet.server.ghosts import Mode
 from pacnet.server.layout import LayoutError, builtin_layouts, load_layout, parse_layout
 from pacnet.server.pieces import ENERGIZER, GHOST, OPPOSITE, PACMAN, PELLET, Piece, Speeds
@@ -357,6 +359,27 @@ def test_a_ghost_on_a_pacmans_tile_catches_it_and_it_comes_back_with_a_life_less
     ticks(board, 90)
     assert board.get("pacman-u") is me
     assert (me.tile, me.lives, me.moving) == (board.layout.pacman_start, 2, False)
+
+
+def test_on_a_calm_board_a_ghost_on_a_pacmans_tile_catches_nothing() -> None:
+    """An exercise's board (pacnet serve --calm): a death on screen would be the ghosts', and
+    the room must read every failure as the fault's."""
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH, calm=True)
+    me = board.add_pacman("u")
+    blinky = board.get("blinky")
+    assert blinky is not None
+    blinky.x, blinky.y, blinky.moving = *me.tile, False
+    ticks(board, 10)
+    assert board.get("pacman-u") is me
+    assert me.lives == 3
+
+
+def test_a_remove_on_a_calm_board_removes_nothing_and_costs_no_life() -> None:
+    game = Game(Board(load_layout("small"), random.Random(0), calm=True), ServerLimits())
+    session, pacman, _ = game.join("u", None, 1, now=0.0)
+    assert game.remove(session, "pacman") is False
+    assert game.board.get(pacman.name) is pacman
+    assert pacman.lives == 3
 
 
 def test_the_third_catch_is_game_over_and_joining_starts_a_new_game() -> None:

@@ -69,8 +69,11 @@ class Board:
         *,
         tick_rate: float = 60.0,
         speeds: Speeds | None = None,
+        calm: bool = False,
     ) -> None:
         self.layout = layout
+        self.calm = calm
+        """Ghosts cannot catch anyone (an exercise's board: every FATAL is the fault's)."""
         self._rng = rng
         self._tick_rate = tick_rate
         self._schedule = ModeSchedule()
@@ -349,7 +352,7 @@ class Board:
             for ghost in here:
                 if ghost.state == "frightened":
                     self._eat_ghost(pacman, ghost)
-                elif ghost.state == "normal":
+                elif ghost.state == "normal" and not self.calm:
                     caught.append(pacman.name)
                     break
         for name in caught:

@@ -56,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tick-rate", type=positive_float, default=defaults.tick_rate, metavar="HZ",
         help="board clock ticks per second (%(default)s)",
     )  # fmt: skip
+    parser.add_argument(
+        "--calm", action="store_true",
+        help="ghosts cannot catch anyone: for exercises, where every death or NOT_FOUND on "
+        "screen should be the fault's",
+    )  # fmt: skip
     state = parser.add_mutually_exclusive_group()
     state.add_argument(
         "--state", type=Path, default=default_state_path(), metavar="PATH",
@@ -82,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
             seed=args.seed, limits=limits, admin_token=args.admin_token or None, trace=args.trace,
+            calm=args.calm,
             state=None if args.no_state else args.state,
             snapshot_interval=args.snapshot_interval, crash_exits=True,
         )  # fmt: skip

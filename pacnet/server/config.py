@@ -63,6 +63,9 @@ class ServerConfig:
     as for an embedded server (``pacnet serve`` defaults to a file in the data directory)."""
     snapshot_interval: float = 1.0
     """Seconds between snapshots: the most play a crash can lose."""
+    calm: bool = False
+    """Ghosts cannot catch anyone: in an exercise, every death and every NOT_FOUND on screen
+    is then a fault's doing, never the ghosts'."""
     trace: bool = False
     """Log when each stage of every request began (``request_traced``), for ``pacnet trace``.
     Off by default: one more log line per request."""

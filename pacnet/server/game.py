@@ -161,11 +161,14 @@ class Game:
 
         Returns False, not an error, when it is not on the board (the server's referee
         caught it first, or a retried ``remove`` after an UNKNOWN): removing twice must be
-        safe.
+        safe. On a calm board nothing is caught, so a ``remove`` removes nothing (False).
         """
         resolved = self._resolve(session, name)
         if resolved != session.pacman:
             self._own(session, resolved, "remove")  # refuses: only your own is removable
+        if self.board.calm:
+            self._existing(resolved)  # still NOT_FOUND for a pac-man that is not there
+            return False
         return self.board.lose_life(resolved)
 
     def leave(self, session: Session) -> None:

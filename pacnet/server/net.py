@@ -75,7 +75,9 @@ class BoardServer:
         self.config = config
         self.seed = config.seed if config.seed is not None else secrets.randbits(32)
         layout = load_layout(config.layout)
-        board = Board(layout, random.Random(self.seed), tick_rate=config.tick_rate)
+        board = Board(
+            layout, random.Random(self.seed), tick_rate=config.tick_rate, calm=config.calm
+        )
         self.game = Game(board, config.limits)
         self.store = StateStore(config.state) if config.state is not None else None
         """Where the game is kept between runs (None: nowhere)."""
