@@ -66,6 +66,7 @@ def test_steering_moves_the_pacman_on_the_ticks_not_on_the_call() -> None:
 def test_speed_does_not_depend_on_how_often_a_client_steers() -> None:
     board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
     lazy, eager = board.add_pacman("lazy"), board.add_pacman("eager")
+    eager.x, eager.y = lazy.tile  # side by side on the start tile (a second one starts apart)
     board.steer(lazy, "left")
     for _ in range(40):
         board.steer(eager, "left")
@@ -530,3 +531,29 @@ def test_eating_dots_releases_inky_at_thirty() -> None:
     board._dots = 30
     board.tick()
     assert not inky.waiting
+
+
+@pytest.mark.parametrize("name", builtin_layouts())
+def test_a_room_joining_at_once_stands_apart_on_open_tiles(name: str) -> None:
+    """28 names piled on the start tile cannot be read: each new pac-man takes the first
+    starting tile free, the start itself first."""
+    board = Board(load_layout(name), random.Random(0))
+    players = min(12, len(board.layout.spawns))
+    tiles = [board.add_pacman(f"u{n}").tile for n in range(players)]
+    assert tiles[0] == board.layout.pacman_start
+    assert len(set(tiles)) == players
+    for tile in tiles:
+        assert not board.layout.blocks_pacman(tile)
+        assert tile not in board.layout.house
+        assert tile not in board.layout.tunnels
+
+
+def test_a_caught_pac_man_comes_back_on_a_free_starting_tile() -> None:
+    board = Board(load_layout("classic"), random.Random(0), speeds=EIGHTH)
+    first = board.add_pacman("u1")
+    assert board.lose_life(first.name)
+    second = board.add_pacman("u2")  # stands on the start meanwhile
+    assert second.tile == board.layout.pacman_start
+    ticks(board, 90)
+    assert board.get(first.name) is first
+    assert first.tile != second.tile

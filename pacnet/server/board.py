@@ -146,10 +146,16 @@ class Board:
         existing = self._pieces.get(name) or self._down.get(name, (None, 0))[0]
         if existing is not None:
             return existing
-        x, y = self.layout.pacman_start
+        x, y = self._free_spawn()
         piece = Piece(name, PACMAN, x, y, owner=owner)
         self._place(piece)
         return piece
+
+    def _free_spawn(self) -> Tile:
+        """The first of the maze's starting tiles no pac-man stands on (the start, if all are
+        taken)."""
+        taken = {(p.x, p.y) for p in self._by_kind[PACMAN].values()}
+        return next((t for t in self.layout.spawns if t not in taken), self.layout.pacman_start)
 
     def pacman_status(self, name: str) -> str:
         """``on the board``, ``caught`` (back soon), or ``gone`` (game over, or never here)."""
@@ -368,7 +374,7 @@ class Board:
         back = [name for name, (_, at) in self._down.items() if at <= self._clock]
         for name in back:
             piece, _ = self._down.pop(name)
-            piece.x, piece.y = self.layout.pacman_start
+            piece.x, piece.y = self._free_spawn()
             piece.moving, piece.offset, piece.wanted = False, 0.0, None
             self._place(piece)
 

@@ -11,7 +11,9 @@ Lines starting with ``;`` are comments. A row that is open at both ends is a tun
 off one side enters at the other.
 """
 
+from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +27,12 @@ _KNOWN = frozenset("#. o_PG-")
 
 class LayoutError(ValueError):
     """A layout file that cannot be a maze; the message names the file and line."""
+
+
+SPAWN_SPACING = 2
+"""Steps along the corridors between two pac-men's starting tiles: a tile between their names."""
+SPAWNS = 48
+"""Starting tiles a maze offers; more pac-men than that share them."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,28 @@ class Layout:
             )
             for y in range(self.height)
         )
+
+    @cached_property
+    def spawns(self) -> tuple[Tile, ...]:
+        """Where pac-men start: the start itself first, then open tiles ever further from it
+        along the corridors, ``SPAWN_SPACING`` steps apart (never in the ghosts' house or a
+        tunnel). A new pac-man takes the first one free, so a room that joins at once stands
+        apart and its names can be read."""
+        start = self.pacman_start
+        steps = {start: 0}
+        queue = deque([start])
+        while queue:
+            x, y = tile = queue.popleft()
+            for near in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+                inside = 0 <= near[0] < self.width and 0 <= near[1] < self.height
+                if not inside or near in steps or self.blocks_pacman(near):
+                    continue
+                if near in self.house or near in self.tunnels:
+                    continue
+                steps[near] = steps[tile] + 1
+                queue.append(near)
+        spread = [tile for tile, n in steps.items() if n % SPAWN_SPACING == 0]
+        return tuple(spread[:SPAWNS])
 
     def blocks_pacman(self, tile: Tile) -> bool:
         """Whether a pac-man may not stand on ``tile``."""
