@@ -57,6 +57,8 @@ COMMANDS = (
             "the server's keepalive table beside what the network sees of each user"),
     Command("trace", "pacnet.trace.cli",
             "the truth behind an outcome: one call as every domain logged it"),
+    Command("workshop", "pacnet.workshop.cli",
+            "open a room: the server and the proxy, a fresh game, what to hand out"),
 )  # fmt: skip
 
 

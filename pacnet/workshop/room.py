@@ -1,0 +1,45 @@
+"""What a facilitator's laptop needs to know to open a room: its address on the room's
+network, and the addresses to hand out."""
+
+import socket
+from dataclasses import dataclass
+
+
+def room_address() -> str:
+    """This machine's address on the network the room shares: the one its default route
+    leaves by (no packet is sent to find it), else its host name's, else loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # connecting a UDP socket sends nothing
+            address: str = probe.getsockname()[0]
+        except OSError:
+            address = ""
+    if address and not address.startswith("0."):
+        return address
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """Where the room goes: players to the proxy (so the network's faults reach them), the
+    facilitator's tools to both."""
+
+    host: str
+    server_port: int
+    proxy_port: int
+
+    @property
+    def server(self) -> str:
+        return f"ws://{self.host}:{self.server_port}"
+
+    @property
+    def proxy(self) -> str:
+        return f"ws://{self.host}:{self.proxy_port}"
+
+    @property
+    def play(self) -> str:
+        """The page participants open: the proxy's, so the network's faults hit them."""
+        return f"http://{self.host}:{self.proxy_port}/"
