@@ -122,7 +122,10 @@ async def test_a_facilitator_adds_lists_removes_and_clears_faults_on_a_server(
 ) -> None:
     flags = at(server, closed_port)
     added = await achaos(*flags, "add", "crash", "--crash", "abort", "--count", "2")
-    assert (added.status, added.out) == (0, "s1 on the server: crash abort x2 (server, step 2)\n")
+    assert (added.status, added.out) == (
+        0,
+        "s1 on the server: crash abort x2 (server, step 2 DELIVER REQUEST)\n",
+    )
     await achaos(*flags, "add", "reject", "--action", "move", "--probability", "0.5")
     as_json = '{"kind": "no_reply", "user": "8765309", "durationS": 600}'
     assert (await achaos(*flags, "add", "--json", as_json)).out.startswith("s3 on the server")
@@ -385,8 +388,8 @@ def test_the_workshop_timeline_is_the_issues() -> None:
     timeline = [(s.at, [f.describe() for f in s.faults]) for s in scenario.steps]
     assert timeline == [
         (0, []),
-        (30, ["drop reply 20% (network, step 6)"]),
-        (60, ["crash abort 2% action=move (server, step 2)"]),
+        (30, ["drop reply 20% (network, step 6 DELIVER REPLY)"]),
+        (60, ["crash abort 2% action=move (server, step 2 DELIVER REQUEST)"]),
         (90, []),
     ]
     assert all(step.clear for step in scenario.steps if step.at != 30)
@@ -521,18 +524,21 @@ async def test_a_scenario_runs_on_its_timeline_and_switches_everything_off_at_th
     assert lines[0] == (
         f"scenario {path}: test timeline (4 steps over 0:30; at time scale 0.02: 0.6 s)"
     )
-    assert lines[2:] == [
-        "0:00  step 1/4  calm",
-        "cleared: 0 faults switched off",
-        "0:10  step 2/4  moves are rejected [bold]for a long while[/bold]",
-        "on: s1 on the server: reject action=move for 20s (server, step 3)",  # 1000 s, scaled
-        "0:20  step 3/4  updates fail",
-        "cleared: 1 fault switched off",
-        "on: s2 on the server: update_fails action=find (server, step 4)",
-        "0:30  step 4/4  and the disk is full",
-        "on: s3 on the server: disk_full action=findAll (server, step 4)",
-        "done: switched off what it had left on: s2 on the server, s3 on the server",
-    ]
+    assert (
+        lines[2:]
+        == [
+            "0:00  step 1/4  calm",
+            "cleared: 0 faults switched off",
+            "0:10  step 2/4  moves are rejected [bold]for a long while[/bold]",
+            "on: s1 on the server: reject action=move for 20s (server, step 3 VALIDATE REQUEST)",  # 1000 s, scaled
+            "0:20  step 3/4  updates fail",
+            "cleared: 1 fault switched off",
+            "on: s2 on the server: update_fails action=find (server, step 4 UPDATE SERVER STATE)",
+            "0:30  step 4/4  and the disk is full",
+            "on: s3 on the server: disk_full action=findAll (server, step 4 UPDATE SERVER STATE)",
+            "done: switched off what it had left on: s2 on the server, s3 on the server",
+        ]
+    )
     assert kinds_on(server) == []
     expected = [[], ["reject"], [], ["update_fails"], ["update_fails", "disk_full"],
                 ["update_fails"], []]  # fmt: skip
@@ -695,9 +701,9 @@ async def test_network_faults_go_to_the_proxy_and_server_faults_to_the_server(
 ) -> None:
     flags = workshop.flags
     drop = await achaos(*flags, "add", "drop", "--direction", "reply", "--probability", "0.2")
-    assert drop.out == "n1 on the proxy: drop reply 20% (network, step 6)\n"
+    assert drop.out == "n1 on the proxy: drop reply 20% (network, step 6 DELIVER REPLY)\n"
     reject = await achaos(*flags, "add", "reject")
-    assert reject.out == "s1 on the server: reject (server, step 3)\n"
+    assert reject.out == "s1 on the server: reject (server, step 3 VALIDATE REQUEST)\n"
     assert (workshop.network_kinds(), kinds_on(workshop.server)) == (["drop"], ["reject"])
 
     listed = await achaos(*flags, "list")

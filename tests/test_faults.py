@@ -68,7 +68,7 @@ def test_a_fault_that_makes_no_sense_is_refused_with_a_reason(
 
 def test_a_fault_describes_itself_in_one_line() -> None:
     line = fault(kind="drop", direction="reply", probability=0.2, action="findAll").describe()
-    assert line == "drop reply 20% action=findAll (network, step 6)"
+    assert line == "drop reply 20% action=findAll (network, step 6 DELIVER REPLY)"
 
 
 # --- the engine ---
@@ -175,7 +175,7 @@ async def test_with_the_token_a_facilitator_adds_lists_removes_and_clears(
         (status,) = added.faults
         assert status.fault.id == "s1"
         assert status.step == 4
-        assert status.description == "update_fails action=move (server, step 4)"
+        assert status.description == "update_fails action=move (server, step 4 UPDATE SERVER STATE)"
         await admin.add({"kind": "reject", "count": 2})
         assert [s.fault.id for s in (await admin.list()).faults] == ["s1", "s2"]
         assert [s.fault.id for s in (await admin.remove("s1")).faults] == ["s2"]

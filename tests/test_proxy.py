@@ -656,7 +656,7 @@ async def test_with_the_token_network_faults_are_added_listed_and_removed(relay:
         assert added.ok, added.error
         assert (added.domain, added.seed) == ("network", 7)
         assert [s.description for s in added.faults] == [
-            "drop reply 20% action=findAll (network, step 6)"
+            "drop reply 20% action=findAll (network, step 6 DELIVER REPLY)"
         ]
         server_fault = await admin.add({"kind": "update_fails"})
         assert not server_fault.ok

@@ -267,7 +267,9 @@ async def test_the_window_shows_the_faults_switched_on_at_the_server(tmp_path: P
         )  # fmt: skip
 
     assert reds(calm) == 0
-    assert reds(chaotic) > 50  # "fault s1: update_fails action=move (server, step 4)"
+    assert (
+        reds(chaotic) > 50
+    )  # "fault s1: update_fails action=move (server, step 4 UPDATE SERVER STATE)"
 
 
 async def test_the_request_inspector_draws_a_failed_step_in_its_outcomes_colour(

@@ -208,7 +208,8 @@ class Fault(WireModel):
         return Step.DELIVER_REQUEST if self.direction is Direction.REQUEST else Step.DELIVER_REPLY
 
     def describe(self) -> str:
-        """One line for terminals and HUDs, e.g. ``drop reply 20% findAll (network, step 6)``."""
+        """One line for terminals and HUDs, e.g. ``drop reply 20% action=findAll (network,
+        step 6 DELIVER REPLY)``: the step in words, as the workshop's exercises are headed."""
         parts = [self.kind.value]
         if self.direction is not None:
             parts.append(self.direction.value)
@@ -231,7 +232,15 @@ class Fault(WireModel):
             parts.append(f"x{self.count}")
         if self.duration_s is not None:
             parts.append(f"for {self.duration_s:g}s")
-        return f"{' '.join(parts)} ({self.domain}, step {self.step.value})"
+        where = f"{self.domain}, step {self.step.value} {self.step.name.replace('_', ' ')}"
+        if self.kind is FaultKind.CORRUPT:  # damaged on the way, found out by a validator
+            caught = (
+                Step.VALIDATE_REQUEST
+                if self.direction is Direction.REQUEST
+                else Step.VALIDATE_REPLY
+            )
+            where += f"; caught at step {caught.value} {caught.name.replace('_', ' ')}"
+        return f"{' '.join(parts)} ({where})"
 
 
 class FaultStatus(WireModel):
