@@ -18,6 +18,8 @@ from pacnet.client.remote import RemoteBoard
 from pacnet.protocol.actions import ACTIONS
 from pacnet.protocol.models import Entity, ErrorBody, ErrorReply, WireModel
 from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
 from tests.conftest import MS, switch_on
 
@@ -149,6 +151,24 @@ async def test_a_server_fault_shows_in_the_pages_outcome_counts(
     failures = page.locator(f"#failures li.{outcome.value}", has_text="findAll")
     await failures.first.wait_for(timeout=WAIT)
     assert f"findAll -> {outcome.value}" in await failures.first.inner_text()
+
+
+async def test_the_page_plays_through_the_proxy_and_meets_the_networks_faults(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """Opened at the proxy's address, the page's WebSocket goes through the proxy too: a reply
+    it damages into a binary frame of garbage is UNKNOWN, as the table says."""
+    assert server.url is not None
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy:
+        assert proxy.url is not None
+        http = proxy.url.replace("ws://", "http://").rstrip("/")
+        page = await open_page(f"{http}/?name=alice")
+        await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+        await grows(page, "findAll", Outcome.SUCCESS)
+        fault = {"kind": "corrupt", "direction": "reply", "corruption": "garbage"}
+        await switch_on(proxy, **fault, action="findAll")
+        await grows(page, "findAll", Outcome.UNKNOWN)
+        assert "alice" in server.game.sessions
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 // The page's start: read the name (?name=NAME, else ask for one), fetch the outcome table,
-// connect, join, play; keys steer (arrows, WASD), F7 and F8 switch the client's own faults,
+// connect, join, play; keys steer (arrows, WASD; a swipe on a phone), F7 and F8 switch the client's own faults,
 // Enter plays again after a game over. Frames are drawn as the browser asks for them.
 
 import { Painter } from "./draw.js";
@@ -40,6 +40,17 @@ function controls(game, board) {
       return;
     }
     event.preventDefault(); // no scrolling, no caret browsing
+  });
+  // A phone has no arrow keys: a swipe on the board steers the same way.
+  const canvas = document.querySelector("#board");
+  let from = null;
+  canvas.addEventListener("touchstart", (event) => (from = event.touches[0]), { passive: true });
+  canvas.addEventListener("touchend", (event) => {
+    const to = event.changedTouches[0];
+    const dx = to.clientX - (from?.clientX ?? to.clientX);
+    const dy = to.clientY - (from?.clientY ?? to.clientY);
+    if (Math.max(Math.abs(dx), Math.abs(dy)) < 20) return;
+    game.direction = Math.abs(dx) > Math.abs(dy) ? (dx > 0 ? "right" : "left") : dy > 0 ? "down" : "up";
   });
 }
 
