@@ -415,3 +415,30 @@ async def test_the_calls_panel_says_when_the_retry_budget_pauses_retries() -> No
             paused = hud.calls_line()
     assert paused.endswith("retry budget spent: retries paused"), paused
     assert board.attempts.total() > board.tally.total()  # it did retry, until the budget ran out
+
+
+async def test_the_inspector_keeps_a_one_off_failure_on_show_and_can_be_paused() -> None:
+    """Step 2's single UNKNOWN lasted a third of a second among 24 calls a second: pinned, it
+    stays until dismissed; paused, the rows stop moving."""
+    async with (
+        running_server(ServerConfig(port=0, layout="small", seed=1)) as server,
+        RemoteBoard(server.url or "", "inspected", timeouts=Timeouts(reply=200 * MS)) as board,
+    ):
+        hud = Hud(board)
+        hud.record(await board.join())
+        await switch_on(server, kind="no_reply", action="find", count=1)
+        hud.record(lost := await board.find())
+        for _ in range(20):
+            hud.record(await board.find_all(":ghost"))
+        rows = hud.inspector_rows()
+        assert len(rows) == 8
+        assert rows[0] == ((lost, rows[0][0][1]), True)  # pinned, 20 calls later
+        assert lost.outcome is Outcome.UNKNOWN
+        hud.pause()
+        frozen = hud.inspector_rows()
+        hud.record(await board.find_all(":ghost"))
+        assert hud.inspector_rows() == frozen
+        hud.pause()
+        hud.dismiss()
+        assert not any(pinned for _, pinned in hud.inspector_rows())
+        assert hud.inspector_rows()[-1][0][0].action == "findAll"

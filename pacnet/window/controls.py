@@ -1,6 +1,6 @@
 """The player's controls: arrows or WASD (or a gamepad) steer; H and I open the HUD's panels;
 F7 and F8 switch the client's own faults; Enter plays again after a game over; C starts the
-counts afresh; Esc quits."""
+counts afresh; P pauses the request inspector and U unpins its failures; Esc quits."""
 
 import pygame
 
@@ -70,7 +70,8 @@ CLIENT_FAULT_KEYS: dict[int, FaultKind] = {
 
 def press(key: int, board: RemoteBoard, hud: Hud, view: View, now: float) -> None:
     """Do what ``key`` does besides steering: open or close a panel, switch a client fault,
-    ask to play again once the game is over, start the counts afresh (C)."""
+    ask to play again once the game is over, start the counts afresh (C), pause the inspector
+    (P) or unpin its failures (U)."""
     if key in (pygame.K_h, pygame.K_TAB):
         hud.shown = not hud.shown
     if key == pygame.K_i:
@@ -81,6 +82,10 @@ def press(key: int, board: RemoteBoard, hud: Hud, view: View, now: float) -> Non
         view.rejoin = True
     if key == pygame.K_c:
         hud.reset_counts()
+    if key == pygame.K_p:
+        hud.pause()
+    if key == pygame.K_u:
+        hud.dismiss()
 
 
 def toggle_client_fault(board: RemoteBoard, kind: FaultKind, now: float) -> bool:

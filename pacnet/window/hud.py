@@ -18,9 +18,13 @@ from pacnet.faults.spec import FaultStatus
 from pacnet.feeds.reader import FeedWatch, keepalive_watch
 from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
 from pacnet.protocol.models import OkReply
+from pacnet.protocol.outcome import Outcome
 from pacnet.trace.verdict import Coverage, Verdict, judge
 
 INSPECTED = 8
+"""Rows of the request inspector."""
+PINNED = 4
+"""Failed calls the inspector keeps on show until dismissed (U): the newest ones."""
 """Calls the request inspector shows, newest at the bottom."""
 TRUTH_GRACE = 1.0
 """Seconds to wait for the server's word on a call before taking its silence as "never saw
@@ -74,6 +78,11 @@ class Hud:
         self.recent = RecentCalls()
         self.inspected: deque[Ended] = deque(maxlen=INSPECTED)
         """The latest calls, with the loop time each ended."""
+        self.pinned: deque[Ended] = deque(maxlen=PINNED)
+        """Calls that did not end SUCCESS, kept on show until dismissed: a one-off UNKNOWN
+        stays in view however many calls come after it."""
+        self.frozen: list[Ended] | None = None
+        """The inspector's rows as they were when it was paused (P); None: live."""
         self.watch = FaultWatch(board.url)
         self.keepalive = keepalive_watch(board.url)
         truth = f"{TRUTH_PATH}?user={quote(board.user_id)}"
@@ -119,7 +128,28 @@ class Hud:
         self.recent.record(result.outcome, result.latency, result.describe())
         ended = (result, asyncio.get_running_loop().time())
         self.inspected.append(ended)
+        if result.outcome is not Outcome.SUCCESS:
+            self.pinned.append(ended)
         self.pending.append(ended)
+
+    def inspector_rows(self) -> list[tuple[Ended, bool]]:
+        """What the inspector shows: the pinned failures first (True), then the latest calls
+        (False), ``INSPECTED`` rows in all; as they were when paused, if it is."""
+        if self.frozen is not None:
+            latest = self.frozen
+        else:
+            latest = [e for e in self.inspected if all(e is not p for p in self.pinned)]
+        rows = [(ended, True) for ended in self.pinned]
+        room = INSPECTED - len(rows)
+        return rows + [(ended, False) for ended in (latest[-room:] if room > 0 else [])]
+
+    def pause(self) -> None:
+        """P: freeze the inspector's rows (again: live)."""
+        self.frozen = None if self.frozen is not None else list(self.inspected)
+
+    def dismiss(self) -> None:
+        """U: unpin every failed call."""
+        self.pinned.clear()
 
     def settle(self, now: float, tally: Counter[Verdict]) -> None:
         """Hold each recent call's outcome against what the server says it did, once the
@@ -155,7 +185,7 @@ class Hud:
                 self.alarms[request_id] = f"{result.describe()} - {verdict.value}"
         self.pending = waiting
         if len(self.verdicts) > 4 * INSPECTED:  # keep only those still on show
-            shown = {result.request_id for result, _ in self.inspected}
+            shown = {result.request_id for (result, _), _ in self.inspector_rows()}
             self.verdicts = {r: v for r, v in self.verdicts.items() if r in shown}
 
     def faults(self, now: float) -> list[FaultStatus]:

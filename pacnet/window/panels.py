@@ -140,7 +140,8 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
     panel = pygame.Surface((surface.get_width() - 16, height), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 225))
     white, grey, dark = (255, 255, 255), (120, 120, 120), (45, 45, 45)
-    title = "REQUEST INSPECTOR (I): the eight steps, as far as the client knows"
+    paused = " - PAUSED (P)" if hud.frozen is not None else " (P: pause, U: unpin)"
+    title = "INSPECTOR: the eight steps, as far as the client knows" + paused
     panel.blit(small.render(title, True, grey), (6, 4))
     for step in Step:
         x = left + (step.value - 1) * cell
@@ -148,9 +149,11 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
         where = small.render(STEP_DOMAINS[step], True, grey)
         panel.blit(where, (x + (cell - 3 - where.get_width()) // 2, 26))
     panel.blit(small.render("server", True, grey), (left + 8 * cell + 78, 26))
-    for row, (result, _) in enumerate(hud.inspected):
+    for row, ((result, _), pinned) in enumerate(hud.inspector_rows()):
         y = 40 + row * row_height
         colour = pygame.Color(result.outcome.colour)
+        if pinned:  # a failure kept on show until D: marked down its left edge
+            pygame.draw.rect(panel, colour, pygame.Rect(1, y, 3, row_height - 3))
         panel.blit(small.render(result.action, True, white), (6, y + 3))
         for i, known in enumerate(strip(result)):
             rect = pygame.Rect(left + i * cell, y, cell - 3, row_height - 3)
