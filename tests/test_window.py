@@ -442,3 +442,21 @@ async def test_the_inspector_keeps_a_one_off_failure_on_show_and_can_be_paused()
         hud.dismiss()
         assert not any(pinned for _, pinned in hud.inspector_rows())
         assert hud.inspector_rows()[-1][0][0].action == "findAll"
+
+
+async def test_fullscreen_takes_the_whole_screen_and_f11_gives_the_window_back() -> None:
+    """For a projector: the frame scaled to the screen, black bars keeping the maze's shape."""
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        url = server.url or ""
+        full = await run_window(url, "projected", exit_after=0.5, fullscreen=True)
+        windowed = WindowReport()
+        window = asyncio.create_task(
+            run_window(url, "projected2", exit_after=1.5, fullscreen=True, report=windowed)
+        )
+        await asyncio.sleep(0.7)
+        press(pygame.K_F11)  # back to a window of the frame's own size
+        await window
+    frame = (17 * TILE, 11 * TILE + 2 * HUD)  # the small maze's own size
+    assert full.screen[0] > frame[0]
+    assert full.screen[1] > frame[1]
+    assert windowed.screen == frame

@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--screenshot", type=Path, metavar="PATH", help="save the last frame as a PNG on exit"
     )
+    parser.add_argument(
+        "--fullscreen", action="store_true",
+        help="take the whole screen, for a projector (F11 switches either way)",
+    )  # fmt: skip
     parser.add_argument("--hud", action="store_true", help="start with the H panel open")
     parser.add_argument(
         "--inspector", action="store_true", help="start with the I request inspector open"
@@ -87,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     options = {
         "exit_after": args.exit_after, "screenshot": args.screenshot, "hud": args.hud,
         "inspector": args.inspector, "trace": trace_log is not None, "sessions": Sessions(),
+        "fullscreen": args.fullscreen,
     }  # fmt: skip
     if args.no_retries:
         options["retries"] = None

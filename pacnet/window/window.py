@@ -57,6 +57,8 @@ class WindowReport:
     """Calls held against the server's truth (a tracing server only), by verdict."""
     prediction: Prediction | None = None
     """Our pac-man's prediction, its corrections included (None: not predicting)."""
+    screen: tuple[int, int] = (0, 0)
+    """The size the window was last drawn at (the whole screen, when full screen)."""
 
     @property
     def longest_frame_gap(self) -> float:
@@ -83,12 +85,14 @@ async def run_window(
     predict: bool = True,
     report: WindowReport | None = None,
     sessions: Sessions | None = None,
+    fullscreen: bool = False,
 ) -> WindowReport:
     """Play in a window until it is closed (or ``exit_after`` seconds).
 
     ``report``, if given, is filled as the session goes (and returned at the end).
     ``retries``: how calls are retried (None: each call is one attempt, its raw outcome).
     ``predict``: draw our pac-man predicted between replies (pacnet/client/predict.py).
+    ``fullscreen``: take the whole screen (a projector); F11 switches either way.
     ``sessions``: where this machine keeps session tokens, so the window resumes a pac-man it
     left less than a keepalive timeout ago (None: every window joins afresh).
 
@@ -110,7 +114,7 @@ async def run_window(
             report = report or WindowReport()
             report.prediction = view.prediction
             hud_state = Hud(board, view.prediction, shown=hud, inspecting=inspector)
-            return await _play(board, view, hud_state, exit_after, screenshot, report)
+            return await _play(board, view, hud_state, exit_after, screenshot, report, fullscreen)
     finally:
         pygame.quit()
 
@@ -122,6 +126,7 @@ async def _play(
     exit_after: float | None,
     screenshot: Path | None,
     report: WindowReport,
+    fullscreen: bool = False,
 ) -> WindowReport:
     """The frame loop, owning the network loop and the HUD's feeds as tasks of one group.
 
@@ -137,7 +142,9 @@ async def _play(
             for name, feed in hud.feeds().items():
                 owned.append(tasks.create_task(feed.run(), name=f"the {name} feed"))
             try:
-                return await _frames(board, view, hud, joystick, exit_after, screenshot, report)
+                return await _frames(
+                    board, view, hud, joystick, exit_after, screenshot, report, fullscreen
+                )
             finally:
                 for task in owned:  # they run until cancelled: the window is closing
                     task.cancel()
@@ -164,12 +171,14 @@ async def _frames(
     exit_after: float | None,
     screenshot: Path | None,
     report: WindowReport,
+    fullscreen: bool,
 ) -> WindowReport:
     """Open the window and draw it ``FPS`` times a second until it is closed (or
     ``exit_after`` seconds); the network loop and the feeds run between frames."""
     size = (view.width * TILE, view.height * TILE + 2 * HUD)
-    # Opens at the frame's own size, the cheapest to present; a resized window scales it.
-    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    # Opens at the frame's own size, the cheapest to present; a resized window scales it, and
+    # full screen scales it to the whole screen (black bars keep the maze's shape).
+    screen = _open(size, fullscreen)
     pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
     base = pygame.Surface(size)
     walls = draw_maze(view.maze, size)
@@ -182,7 +191,10 @@ async def _frames(
         for event in pygame.event.get():
             if closes(event):
                 return report
-            if event.type == pygame.KEYDOWN:
+            if event.type == pygame.KEYDOWN and event.key == pygame.K_F11:
+                fullscreen = not fullscreen
+                screen = _open(size, fullscreen)
+            elif event.type == pygame.KEYDOWN:
                 press(event.key, board, hud, view, loop.time())
                 overlay.refresh()  # show what the key did at once
             joystick.handle(event)
@@ -197,9 +209,17 @@ async def _frames(
         overlay.draw(base, view, now)
         presenter.show(base, screen)
         pygame.display.flip()
+        report.screen = screen.get_size()
         if exit_after is not None and now - start >= exit_after:
             if screenshot is not None:
                 pygame.image.save(base, str(screenshot))
             return report
         next_frame += 1 / FPS
         await asyncio.sleep(max(0.0, next_frame - loop.time()))
+
+
+def _open(size: tuple[int, int], fullscreen: bool) -> pygame.Surface:
+    """The window at the frame's own size (resizable), or the whole screen."""
+    if fullscreen:
+        return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+    return pygame.display.set_mode(size, pygame.RESIZABLE)
