@@ -131,12 +131,28 @@ def _draw_faults(
         surface.blit(text, (5, y))
 
 
+STEP_WORDS: dict[Step, tuple[str, str]] = {
+    Step.POST_REQUEST: ("post", "req"),
+    Step.DELIVER_REQUEST: ("dlvr", "req"),
+    Step.VALIDATE_REQUEST: ("vali", "req"),
+    Step.UPDATE_SERVER_STATE: ("updt", "srv"),
+    Step.POST_REPLY: ("post", "rply"),
+    Step.DELIVER_REPLY: ("dlvr", "rply"),
+    Step.VALIDATE_REPLY: ("vali", "rply"),
+    Step.UPDATE_CLIENT_STATE: ("updt", "cli"),
+}
+"""Each step in words, cut to fit the inspector's columns: post, deliver, validate, update,
+the request (req), the reply (rply), the server's state (srv), the client's (cli)."""
+HEADER = 60
+"""The inspector's title and column heads: number, step in two words, domain."""
+
+
 def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, bottom: int) -> int:
     """The I key's request inspector: the latest calls, each as the article's eight steps,
     lit as far as the client knows (passed, failed here, unknown, never reached). Drawn
     above ``bottom``; returns its top."""
-    cell, row_height, left = 26, 17, 56
-    height = 42 + row_height * INSPECTED
+    cell, row_height, left = 30, 17, 52
+    height = HEADER + 2 + row_height * INSPECTED
     panel = pygame.Surface((surface.get_width() - 16, height), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 225))
     white, grey, dark = (255, 255, 255), (120, 120, 120), (45, 45, 45)
@@ -145,12 +161,12 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
     panel.blit(small.render(title, True, grey), (6, 4))
     for step in Step:
         x = left + (step.value - 1) * cell
-        panel.blit(small.render(str(step.value), True, white), (x + 9, 16))
-        where = small.render(STEP_DOMAINS[step], True, grey)
-        panel.blit(where, (x + (cell - 3 - where.get_width()) // 2, 26))
-    panel.blit(small.render("server", True, grey), (left + 8 * cell + 78, 26))
+        for line, text in enumerate((str(step.value), *STEP_WORDS[step], STEP_DOMAINS[step])):
+            shown = small.render(text, True, white if line < 3 else grey)
+            panel.blit(shown, (x + (cell - 3 - shown.get_width()) // 2, 16 + 10 * line))
+    panel.blit(small.render("server", True, grey), (left + 8 * cell + 74, 46))
     for row, ((result, _), pinned) in enumerate(hud.inspector_rows()):
-        y = 40 + row * row_height
+        y = HEADER + row * row_height
         colour = pygame.Color(result.outcome.colour)
         if pinned:  # a failure kept on show until D: marked down its left edge
             pygame.draw.rect(panel, colour, pygame.Rect(1, y, 3, row_height - 3))
@@ -163,7 +179,7 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
                 pygame.draw.rect(panel, colour, rect)
             elif known is Known.UNKNOWN:
                 pygame.draw.rect(panel, grey, rect, 1)
-                panel.blit(small.render("?", True, grey), (rect.x + 9, rect.y + 2))
+                panel.blit(small.render("?", True, grey), (rect.x + 11, rect.y + 2))
             else:
                 pygame.draw.rect(panel, dark, rect, 1)
         label = result.outcome.value + (
@@ -174,7 +190,7 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
         if verdict is not None:
             shade = FAULT_RED if verdict.alarm else grey
             words = small.render(TRUTH_WORDS[verdict], True, shade)
-            panel.blit(words, (left + 8 * cell + 78, y + 3))
+            panel.blit(words, (left + 8 * cell + 74, y + 3))
     top = bottom - height - 4
     surface.blit(panel, (8, top))
     return top
