@@ -5,7 +5,10 @@
 //   for ghost in ghosts: if overlaps(pacman, ghost): board.remove(pacman)
 //
 // One call at a time, each awaited to its outcome; what the calls learn is kept in `view`,
-// which draw.js reads and never changes. Every call is one attempt (retries: off).
+// which draw.js reads and never changes. Every call is one attempt (retries: off). A call
+// asked for from outside (`ask`: the test hook's `find`, which the loop never makes, or a
+// `remove` with no ghost near) is made by the loop too, at the start of its next turn, so it
+// is never in flight beside another.
 
 export const TURN_MS = 100; // ten turns a second, as the window's loop
 export const FOOD_MS = 1000; // pellets and energizers only ever disappear: once a second will do
@@ -67,6 +70,15 @@ export class Game {
     this._joinNotBefore = 0;
     this._nextFood = 0;
     this._seq = Date.now(); // moves count up across reloads too, should a session resume
+    this._asked = []; // calls asked for with `ask`, not made yet
+  }
+
+  /**
+   * Make one call of `action` with `fields` at the start of the next turn played (after the
+   * first join); resolves to its result, counted as every call of the loop is.
+   */
+  ask(action, fields = {}) {
+    return new Promise((resolve) => this._asked.push({ action, fields, resolve }));
   }
 
   get tokenKey() {
@@ -94,6 +106,9 @@ export class Game {
       await this.join();
     }
     if (!this.joined) return;
+    for (const { action, fields, resolve } of this._asked.splice(0)) {
+      resolve(await this.call(action, fields));
+    }
     if (this.direction !== null && this.view.mine() !== null) {
       await this.call("move", { name: "pacman", direction: this.direction, seq: ++this._seq });
     }

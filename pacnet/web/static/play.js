@@ -70,9 +70,15 @@ async function play(name) {
     get joined() {
       return game.joined;
     },
+    /** Connected, and joined on this connection (not waiting to join again). */
+    get playing() {
+      return board.connected && !game.needJoin;
+    },
     counts: () => tally.snapshot(),
     faults: () => ({ ...board.faults }),
     pacmen: () => game.view.pacmen.map((p) => p.name),
+    /** One call made by the loop at its next turn (a `find`, a `remove`), to its result. */
+    call: (action, fields) => game.ask(action, fields),
   });
   board.connect();
   const painter = new Painter(document.querySelector("#board"));
