@@ -172,6 +172,11 @@ _REQUEST_SAMPLES: dict[str, dict[str, Any]] = {
     "remove": {"name": "pacman"},
     "ping": {},
     "leave": {},
+    "report": {
+        "exercise": 3,
+        "seq": 17,
+        "counts": [{"action": "move", "outcome": "UNKNOWN", "calls": 4}],
+    },
 }
 _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
     "join": {
@@ -207,6 +212,7 @@ _REPLY_SAMPLES: dict[str, dict[str, Any]] = {
     "remove": {"removed": True},
     "ping": {},
     "leave": {},
+    "report": {},
 }
 _ERROR_SAMPLE: dict[str, Any] = {
     "status": "error",

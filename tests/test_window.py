@@ -460,3 +460,15 @@ async def test_fullscreen_takes_the_whole_screen_and_f11_gives_the_window_back()
     assert full.screen[0] > frame[0]
     assert full.screen[1] > frame[1]
     assert windowed.screen == frame
+
+
+async def test_a_window_reports_its_outcomes_every_second() -> None:
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        report = await run_window(server.url or "", "reporting", exit_after=2500 * MS)
+        room = server.game.room.view(now=asyncio.get_running_loop().time())
+    (player,) = room.players
+    reported = {(c.action, c.outcome): c.calls for c in player.counts}
+    assert (
+        0 < reported[("findAll", Outcome.SUCCESS)] <= report.tally.count("findAll", Outcome.SUCCESS)
+    )
+    assert player.seq > 0

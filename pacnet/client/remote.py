@@ -40,6 +40,7 @@ from pacnet.protocol.classify import classify
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import (
     OWN_PACMAN,
+    CallCount,
     Direction,
     ErrorReply,
     FindAllReply,
@@ -55,6 +56,7 @@ from pacnet.protocol.models import (
     PingRequest,
     RemoveReply,
     RemoveRequest,
+    ReportRequest,
     RequestBase,
 )
 from pacnet.protocol.outcome import Outcome, Step
@@ -264,6 +266,21 @@ class RemoteBoard:
     async def leave(self) -> CallResult[OkReply]:
         """Leave the board: our user and pac-man are removed."""
         return await self._call(LeaveRequest)
+
+    async def report(self, exercise: int, seq: int, counts: list[CallCount]) -> CallResult[OkReply]:
+        """Tell the server how our calls ended, for the room's view (``pacnet.server.room``).
+
+        One attempt, never retried and not counted among our calls: the counts are cumulative,
+        so the next report makes good a lost one, and ``seq`` (counting up) lets the server
+        ignore one that arrives late. The caller need not look at the result.
+        """
+        request = ReportRequest(
+            request_id=f"{self._client_id}-{next(self._sequence)}", user_id=self.user_id,
+            exercise=exercise, seq=seq, counts=counts,
+        )  # fmt: skip
+        self.last_call_at = asyncio.get_running_loop().time()
+        result: CallResult[OkReply] = await self._attempt(request, None)
+        return result
 
     async def _call(self, request_type: type[RequestBase], **fields: Any) -> CallResult[Any]:
         loop = asyncio.get_running_loop()

@@ -5,6 +5,8 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pacnet.protocol.actions import ACTIONS
+from pacnet.protocol.models import CallCount
 from pacnet.protocol.outcome import Outcome
 
 ARTICLE_CALLS = ("find", "move", "findAll", "remove")
@@ -41,6 +43,14 @@ class OutcomeTally:
     def reset(self) -> None:
         """Forget every count: a new exercise starts from zero."""
         self.counts.clear()
+
+    def as_counts(self) -> list[CallCount]:
+        """The counts as a ``report`` request carries them (actions of the protocol only)."""
+        return [
+            CallCount(action=action, outcome=outcome, calls=n)  # type: ignore[arg-type]
+            for (action, outcome), n in sorted(self.counts.items())
+            if action in ACTIONS and n
+        ]
 
     def total(self, action: str | None = None, outcome: Outcome | None = None) -> int:
         """Calls matching ``action`` and ``outcome`` (None matches any)."""

@@ -30,6 +30,7 @@ from pacnet.protocol.models import (
     PingRequest,
     RemoveReply,
     RemoveRequest,
+    ReportRequest,
     RequestBase,
 )
 
@@ -63,6 +64,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec(RemoveRequest, RemoveReply, mutates=True),
         ActionSpec(PingRequest, OkReply, mutates=False),
         ActionSpec(LeaveRequest, OkReply, mutates=True),
+        ActionSpec(ReportRequest, OkReply, mutates=False),
     )
 }
 """Every action, by its name on the wire."""

@@ -8,7 +8,7 @@ server sees it; the window and ``pacnet status`` put it beside what they know.
 
 from pydantic import Field
 
-from pacnet.protocol.models import Identifier, WireModel
+from pacnet.protocol.models import CallCount, Identifier, WireModel
 
 HEALTH_PATH = "/healthz"
 """Where a server answers plain HTTP ``GET``: 200 when it serves, 503 with the reason when it
@@ -78,3 +78,36 @@ class TrafficView(WireModel):
     """The users whose requests a proxy carries, the most recently heard first."""
 
     users: list[TrafficEntry]
+
+
+REPORT_EVERY = 1.0
+"""Seconds between a client's ``report`` requests: a projector's picture at most this old, for
+one request a second per player (a fiftieth of the throttle's 50)."""
+ROOM_PATH = "/room"
+"""Where a server serves how the room's calls ended, as its clients report them (a read-only
+WebSocket feed, no token): what the projector shows."""
+
+
+class PlayerReport(WireModel):
+    """One player's latest report of how their calls ended."""
+
+    user_id: Identifier
+    exercise: int = Field(ge=0, description="The exercise the counts are of.")
+    seq: int = Field(ge=0, description="The report's number: the highest the server was sent.")
+    counts: list[CallCount]
+    age_s: float = Field(ge=0, description="Seconds since the server received it.")
+    late: bool = Field(
+        description="Older than three report periods: the player's reports are not arriving "
+        "(lost on the way, held up, or the player is gone), so their counts are stale."
+    )
+
+
+class RoomView(WireModel):
+    """How the room's calls ended: each player's latest report, and the room's totals."""
+
+    exercise: int = Field(ge=0, description="The newest exercise any player reported.")
+    report_every_s: float = Field(description="How often each client reports.")
+    players: list[PlayerReport] = Field(description="Every player who reported, by name.")
+    totals: list[CallCount] = Field(
+        description="The sum of the reports of the players in the newest exercise."
+    )

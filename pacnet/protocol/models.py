@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.outcome import Outcome
 
 PROTOCOL_VERSION = 1
 """The only version of the wire contract this code speaks."""
@@ -114,6 +115,30 @@ class LeaveRequest(RequestBase):
     action: Literal["leave"] = "leave"
 
 
+class CallCount(WireModel):
+    """How many of a client's calls of one action ended in one outcome."""
+
+    action: Literal["join", "find", "move", "findAll", "remove", "ping", "leave"]
+    outcome: Outcome
+    calls: int = Field(ge=0, le=2**53)
+
+
+class ReportRequest(RequestBase):
+    """Tell the server how this client's calls ended (only the client knows: UNKNOWN is its
+    verdict), for the room's view. The counts are cumulative since ``exercise`` began, so a
+    lost report is made good by the next one, and a late one (a lower ``seq``) is ignored."""
+
+    action: Literal["report"] = "report"
+    exercise: int = Field(
+        ge=0, le=2**53, description="The exercise the counts are of (the `/faults` feed's)."
+    )
+    seq: int = Field(
+        ge=0, le=2**53,
+        description="This report's number, counting up: the server keeps the highest.",
+    )  # fmt: skip
+    counts: list[CallCount] = Field(max_length=64)
+
+
 Request = Annotated[
     JoinRequest
     | FindRequest
@@ -121,12 +146,13 @@ Request = Annotated[
     | FindAllRequest
     | RemoveRequest
     | PingRequest
-    | LeaveRequest,
+    | LeaveRequest
+    | ReportRequest,
     Field(discriminator="action"),
 ]
 """Any request, discriminated on ``action``."""
 
-Action = Literal["join", "find", "move", "findAll", "remove", "ping", "leave"]
+Action = Literal["join", "find", "move", "findAll", "remove", "ping", "leave", "report"]
 
 
 class RequestFields(TypedDict):
@@ -145,9 +171,13 @@ class RequestFields(TypedDict):
     direction: NotRequired[Direction]
     """move"""
     seq: NotRequired[int | None]
-    """move"""
+    """move, report"""
     kind: NotRequired[str]
     """findAll"""
+    exercise: NotRequired[int]
+    """report"""
+    counts: NotRequired[list[CallCount]]
+    """report"""
 
 
 # --- replies ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import FEED_POLL, serve_feed
-from pacnet.protocol.feeds import HEALTH_PATH, KEEPALIVE_PATH, TRUTH_PATH
+from pacnet.protocol.feeds import HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
 from pacnet.server.faults import ServerFaults
@@ -103,6 +103,7 @@ class BoardServer:
         self._connections = 0
         self._young_floor = gc.get_threshold()[0]
         self._keepalive_cache = (float("-inf"), "")
+        self._room_cache = (float("-inf"), "")
         self.truth = Truth(tracing=config.trace)
         """What the server really did with each user's latest requests (when tracing)."""
 
@@ -234,6 +235,13 @@ class BoardServer:
         none is. A new list each time: a request being handled keeps the one it started with."""
         self.pipeline.hooks = [*self._hooks, self._fault_hook] if self.faults else self._hooks
 
+    def _room_snapshot(self) -> str:
+        """The room's reports, computed at most once per feed period for all its watchers."""
+        now = time.monotonic()
+        if now - self._room_cache[0] >= FEED_POLL:
+            self._room_cache = (now, self.game.room.view(now).model_dump_json())
+        return self._room_cache[1]
+
     def _keepalive_snapshot(self) -> str:
         """The keepalive view, computed at most once per feed period for all its watchers."""
         now = time.monotonic()
@@ -273,6 +281,9 @@ class BoardServer:
         route, _, query = path.partition("?")
         if route == KEEPALIVE_PATH:
             await serve_feed(websocket, self._keepalive_snapshot)
+            return
+        if route == ROOM_PATH:
+            await serve_feed(websocket, self._room_snapshot)
             return
         if route == TRUTH_PATH:
             user_id = parse_qs(query).get("user", [""])[0]

@@ -211,6 +211,7 @@ class Pipeline:
             "remove": self._remove,
             "ping": self._ping,
             "leave": self._leave,
+            "report": self._report,
         }
         self._calm_stages: dict[str, tuple[tuple[Stage, StageRun], ...]] = {
             action: tuple(
@@ -399,6 +400,14 @@ class Pipeline:
 
     def _ping(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         pass
+
+    def _report(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
+        assert exchange.session is not None
+        seq = request["seq"]
+        assert seq is not None  # required in a report (its model says so; move's is optional)
+        self.game.room.record(
+            exchange.session.user_id, request["exercise"], seq, request["counts"], exchange.now
+        )
 
     def _error(
         self,

@@ -24,6 +24,7 @@ import pygame
 from pacnet.client.play import article_loop
 from pacnet.client.predict import Prediction
 from pacnet.client.remote import RemoteBoard
+from pacnet.client.reports import report_outcomes
 from pacnet.client.retry import DEFAULT_RETRIES, RetryPolicy
 from pacnet.client.sessions import Sessions, join_or_resume
 from pacnet.client.tally import OutcomeTally
@@ -141,6 +142,8 @@ async def _play(
             owned.append(tasks.create_task(network, name="the network loop"))
             for name, feed in hud.feeds().items():
                 owned.append(tasks.create_task(feed.run(), name=f"the {name} feed"))
+            reporting = report_outcomes(board, lambda: hud.exercise.number if hud.exercise else 0)
+            owned.append(tasks.create_task(reporting, name="the outcome report"))
             try:
                 return await _frames(
                     board, view, hud, joystick, exit_after, screenshot, report, fullscreen

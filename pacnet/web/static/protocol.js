@@ -102,6 +102,7 @@ export const OK_REPLIES = {
   remove: { ...OK, removed: need(bool) },
   ping: OK,
   leave: OK,
+  report: OK,
 };
 
 /** The fields of an error reply; `codes` are the error codes the protocol has. */
