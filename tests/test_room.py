@@ -5,7 +5,7 @@ from websockets.asyncio.client import connect
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.addresses import endpoint_url
-from pacnet.protocol.feeds import ROOM_PATH, RoomView
+from pacnet.protocol.feeds import BOARD_PATH, ROOM_PATH, BoardView, RoomView
 from pacnet.protocol.models import CallCount
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig
@@ -56,3 +56,20 @@ async def test_a_report_reaches_the_rooms_feed() -> None:
         ("join", Outcome.SUCCESS, 1),
         ("find", Outcome.SUCCESS, 1),
     }
+
+
+async def test_a_spectator_sees_the_whole_board_without_joining() -> None:
+    """The projector joins no game and changes nothing: the /board feed shows it the maze and
+    every piece, players' pac-men included."""
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        url = server.url or ""
+        async with RemoteBoard(url, "alice") as board:
+            assert (await board.join()).ok
+            async with connect(endpoint_url(url, BOARD_PATH)) as feed:
+                view = BoardView.model_validate_json(await feed.recv())
+        users = len(server.game.sessions)
+    kinds = {e.kind for e in view.entities}
+    assert {":pacman", ":ghost", ":pellet"} <= kinds
+    assert "pacman-alice" in {e.name for e in view.entities}
+    assert (view.width, view.height, len(view.maze)) == (17, 11, 11)
+    assert users == 1  # watching added no one

@@ -8,7 +8,7 @@ server sees it; the window and ``pacnet status`` put it beside what they know.
 
 from pydantic import Field
 
-from pacnet.protocol.models import CallCount, Identifier, WireModel
+from pacnet.protocol.models import CallCount, Entity, Identifier, WireModel
 
 HEALTH_PATH = "/healthz"
 """Where a server answers plain HTTP ``GET``: 200 when it serves, 503 with the reason when it
@@ -111,3 +111,19 @@ class RoomView(WireModel):
     totals: list[CallCount] = Field(
         description="The sum of the reports of the players in the newest exercise."
     )
+
+
+BOARD_PATH = "/board"
+"""Where a server serves the whole board to anyone who watches without playing (the
+projector): a read-only WebSocket feed, no token, a snapshot every few tenths of a second."""
+
+
+class BoardView(WireModel):
+    """The whole board, for a spectator: the maze and every piece on it."""
+
+    clock: int = Field(ge=0, description="The board's tick count when the snapshot was taken.")
+    level: int = Field(ge=1)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    maze: list[str] = Field(description="As `join` gives it: `#` wall, `-` door, space open.")
+    entities: list[Entity] = Field(description="Every piece: pac-men, ghosts, pellets, energizers.")

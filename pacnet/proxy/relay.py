@@ -44,14 +44,20 @@ from pacnet.faults.feed import FaultWatch
 from pacnet.faults.spec import Direction, Domain, Fault, FaultKind, FaultStatus
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import serve_feed
-from pacnet.protocol.feeds import KEEPALIVE_PATH, ROOM_PATH, TRAFFIC_PATH, TRUTH_PATH
+from pacnet.protocol.feeds import (
+    BOARD_PATH,
+    KEEPALIVE_PATH,
+    ROOM_PATH,
+    TRAFFIC_PATH,
+    TRUTH_PATH,
+)
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.link import Link
 from pacnet.proxy.policy import NetworkFaults, Plan, Seen
 from pacnet.proxy.traffic import ProxyStatistics, Traffic
 from pacnet.web.site import Site, is_page_request, respond
 
-SIDE_CHANNELS = frozenset({KEEPALIVE_PATH, TRUTH_PATH, ROOM_PATH})
+SIDE_CHANNELS = frozenset({KEEPALIVE_PATH, TRUTH_PATH, ROOM_PATH, BOARD_PATH})
 """The server's read-only feeds, relayed without faults: a workshop's window reads the
 server's truth and keepalive table through the proxy, and a fault meant for the game must
 not make the truth about it disappear. (As if the facilitator ran a second, clean wire.)"""

@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -28,13 +29,15 @@ from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import FEED_POLL, serve_feed
-from pacnet.protocol.feeds import HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
+from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
+from pacnet.server.entities import entity
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
 from pacnet.server.health import Health
 from pacnet.server.layout import load_layout
+from pacnet.server.pieces import KINDS
 from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
 from pacnet.server.store import StateError, StateStore
 from pacnet.server.trace import Truth, log_trace, trace_stages
@@ -104,6 +107,7 @@ class BoardServer:
         self._young_floor = gc.get_threshold()[0]
         self._keepalive_cache = (float("-inf"), "")
         self._room_cache = (float("-inf"), "")
+        self._board_cache = (float("-inf"), "")
         self.truth = Truth(tracing=config.trace)
         """What the server really did with each user's latest requests (when tracing)."""
 
@@ -235,6 +239,19 @@ class BoardServer:
         none is. A new list each time: a request being handled keeps the one it started with."""
         self.pipeline.hooks = [*self._hooks, self._fault_hook] if self.faults else self._hooks
 
+    def _board_snapshot(self) -> str:
+        """The whole board for spectators, made at most once per feed period for all."""
+        now = time.monotonic()
+        if now - self._board_cache[0] >= FEED_POLL:
+            board, flashing = self.game.board, self.game.board.flashing()
+            view = {
+                "clock": board.clock, "level": board.level, "width": board.layout.width,
+                "height": board.layout.height, "maze": board.layout.rows(),
+                "entities": [entity(p, flashing) for kind in KINDS for p in board.all_of(kind)],
+            }  # fmt: skip
+            self._board_cache = (now, orjson.dumps(view).decode())
+        return self._board_cache[1]
+
     def _room_snapshot(self) -> str:
         """The room's reports, computed at most once per feed period for all its watchers."""
         now = time.monotonic()
@@ -281,6 +298,9 @@ class BoardServer:
         route, _, query = path.partition("?")
         if route == KEEPALIVE_PATH:
             await serve_feed(websocket, self._keepalive_snapshot)
+            return
+        if route == BOARD_PATH:
+            await serve_feed(websocket, self._board_snapshot)
             return
         if route == ROOM_PATH:
             await serve_feed(websocket, self._room_snapshot)
