@@ -2,6 +2,7 @@
 fetched from anywhere else (a workshop room is often offline).
 
     GET /                        the page to play (``static/play.html``)
+    GET /watch                   the projector's view (``static/watch.html``)
     GET /static/NAME             a file of ``static/``: the page's JavaScript modules, its CSS
     GET /static/classify.json    the outcome classification, made from ``pacnet.protocol``
                                  here and now, so the browser and the Python client follow
@@ -60,6 +61,8 @@ class Site:
             HTTPStatus.OK, TYPES[".json"], json.dumps(classification(), indent=1).encode()
         )
         self._files["/"] = self._files[STATIC + "play.html"]
+        if STATIC + "watch.html" in self._files:  # the projector's view
+            self._files["/watch"] = self._files[STATIC + "watch.html"]
 
     def page(self, path: str) -> Page:
         """The page at ``path`` (query ignored), or a 404 that says what there is."""
