@@ -8,6 +8,7 @@ never downloads a browser of its own.
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -15,13 +16,14 @@ from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.faults.admin import AdminClient
 from pacnet.protocol.actions import ACTIONS
 from pacnet.protocol.models import Entity, ErrorBody, ErrorReply, WireModel
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
-from tests.conftest import MS, switch_on
+from tests.conftest import MS, Controlled, switch_on
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -312,3 +314,77 @@ async def test_the_page_fetches_nothing_from_another_origin(
     assert any(url.startswith("ws://") for url in urls)
     foreign = [url for url in urls if url.split("://", 1)[1].split("/", 1)[0] != origin]
     assert foreign == []
+
+
+async def mark(target: Controlled, label: str) -> None:
+    """A new exercise begins, as a scenario's step says (``pacnet chaos mark``)."""
+    assert target.url is not None
+    async with AdminClient(target.url, target.admin.token) as admin:
+        assert (await admin.mark(label)).ok
+
+
+async def press_c(page: Page, server: BoardServer) -> None:
+    await page.keyboard.press("c")
+
+
+async def next_exercise(page: Page, server: BoardServer) -> None:
+    await mark(server, "step 3: a request refused")
+    exercise = page.locator("#exercise", has_text="exercise 1: step 3: a request refused")
+    await exercise.wait_for(timeout=WAIT)
+
+
+@pytest.mark.parametrize(
+    "afresh",
+    [
+        pytest.param(next_exercise, id="a-new-exercise-starts-the-pages-counts-afresh"),
+        pytest.param(press_c, id="the-C-key-starts-the-pages-counts-afresh"),
+    ],
+)
+async def test_the_pages_counts_start_afresh(
+    afresh: Callable[[Page, BoardServer], Awaitable[None]],
+    open_page: OpenPage,
+    server: BoardServer,
+) -> None:
+    """The outcomes counted and the latest failures are the exercise's own (the window does
+    the same: pacnet/window/hud.py ``follow_exercise``, ``reset_counts``). The feed's first
+    word is no new exercise: the join stays counted."""
+    page = await playing(open_page, server, "alice")
+    await page.wait_for_function("window.pacnet.exercise()?.number === 0", timeout=WAIT)
+    await switch_on(server, kind="reject", action="findAll", count=2)
+    await grows(page, "findAll", Outcome.FATAL, by=2)
+    await page.locator("#failures li.FATAL").first.wait_for(timeout=WAIT)
+    assert (await counts(page))["join"]["SUCCESS"] == 1
+    await afresh(page, server)
+    await page.wait_for_function("window.pacnet.counts().join.SUCCESS === 0", timeout=WAIT)
+    await grows(page, "findAll", Outcome.SUCCESS)
+    assert (await counts(page))["findAll"]["FATAL"] == 0
+    assert await page.locator("#failures li").count() == 0
+    cell = page.locator("#calls tbody tr", has_text="join").locator("td.count.SUCCESS")
+    assert await cell.inner_text() == "0"
+
+
+async def test_the_page_shows_the_faults_on_behind_it_and_the_exercise(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """Played through the proxy, the page shows the network's faults and the server's, each
+    described as the window and ``pacnet chaos`` describe it, and the server's exercise."""
+    assert server.url is not None
+    await mark(server, "step 6: a reply lost on the way")
+    await switch_on(server, kind="no_reply", action="find")
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy:
+        assert proxy.url is not None
+        await switch_on(proxy, kind="drop", direction="reply", probability=0.2)
+        http = proxy.url.replace("ws://", "http://").rstrip("/")
+        page = await open_page(f"{http}/?name=alice")
+        await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+        on = server.admin.statuses() + proxy.admin.faults.status(time.monotonic())
+        described = [status.description for status in on]
+        assert "drop reply 20% (network, step 6 DELIVER REPLY)" in described
+        for description in described:
+            shown = page.locator("#faults-on li.on", has_text=description)
+            await shown.wait_for(timeout=WAIT)
+        exercise = page.locator("#exercise")
+        assert await exercise.inner_text() == "exercise 1: step 6: a reply lost on the way"
+        assert (await counts(page))["join"]["SUCCESS"] == 1  # the first word is no new exercise
+        await switch_on(server, kind="reject", action="find")  # a third, while the page is open
+        await page.locator("#faults-on li.on", has_text="reject").wait_for(timeout=WAIT)

@@ -1,5 +1,6 @@
 // What the page says beside the board: every call counted by action and outcome, the latest
-// failures in words, the score and lives, the connection, the client's faults. Each outcome
+// failures in words, the score and lives, the connection, the client's faults, the exercise
+// the room is in and the faults on behind the page's address (faults.js). Each outcome
 // has the one colour it has everywhere in pacnet (play.css, from pacnet/protocol/outcome.py).
 
 import { ARTICLE_CALLS } from "./protocol.js";
@@ -22,6 +23,11 @@ export class Tally {
 
   record(result) {
     this._row(result.action)[result.outcome] += 1;
+  }
+
+  /** Every count back to 0 (the rows stay). */
+  reset() {
+    for (const row of Object.values(this.counts)) for (const outcome of this.outcomes) row[outcome] = 0;
   }
 
   /** A copy of the counts, for the test hook. */
@@ -61,14 +67,22 @@ export class Hud {
     }
   }
 
+  /** Start the counts afresh, and the latest failures (C, or a new exercise). */
+  resetCounts() {
+    this.tally.reset();
+    this.failures = [];
+    this._failuresChanged = true;
+  }
+
   /** Bring the HUD up to date (a few times a second is plenty). */
-  update(game, board) {
+  update(game, board, feed) {
     this._counts();
     if (this._failuresChanged) this._failures();
     this._failuresChanged = false;
     this._status(game.view);
     this._connection(board);
     this._faults(board.faults);
+    this._exercise(feed);
   }
 
   _counts() {
@@ -133,6 +147,29 @@ export class Hud {
           ? `connection lost: next try in ${Math.round(wait)} ms (${board.lastError})`
           : `connecting to ${board.url}...`;
     line.classList.toggle("bad", board.state !== "open");
+  }
+
+  // The exercise, and the faults on in every domain, each as the window shows it.
+  _exercise(feed) {
+    const exercise = feed.exercise;
+    const heading = this.root.querySelector("#exercise");
+    const label = exercise?.label ? `: ${exercise.label}` : "";
+    const words = exercise === null ? "" : `exercise ${exercise.number}${label}`;
+    if (heading.textContent !== words) heading.textContent = words;
+    const lines = feed.faults.map((status) => `fault ${status.fault.id}: ${status.description}`);
+    if (!feed.connected) lines.push("the /faults feed cannot be reached: the faults on are not known");
+    else if (lines.length === 0) lines.push("none");
+    const list = this.root.querySelector("#faults-on");
+    if (list.dataset.shown === lines.join("\n")) return;
+    list.dataset.shown = lines.join("\n");
+    list.replaceChildren(
+      ...lines.map((line, i) => {
+        const item = document.createElement("li");
+        item.textContent = line;
+        item.classList.toggle("on", i < feed.faults.length);
+        return item;
+      }),
+    );
   }
 
   _faults(faults) {

@@ -1,8 +1,11 @@
 // The page's start: read the name (?name=NAME, else ask for one), fetch the outcome table,
 // connect, join, play; keys steer (arrows, WASD; a swipe on a phone), F7 and F8 switch the client's own faults,
-// Enter plays again after a game over. Frames are drawn as the browser asks for them.
+// C counts afresh, Enter plays again after a game over. The /faults feed is followed beside the
+// game: the faults on, the exercise, and its counts afresh at each new one. Frames are drawn
+// as the browser asks for them.
 
 import { Painter } from "./draw.js";
+import { FaultFeed, FEED_PATH } from "./faults.js";
 import { Game } from "./game.js";
 import { Hud, Tally } from "./hud.js";
 import { loadTable } from "./outcome.js";
@@ -26,7 +29,7 @@ function ask(problem) {
   window.pacnet = Object.freeze({ name: null, joined: false, problem, counts: () => ({}) });
 }
 
-function controls(game, board) {
+function controls(game, board, hud) {
   window.addEventListener("keydown", (event) => {
     if (event.code in KEYS) {
       game.direction = KEYS[event.code];
@@ -34,6 +37,8 @@ function controls(game, board) {
       board.faults.offline = !board.faults.offline;
     } else if (event.key === "F8") {
       board.faults.applyFails = !board.faults.applyFails;
+    } else if (event.code === "KeyC" && !event.ctrlKey && !event.metaKey) { // not a copy
+      hud.resetCounts();
     } else if (event.key === "Enter" && (game.view.gameOver || game.view.missing(performance.now()))) {
       game.rejoin();
     } else {
@@ -64,7 +69,8 @@ async function play(name) {
   let game = null;
   const board = new RemoteBoard(`${scheme}//${location.host}/`, name, table, () => game?.rejoin());
   game = new Game(board, (result) => hud.record(result), window.localStorage);
-  controls(game, board);
+  const feed = new FaultFeed(`${scheme}//${location.host}${FEED_PATH}`, () => hud.resetCounts());
+  controls(game, board, hud);
   window.pacnet = Object.freeze({
     name,
     get joined() {
@@ -76,18 +82,20 @@ async function play(name) {
     },
     counts: () => tally.snapshot(),
     faults: () => ({ ...board.faults }),
+    exercise: () => feed.exercise,
     pacmen: () => game.view.pacmen.map((p) => p.name),
     /** One call made by the loop at its next turn (a `find`, a `remove`), to its result. */
     call: (action, fields) => game.ask(action, fields),
   });
   board.connect();
+  feed.follow();
   const painter = new Painter(document.querySelector("#board"));
   let hudDue = 0;
   const frame = (now) => {
     painter.frame(game.view, now);
     if (now >= hudDue) {
       hudDue = now + HUD_EVERY_MS;
-      hud.update(game, board);
+      hud.update(game, board, feed);
     }
     requestAnimationFrame(frame);
   };

@@ -28,6 +28,13 @@ const STEP_OF = {
 };
 const GIVEN_UP_MEMORY = 1024;
 
+/** How long to wait before the next try at a lost connection, after `failedTries` tries that
+ * did not connect: a random wait within FIRST_TRY_MS, doubling per failed try, capped at
+ * RECONNECT_CAP_MS. (The /faults feed, faults.js, comes back the same way.) */
+export function reconnectWait(failedTries) {
+  return Math.random() * Math.min(RECONNECT_CAP_MS, FIRST_TRY_MS * 2 ** failedTries);
+}
+
 /** One line for the HUD, e.g. `move -> UNKNOWN: no reply in 500 ms`. */
 export function describe(result) {
   if (result.outcome === "SUCCESS") return `${result.action} -> SUCCESS`;
@@ -90,8 +97,7 @@ export class RemoteBoard {
 
   _retryLater(wasOpen) {
     if (!wasOpen) this._failedTries += 1;
-    const spread = Math.min(RECONNECT_CAP_MS, FIRST_TRY_MS * 2 ** this._failedTries);
-    const wait = Math.random() * spread;
+    const wait = reconnectWait(this._failedTries);
     this.state = "reconnecting";
     this.nextTryAt = performance.now() + wait;
     setTimeout(() => this.connect(), wait);
