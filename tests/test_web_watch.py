@@ -1,0 +1,136 @@
+"""The projector's view (``/watch``), in a real headless Chromium against a real server.
+
+Real players (Python clients) join, call, and report how their calls ended; the facilitator
+marks an exercise and switches a fault on. The page must show the room all of it, readable
+from the back (no text under 24 px at 1920x1080), and do nothing but follow the server's four
+read-only feeds. Playwright drives the system's Chromium (``/usr/bin/chromium``); it never
+downloads a browser of its own.
+"""
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page
+
+from pacnet.client.remote import RemoteBoard
+from pacnet.faults.admin import AdminClient
+from pacnet.protocol.outcome import OUTCOME_COLOURS, Outcome
+from pacnet.server.config import ServerConfig
+from pacnet.server.embedded import running_server
+from pacnet.server.net import BoardServer
+from tests.conftest import switch_on
+from tests.test_web_page import WAIT, browser, http_of
+
+__all__ = ["browser"]  # the play page's Chromium fixture, used here as it is there
+
+WALL = (0x21, 0x21, 0xDE)
+FULL_HD = {"width": 1920, "height": 1080}
+FEEDS = {"/board", "/room", "/faults", "/keepalive"}
+LABEL = "step 3: the server rejects findAll"
+
+SMALL_TEXT = """() => [...document.querySelectorAll("body *")]
+  .filter((e) => [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+  .filter((e) => e.getClientRects().length > 0)
+  .map((e) => [e.tagName + ":" + e.textContent.trim().slice(0, 30),
+               parseFloat(getComputedStyle(e).fontSize)])
+  .filter(([, size]) => size < 24)"""
+"""Every visible element with text of its own set under 24 px, as ``[what, px]``."""
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[BoardServer]:
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as served:
+        yield served
+
+
+async def watching(
+    browser: Browser, server: BoardServer, urls: list[str], errors: list[str]
+) -> Page:
+    """The projector's page at 1920x1080; every request and WebSocket it opens goes to ``urls``."""
+    context = await browser.new_context(viewport=FULL_HD)
+    page = await context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda socket: urls.append(socket.url))
+    await page.goto(f"{http_of(server)}/watch")
+    return page
+
+
+async def reporting(board: RemoteBoard, exercise: int, every: float) -> None:
+    """Report ``board``'s counts every ``every`` seconds, as a playing client does."""
+    seq = 0
+    while True:
+        seq += 1
+        await board.report(exercise, seq, board.tally.as_counts())
+        await asyncio.sleep(every)
+
+
+async def test_the_room_sees_the_board_the_outcomes_the_fault_and_who_is_late(
+    server: BoardServer, browser: Browser
+) -> None:
+    assert server.url is not None
+    async with AsyncExitStack() as stack:
+        alice = await stack.enter_async_context(RemoteBoard(server.url, "alice"))
+        bob = await stack.enter_async_context(RemoteBoard(server.url, "bob"))
+        for board in (alice, bob):
+            assert (await board.join()).ok
+        async with AdminClient(server.url, server.admin.token) as admin:
+            exercise = (await admin.mark(LABEL)).exercise.number
+        for board in (alice, bob):
+            assert (await board.find_all(":ghost")).outcome is Outcome.SUCCESS
+        await switch_on(server, kind="reject", action="findAll")
+        for board in (alice, bob):
+            for _ in range(3):
+                assert (await board.find_all(":ghost")).outcome is Outcome.FATAL
+        await bob.report(exercise, 1, bob.tally.as_counts())  # bob's only report
+
+        urls: list[str] = []
+        errors: list[str] = []
+        async with asyncio.TaskGroup() as tasks:
+            reports = tasks.create_task(reporting(alice, exercise, 0.3))
+            page = await watching(browser, server, urls, errors)
+            await page.wait_for_function(
+                "['alice', 'bob'].every((n) => window.watch.labels().includes(n))", timeout=WAIT
+            )
+            fatal = page.locator("#totals tr.FATAL td[data-call=findAll]")
+            await page.wait_for_function(
+                "document.querySelector('#totals tr.FATAL td[data-call=findAll]')"
+                "?.textContent === '6'",
+                timeout=WAIT,
+            )
+            assert await fatal.inner_text() == "6"
+            success = page.locator("#totals tr.SUCCESS td[data-call=findAll]")
+            assert await success.inner_text() == "2"
+            assert await page.locator("#headline-label").inner_text() == LABEL
+            fault = await page.locator("#switched li").first.inner_text()
+            for words in ("reject", "action=findAll", "step 3 VALIDATE REQUEST"):
+                assert words in fault
+            late = page.locator("#players li[data-user=bob] .late")
+            await late.wait_for(timeout=WAIT)
+            assert await page.locator("#players li[data-user=alice] .late").count() == 0
+            assert "late" in await page.locator("#legend").inner_text()
+
+            assert await page.evaluate(SMALL_TEXT) == []
+            shot = await page.screenshot()
+            Image.open(io.BytesIO(shot)).save("/tmp/watch-1920x1080.png")
+            reports.cancel()
+
+    image = Image.open(io.BytesIO(shot)).convert("RGB")
+    pixels = {colour for _, colour in image.getcolors(maxcolors=1 << 22) or []}
+    assert WALL in pixels
+    for outcome in (Outcome.SUCCESS, Outcome.FATAL, Outcome.UNKNOWN):
+        assert rgb(OUTCOME_COLOURS[outcome]) in pixels, outcome
+    origin = http_of(server)
+    ws_origin = server.url.rstrip("/")
+    assert all(url.startswith((origin, ws_origin)) for url in urls), urls
+    sockets = {url.removeprefix(ws_origin) for url in urls if url.startswith("ws")}
+    assert sockets == FEEDS, "the page opened no game WebSocket, only the four feeds"
+    assert errors == []
