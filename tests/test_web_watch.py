@@ -39,6 +39,13 @@ SMALL_TEXT = """() => [...document.querySelectorAll("body *")]
                parseFloat(getComputedStyle(e).fontSize)])
   .filter(([, size]) => size < 24)"""
 """Every visible element with text of its own set under 24 px, as ``[what, px]``."""
+PILED_LABELS = """() => {
+  const boxes = [...document.querySelectorAll("#labels span:not([hidden])")]
+    .map((e) => e.getBoundingClientRect());
+  return boxes.flatMap((a, i) => boxes.slice(i + 1).filter((b) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length;
+}"""
+"""How many pairs of the pac-men's name labels cover each other."""
 
 
 def rgb(colour: str) -> tuple[int, int, int]:
@@ -119,6 +126,7 @@ async def test_the_room_sees_the_board_the_outcomes_the_fault_and_who_is_late(
             assert "late" in await page.locator("#legend").inner_text()
 
             assert await page.evaluate(SMALL_TEXT) == []
+            assert await page.evaluate(PILED_LABELS) == 0
             shot = await page.screenshot()
             Image.open(io.BytesIO(shot)).save("/tmp/watch-1920x1080.png")
             reports.cancel()
