@@ -188,6 +188,7 @@ def _announce(room: Addresses, token: str, folder: Path) -> None:
     print(
         f"{PROG}: the room is open\n"
         f"  participants open   {room.play}   (or: pacnet play --server {room.proxy})\n"
+        f"  the projector       {room.watch}\n"
         f"  the server          {room.server}   (the proxy in front of it: {room.proxy})\n"
         f"  switch faults       export PACNET_ADMIN_TOKEN={token}\n"
         f"                      pacnet chaos --server {room.server} --proxy {room.proxy} ...\n"

@@ -40,6 +40,11 @@ class Addresses:
         return f"ws://{self.host}:{self.proxy_port}"
 
     @property
+    def watch(self) -> str:
+        """The projector's view: the server's own, read-only feeds and nothing to play."""
+        return f"http://{self.host}:{self.server_port}/watch"
+
+    @property
     def play(self) -> str:
         """The page participants open: the proxy's, so the network's faults hit them."""
         return f"http://{self.host}:{self.proxy_port}/"
