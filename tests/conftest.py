@@ -81,6 +81,7 @@ async def start_server() -> AsyncIterator[StartServer]:
             hooks: tuple[StageHook, ...] = (),
             seed: int = 7,
             tick_rate: float = 60.0,
+            calm: bool = False,
             **limits: Any,
         ) -> BoardServer:
             config = ServerConfig(
@@ -88,6 +89,7 @@ async def start_server() -> AsyncIterator[StartServer]:
                 layout="small",
                 seed=seed,
                 tick_rate=tick_rate,
+                calm=calm,
                 limits=ServerLimits(**limits),
             )
             return await stack.enter_async_context(running_server(config, hooks=hooks))

@@ -53,7 +53,7 @@ def calls_of(row: Row) -> tuple[str, ...]:
 async def test_the_page_counts_the_outcome_the_table_says(
     row: Row, open_page: OpenPage, start_server: StartServer
 ) -> None:
-    server = await start_server()
+    server = await start_server(calm=True)  # no catch: our pac-man stays to be moved
     async with AsyncExitStack() as stack:
         target: Controlled = server
         if row.domain is Domain.NETWORK:
@@ -68,6 +68,10 @@ async def test_the_page_counts_the_outcome_the_table_says(
         if row.fault["kind"] == "refuse":
             await refused(page, target)
         elif row.domain is Domain.CLIENT:
+            # The page moves only a pac-man it has seen: once the fault is on it sees no more.
+            await page.wait_for_function(
+                "window.pacnet.pacmen().includes('pacman-alice')", timeout=WAIT
+            )
             await page.keyboard.press(KEYS[row.fault["kind"]])
         for action in calls_of(row):
             await counted(page, row, action, target)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.faults.admin import AdminClient
@@ -23,7 +23,7 @@ from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
-from tests.conftest import MS, Controlled, switch_on
+from tests.conftest import MS, Controlled, StartServer, switch_on
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -60,10 +60,12 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     """Open a page in a context of its own (its own localStorage), 1280x800; any uncaught
     error in the page fails the test."""
     errors: list[str] = []
+    contexts: list[BrowserContext] = []
 
     async def open_(url: str, urls: list[str] | None = None) -> Page:
         """``urls``: a list to add the URL of every request and WebSocket of the page to."""
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
         page = await context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         if urls is not None:
@@ -73,6 +75,8 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
         return page
 
     yield open_
+    for context in contexts:  # a page left open keeps playing, and trying to reconnect,
+        await context.close()  # on the one browser every later test shares
     assert errors == []
 
 
@@ -343,11 +347,13 @@ async def next_exercise(page: Page, server: BoardServer) -> None:
 async def test_the_pages_counts_start_afresh(
     afresh: Callable[[Page, BoardServer], Awaitable[None]],
     open_page: OpenPage,
-    server: BoardServer,
+    start_server: StartServer,
 ) -> None:
     """The outcomes counted and the latest failures are the exercise's own (the window does
     the same: pacnet/window/hud.py ``follow_exercise``, ``reset_counts``). The feed's first
-    word is no new exercise: the join stays counted."""
+    word is no new exercise: the join stays counted. A calm board: a ghost's catch would be a
+    failure of its own, and the afresh list must be empty of anything but the fault's."""
+    server = await start_server(calm=True)
     page = await playing(open_page, server, "alice")
     await page.wait_for_function("window.pacnet.exercise()?.number === 0", timeout=WAIT)
     await switch_on(server, kind="reject", action="findAll", count=2)
