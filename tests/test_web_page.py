@@ -394,3 +394,24 @@ async def test_the_page_shows_the_faults_on_behind_it_and_the_exercise(
         assert (await counts(page))["join"]["SUCCESS"] == 1  # the first word is no new exercise
         await switch_on(server, kind="reject", action="find")  # a third, while the page is open
         await page.locator("#faults-on li.on", has_text="reject").wait_for(timeout=WAIT)
+
+
+async def test_the_page_reports_its_outcomes_for_the_projector(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """Only the page knows how its calls ended: it reports them every second, and the server's
+    room (the projector's /room feed) shows them, never more than the page counted."""
+    page = await playing(open_page, server, "alice")
+    await switch_on(server, kind="reject", action="findAll", count=3)
+    await grows(page, "findAll", Outcome.FATAL, by=3)
+    async with asyncio.timeout(WAIT / 1000):
+        while True:
+            room = server.game.room.view(time.monotonic())
+            mine = [p for p in room.players if p.user_id == "alice"]
+            reported = {(c.action, c.outcome): c.calls for c in mine[0].counts} if mine else {}
+            if reported.get(("findAll", Outcome.FATAL)) == 3:
+                break
+            await asyncio.sleep(0.1)
+    counted = await counts(page)
+    assert 0 < reported[("findAll", Outcome.SUCCESS)] <= counted["findAll"]["SUCCESS"]
+    assert "report" not in counted  # a report is not one of the page's counted calls

@@ -11,6 +11,7 @@ import { Hud, Tally } from "./hud.js";
 import { loadTable } from "./outcome.js";
 import { nameProblem } from "./protocol.js";
 import { RemoteBoard } from "./remote.js";
+import { reportEverySecond } from "./report.js";
 
 const KEYS = {
   ArrowUp: "up", KeyW: "up", ArrowDown: "down", KeyS: "down",
@@ -89,6 +90,7 @@ async function play(name) {
   });
   board.connect();
   feed.follow();
+  reportEverySecond(board, tally, feed, () => board.connected && !game.needJoin);
   const painter = new Painter(document.querySelector("#board"));
   let hudDue = 0;
   const frame = (now) => {

@@ -1,0 +1,26 @@
+// Reporting how this page's calls ended, for the projector (the room's view, /watch): only the
+// page knows (UNKNOWN is its verdict, not the server's), so it tells the server every second
+// with a `report` request. Its counts are cumulative since the exercise began and each report
+// is numbered, so a lost one is made good by the next and a late one is ignored
+// (docs/architecture.md, "The room's view"). One attempt each, not counted among the calls.
+
+export const REPORT_EVERY_MS = 1000;
+
+/** The tally's counts as a report carries them: every call that happened, by action and outcome. */
+export function reportCounts(counts) {
+  const out = [];
+  for (const [action, row] of Object.entries(counts)) {
+    for (const [outcome, calls] of Object.entries(row)) if (calls > 0) out.push({ action, outcome, calls });
+  }
+  return out;
+}
+
+/** Report `tally`'s counts every second while `playing()`, of the exercise `feed` follows. */
+export function reportEverySecond(board, tally, feed, playing) {
+  let seq = Date.now(); // counting up from the clock: a page opened again keeps rising
+  setInterval(() => {
+    if (!playing()) return;
+    seq += 1;
+    board.call("report", { exercise: feed.exercise?.number ?? 0, seq, counts: reportCounts(tally.counts) });
+  }, REPORT_EVERY_MS);
+}
