@@ -34,6 +34,9 @@ CALLS = ("find", "move", "findAll", "remove")
 life, and the pac-man is off the board for a moment)."""
 ASKED = {"find": {"name": "pacman"}, "remove": {"name": "pacman"}}
 """The calls asked for through the page's hook, with their fields."""
+MOVE = {"name": "pacman", "direction": "right"}
+"""A move asked for when every call fails alike (a client fault, a refused connection): the
+loop moves only a pac-man it has seen, and a page cut off sees nothing."""
 KEYS = {"offline": "F7", "apply_fails": "F8"}
 """The client's faults, by kind: the page's keys that switch them."""
 
@@ -95,10 +98,9 @@ async def counted(page: Page, row: Row, action: str, target: Controlled) -> None
         )
     before = (await counts(page))[action][row.outcome.value]
     fault_id = await switch_on(target, **row.fault, action=action, count=1) if aimed else None
-    if action in ASKED:
-        result = await page.evaluate(
-            "([a, f]) => window.pacnet.call(a, f)", [action, ASKED[action]]
-        )
+    asked = ASKED.get(action) or (MOVE if action == "move" and not aimed else None)
+    if asked is not None:
+        result = await page.evaluate("([a, f]) => window.pacnet.call(a, f)", [action, asked])
         assert result["outcome"] == row.outcome.value, result
     await page.wait_for_function(
         f"window.pacnet.counts()[{action!r}][{row.outcome.value!r}] > {before}", timeout=WAIT
