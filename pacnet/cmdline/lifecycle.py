@@ -107,6 +107,12 @@ def loop_name() -> str:
     )
 
 
+def started_fields(admin: _Admin) -> dict[str, str]:
+    """What a server's and a proxy's started lines both say about how they run: whether the
+    admin token was generated (never the token itself) and which event loop runs them."""
+    return {"adminToken": "generated" if admin.generated_token else "given", "loop": loop_name()}
+
+
 def run_on(choice: LoopChoice, main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)`` on the loop ``choice`` names."""
     with asyncio.Runner(loop_factory=loop_factory(choice)) as runner:

@@ -37,7 +37,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import InvalidHandshake
 from websockets.http11 import Request, Response
 
-from pacnet.cmdline.lifecycle import loop_name, running
+from pacnet.cmdline.lifecycle import running, started_fields
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet, Message
 from pacnet.faults.feed import FaultWatch
@@ -116,7 +116,7 @@ class Proxy:
         self.url = url_of(self._server, config.host)
         log.info(
             "proxy_started", url=self.url, upstream=config.upstream, seed=self.seed,
-            adminToken="generated" if self.admin.generated_token else "given", loop=loop_name(),
+            **started_fields(self.admin),
         )  # fmt: skip
         return self.url
 

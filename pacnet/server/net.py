@@ -23,7 +23,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from pacnet.cmdline.lifecycle import loop_name
+from pacnet.cmdline.lifecycle import started_fields
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
@@ -146,8 +146,7 @@ class BoardServer:
             keepaliveTimeout=config.limits.keepalive_timeout,
             rate=config.limits.rate,
             burst=config.limits.burst,
-            adminToken="generated" if self.admin.generated_token else "given",
-            loop=loop_name(),
+            **started_fields(self.admin),
             state=str(self.store.path) if self.store is not None else None,
         )
         if self._restored:
