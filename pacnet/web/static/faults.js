@@ -7,10 +7,10 @@
 //    "exercise": {"number": 3, "label": "step 3: ..."}}
 //
 // A new exercise (a scenario's step, `pacnet chaos clear` or `mark`) starts the counts afresh,
-// as the window does (pacnet/window/hud.py follow_exercise). A lost feed is followed again as
-// the game's socket is (remote.js reconnectWait); meanwhile the page shows what it last said.
+// as the window does (pacnet/window/hud.py follow_exercise). A lost feed is followed again
+// (feed.js); meanwhile the page shows what it last said.
 
-import { reconnectWait } from "./remote.js";
+import { follow } from "./feed.js";
 
 export const FEED_PATH = "/faults";
 
@@ -21,44 +21,23 @@ export function exerciseBegan(previous, next) {
 
 export class FaultFeed {
   /**
-   * @param {string} url the feed's ws:// or wss:// address
    * @param {(exercise) => void} onExercise called when a new exercise begins: the caller must
    *   start its counts afresh
    */
-  constructor(url, onExercise) {
-    this.url = url;
+  constructor(onExercise) {
     this.onExercise = onExercise;
     this.faults = []; // the feed's FaultStatus objects, as it last sent them
     this.exercise = null; // {number, label}; null until the feed first says
     this.connected = false;
-    this._failedTries = 0;
   }
 
   /** Follow the feed; when it is lost, it is followed again by itself. */
   follow() {
-    const ws = new WebSocket(this.url);
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
-      this._failedTries = 0;
-      this.connected = true;
-    };
-    ws.onmessage = (event) => this.receive(event.data);
-    ws.onclose = () => {
-      this.connected = false;
-      if (!opened) this._failedTries += 1;
-      setTimeout(() => this.follow(), reconnectWait(this._failedTries));
-    };
+    follow(FEED_PATH, (feed) => this.receive(feed), (open) => { this.connected = open; });
   }
 
-  /** One snapshot of the feed (a JSON text); anything else is ignored. */
-  receive(raw) {
-    let feed = null;
-    try {
-      feed = JSON.parse(raw);
-    } catch {
-      return;
-    }
+  /** One snapshot of the feed; anything that is not one is ignored. */
+  receive(feed) {
     if (!Array.isArray(feed?.faults)) return;
     this.faults = feed.faults;
     const exercise = { number: feed.exercise?.number ?? 0, label: feed.exercise?.label ?? "" };

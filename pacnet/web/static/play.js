@@ -5,7 +5,8 @@
 // as the browser asks for them.
 
 import { Painter } from "./draw.js";
-import { FaultFeed, FEED_PATH } from "./faults.js";
+import { socketUrl } from "./feed.js";
+import { FaultFeed } from "./faults.js";
 import { Game } from "./game.js";
 import { Hud, Tally } from "./hud.js";
 import { loadTable } from "./outcome.js";
@@ -66,11 +67,10 @@ async function play(name) {
   const table = await loadTable();
   const tally = new Tally(table.outcomes);
   const hud = new Hud(document.querySelector("#hud"), tally);
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   let game = null;
-  const board = new RemoteBoard(`${scheme}//${location.host}/`, name, table, () => game?.rejoin());
+  const board = new RemoteBoard(socketUrl("/"), name, table, () => game?.rejoin());
   game = new Game(board, (result) => hud.record(result), window.localStorage);
-  const feed = new FaultFeed(`${scheme}//${location.host}${FEED_PATH}`, () => hud.resetCounts());
+  const feed = new FaultFeed(() => hud.resetCounts());
   controls(game, board, hud);
   window.pacnet = Object.freeze({
     name,

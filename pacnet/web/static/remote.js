@@ -30,7 +30,7 @@ const GIVEN_UP_MEMORY = 1024;
 
 /** How long to wait before the next try at a lost connection, after `failedTries` tries that
  * did not connect: a random wait within FIRST_TRY_MS, doubling per failed try, capped at
- * RECONNECT_CAP_MS. (The /faults feed, faults.js, comes back the same way.) */
+ * RECONNECT_CAP_MS. (The read-only feeds, feed.js, come back the same way.) */
 export function reconnectWait(failedTries) {
   return Math.random() * Math.min(RECONNECT_CAP_MS, FIRST_TRY_MS * 2 ** failedTries);
 }

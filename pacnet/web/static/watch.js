@@ -2,7 +2,7 @@
 // in the room at once. It joins no game and changes nothing: it only follows the server's
 // read-only feeds. `window.watch` lets tests see what is shown.
 
-import { follow } from "./watch-feeds.js";
+import { follow } from "./feed.js";
 import { BoardPicture } from "./watch-board.js";
 import { showFaults, showRoom, showSuspects } from "./watch-panels.js";
 
