@@ -16,9 +16,13 @@ from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.client.retry import Reconnects
+from pacnet.client.timeouts import Timeouts
+from pacnet.client.view import MISSING_AFTER
 from pacnet.faults.admin import AdminClient
 from pacnet.protocol.actions import ACTIONS
-from pacnet.protocol.models import Entity, ErrorBody, ErrorReply, WireModel
+from pacnet.protocol.feeds import REPORT_EVERY
+from pacnet.protocol.models import PROTOCOL_VERSION, Entity, ErrorBody, ErrorReply, WireModel
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
@@ -98,6 +102,33 @@ async def grows(page: Page, action: str, outcome: Outcome, by: int = 3) -> None:
     await page.wait_for_function(
         f"window.pacnet.counts()[{action!r}][{outcome.value!r}] >= {before + by}", timeout=WAIT
     )
+
+
+async def test_the_pages_timings_are_the_python_clients(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """The page cannot import Python: each timing a player feels (a call's deadline, the
+    reconnection backoff, when a pac-man counts as missing, how often the room hears from it)
+    is written again in JavaScript, and held here to the Python client's."""
+    page = await open_page(http_of(server))
+    page_says = await page.evaluate(
+        """async () => {
+            const [remote, game, report, protocol] = await Promise.all(
+                ["remote", "game", "report", "protocol"].map((m) => import(`/static/${m}.js`)));
+            return {deadline: remote.DEADLINE_MS, firstTry: remote.FIRST_TRY_MS,
+                    cap: remote.RECONNECT_CAP_MS, missing: game.MISSING_AFTER_MS,
+                    report: report.REPORT_EVERY_MS, version: protocol.VERSION};
+        }"""
+    )
+    reconnects = Reconnects()
+    assert page_says == {
+        "deadline": Timeouts.reply * 1000,
+        "firstTry": reconnects.first * 1000,
+        "cap": reconnects.cap * 1000,
+        "missing": MISSING_AFTER * 1000,
+        "report": REPORT_EVERY * 1000,
+        "version": PROTOCOL_VERSION,
+    }
 
 
 async def test_the_page_joins_and_counts_its_successful_calls(
