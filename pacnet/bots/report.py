@@ -15,7 +15,8 @@ from rich.text import Text
 
 from pacnet.bots.counts import FleetCounts, Gauges, Latencies
 from pacnet.client.report import outcome_table
-from pacnet.client.tally import ARTICLE_CALLS, OutcomeTally
+from pacnet.client.tally import OutcomeTally
+from pacnet.protocol.actions import ARTICLE_CALLS
 from pacnet.protocol.outcome import Outcome
 
 REPORTED_CALLS = (*ARTICLE_CALLS, "join")

@@ -4,7 +4,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pacnet.client.remote import CallResult
-from pacnet.client.tally import ARTICLE_CALLS, OutcomeTally
+from pacnet.client.tally import OutcomeTally
+from pacnet.protocol.actions import ARTICLE_CALLS
 from pacnet.protocol.models import OkReply
 from pacnet.protocol.outcome import Outcome
 

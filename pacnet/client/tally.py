@@ -5,12 +5,9 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pacnet.protocol.actions import ACTIONS
+from pacnet.protocol.actions import ACTIONS, ARTICLE_CALLS
 from pacnet.protocol.models import CallCount
 from pacnet.protocol.outcome import Outcome
-
-ARTICLE_CALLS = ("find", "move", "findAll", "remove")
-"""The four calls of the article's loop, in the order the loop makes them."""
 
 
 def rank(fraction: float, count: int) -> int:

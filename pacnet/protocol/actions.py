@@ -73,3 +73,6 @@ REQUEST_TYPES: Mapping[str, type[RequestBase]] = {a: s.request for a, s in ACTIO
 SUCCESS_REPLY_TYPES: Mapping[str, type[OkReply]] = {a: s.reply for a, s in ACTIONS.items()}
 MUTATIONS = frozenset(a for a, s in ACTIONS.items() if s.mutates)
 """Actions that change the board (``ActionSpec.mutates``)."""
+
+ARTICLE_CALLS = ("find", "move", "findAll", "remove")
+"""The article's four calls, in its loop's order: what the outcome grids show."""

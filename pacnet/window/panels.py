@@ -10,9 +10,9 @@ so everything made of text that changes with the calls is drawn into one overlay
 import pygame
 
 from pacnet.client.predict import prediction_line
-from pacnet.client.tally import ARTICLE_CALLS
 from pacnet.client.view import View
 from pacnet.faults.spec import FaultStatus
+from pacnet.protocol.actions import ARTICLE_CALLS
 from pacnet.protocol.outcome import Outcome, Step
 from pacnet.trace.steps import STEP_DOMAINS, Known, strip
 from pacnet.window.draw import HUD, PACMAN, draw_pacman
