@@ -5,7 +5,7 @@ from websockets.asyncio.client import connect
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.addresses import endpoint_url
-from pacnet.protocol.feeds import BOARD_PATH, ROOM_PATH, BoardView, RoomView
+from pacnet.protocol.feeds import BOARD_PATH, RATE_BIN, RATE_BINS, ROOM_PATH, BoardView, RoomView
 from pacnet.protocol.models import CallCount
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig
@@ -38,6 +38,41 @@ def test_the_totals_are_the_newest_exercises_and_a_silent_player_is_late() -> No
     assert late == {"alice": True, "bob": False, "carol": True}
     room.forget("alice")
     assert [p.user_id for p in room.view(now=0.0).players] == ["bob", "carol"]
+
+
+def test_the_rates_chart_each_reports_growth_in_the_second_it_arrived() -> None:
+    room = Room()
+    room.record("alice", 1, 1, [count("move", Outcome.SUCCESS, 10)], now=100.2)
+    room.record("bob", 1, 1, [count("find", Outcome.UNKNOWN, 1)], now=100.7)
+    # alice's report of second 101 is lost; the next one makes it good, in its own second
+    room.record(
+        "alice",
+        1,
+        3,
+        [count("move", Outcome.SUCCESS, 30), count("move", Outcome.UNKNOWN, 2)],
+        now=102.1,
+    )
+    room.record("alice", 1, 4, [count("move", Outcome.SUCCESS, 5)], now=103.1)  # C pressed
+    room.record("alice", 1, 5, [count("join", Outcome.SUCCESS, 1)], now=103.5)  # not charted
+    rates = room.view(now=103.9).rates
+    assert len(rates) == RATE_BINS
+    assert [r.calls for r in rates[-4:]] == [
+        [10, 0, 0, 0, 1],  # second 100: alice's ten moves, bob's UNKNOWN find
+        [0, 0, 0, 0, 0],  # second 101: nothing arrived
+        [20, 0, 0, 0, 2],  # second 102: the growth since alice's last report that arrived
+        [0, 0, 0, 0, 0],  # second 103: counts that shrank add nothing
+    ]
+
+
+def test_a_new_exercise_charts_from_zero_and_the_chart_keeps_its_last_minutes() -> None:
+    room = Room()
+    room.record("alice", 1, 1, [count("move", Outcome.FATAL, 50)], now=0.5)
+    room.record("alice", 2, 2, [count("move", Outcome.FATAL, 3)], now=1.5)  # counts afresh
+    rates = room.view(now=2.0).rates
+    assert [(r.exercise, r.calls[3]) for r in rates[-3:]] == [(1, 50), (2, 3), (2, 0)]
+    later = room.view(now=2.0 + RATE_BINS * RATE_BIN).rates
+    assert all(r.calls == [0] * 5 for r in later)  # older than the chart: gone
+    assert later[-1].exercise == 2
 
 
 async def test_a_report_reaches_the_rooms_feed() -> None:

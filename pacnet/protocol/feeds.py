@@ -102,6 +102,26 @@ class PlayerReport(WireModel):
     )
 
 
+RATE_BIN = 1.0
+"""Seconds of calls each bin of the room's outcome rates holds."""
+RATE_BINS = 180
+"""Bins of outcome rates the room's view carries: the last three minutes, long enough to see
+an exercise's fault rise and fall beside the calm before it."""
+
+
+class RateBin(WireModel):
+    """The room's article calls that ended in each outcome during one ``RATE_BIN``, as the
+    reports that arrived in it say."""
+
+    exercise: int = Field(ge=0, description="The newest exercise reported by then.")
+    calls: list[int] = Field(
+        min_length=5, max_length=5,
+        description="Calls that ended in each outcome, in the order SUCCESS, POST_FAILED, "
+        "RETRYABLE, FATAL, UNKNOWN (the reports' growth: a call is counted when the report "
+        "that first includes it arrives).",
+    )  # fmt: skip
+
+
 class RoomView(WireModel):
     """How the room's calls ended: each player's latest report, and the room's totals."""
 
@@ -110,6 +130,11 @@ class RoomView(WireModel):
     players: list[PlayerReport] = Field(description="Every player who reported, by name.")
     totals: list[CallCount] = Field(
         description="The sum of the reports of the players in the newest exercise."
+    )
+    rate_bin_s: float = Field(description="Seconds each of ``rates`` covers.")
+    rates: list[RateBin] = Field(
+        description="The outcome rates of the last few minutes, oldest first; the last bin is "
+        "the current one, still filling."
     )
 
 

@@ -11,17 +11,39 @@ without harm:
 - a player whose reports stop arriving is shown ``late``, with the counts last received, never
   silently dropped from the totals: the room sees that its picture of that player is old.
 
+The room's outcome rates over the last minutes come from the reports' growth: each report adds
+what its article calls grew by since the player's previous report (of the same exercise) to the
+bin of the second it arrived in. A call is thus charted when the report that first includes it
+arrives, up to a report period late; a lost report's calls land in the next one's bin. Counts
+that shrink (a player who pressed C, a reloaded page) add nothing.
+
 Pure: reports and the time in, a ``RoomView`` out.
 """
 
 from collections import Counter
 from dataclasses import dataclass
 
-from pacnet.protocol.feeds import REPORT_EVERY, PlayerReport, RoomView
+from pacnet.protocol.actions import ARTICLE_CALLS
+from pacnet.protocol.feeds import (
+    RATE_BIN,
+    RATE_BINS,
+    REPORT_EVERY,
+    PlayerReport,
+    RateBin,
+    RoomView,
+)
 from pacnet.protocol.models import CallCount
+from pacnet.protocol.outcome import Outcome
 
 LATE_AFTER = 3 * REPORT_EVERY
 """Seconds without a report after which a player's counts are shown as late."""
+_SLOT = {outcome: i for i, outcome in enumerate(Outcome)}
+
+
+@dataclass
+class _Bin:
+    exercise: int
+    calls: list[int]
 
 
 @dataclass(frozen=True)
@@ -37,6 +59,8 @@ class Room:
 
     def __init__(self) -> None:
         self._latest: dict[str, Report] = {}
+        self._bins: dict[int, _Bin] = {}
+        """The outcome rates, by bin number (``now // RATE_BIN``): the last ``RATE_BINS``."""
 
     def record(
         self, user_id: str, exercise: int, seq: int, counts: list[CallCount], now: float
@@ -46,7 +70,33 @@ class Room:
         if kept is not None and seq <= kept.seq and exercise <= kept.exercise:
             return False
         self._latest[user_id] = Report(exercise, seq, tuple(counts), now)
+        before = kept.counts if kept is not None and kept.exercise == exercise else ()
+        self._chart(_growth(before, counts), exercise, now)
         return True
+
+    def _chart(self, grown: list[int], exercise: int, now: float) -> None:
+        number = int(now // RATE_BIN)
+        rate = self._bins.get(number)
+        if rate is None:
+            for old in [n for n in self._bins if n <= number - RATE_BINS]:
+                del self._bins[old]
+            rate = self._bins[number] = _Bin(exercise, [0] * len(_SLOT))
+        rate.exercise = max(rate.exercise, exercise)
+        rate.calls = [a + b for a, b in zip(rate.calls, grown, strict=True)]
+
+    def rates(self, now: float, exercise: int) -> list[RateBin]:
+        """The last ``RATE_BINS`` bins, oldest first, the current one last; a bin no report
+        arrived in is zeros, of the exercise before it (``exercise`` before the first)."""
+        last = int(now // RATE_BIN)
+        numbers = range(last - RATE_BINS + 1, last + 1)
+        known = [self._bins[n] for n in numbers if n in self._bins]
+        exercise = known[0].exercise if known else exercise
+        rates = []
+        for number in numbers:
+            rate = self._bins.get(number) or _Bin(exercise, [0] * len(_SLOT))
+            exercise = rate.exercise
+            rates.append(RateBin(exercise=rate.exercise, calls=rate.calls))
+        return rates
 
     def forget(self, user_id: str) -> None:
         """The player left the board (or the server gave up on them)."""
@@ -71,9 +121,22 @@ class Room:
         return RoomView(
             exercise=exercise,
             report_every_s=REPORT_EVERY,
+            rate_bin_s=RATE_BIN,
+            rates=self.rates(now, exercise),
             players=players,
             totals=[
                 CallCount(action=action, outcome=outcome, calls=calls)  # type: ignore[arg-type]
                 for (action, outcome), calls in sorted(totals.items())
             ],
         )
+
+
+def _growth(before: tuple[CallCount, ...], after: list[CallCount]) -> list[int]:
+    """How much each outcome's article calls grew from ``before`` to ``after``, by outcome."""
+    was = {(c.action, c.outcome): c.calls for c in before}
+    grown = [0] * len(_SLOT)
+    for count in after:
+        if count.action in ARTICLE_CALLS:
+            earlier = was.get((count.action, count.outcome), 0)
+            grown[_SLOT[count.outcome]] += max(0, count.calls - earlier)
+    return grown
