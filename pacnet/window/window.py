@@ -48,6 +48,9 @@ class WindowReport:
     frames: int = 0
     frame_times: list[tuple[float, float]] = field(default_factory=list)
     """(loop time, seconds since the frame before) for every frame after the first."""
+    frame_work: list[float] = field(default_factory=list)
+    """Seconds each frame took to handle its events, draw and present: the part of the frame
+    time that is the window's own work (the rest is waiting for the next frame)."""
     tally: OutcomeTally = field(default_factory=OutcomeTally)
     """The board's own count of its calls, by action and outcome."""
     rejoins: int = 0
@@ -191,6 +194,7 @@ async def _frames(
     loop = asyncio.get_running_loop()
     start = next_frame = last_frame = loop.time()
     while True:
+        began = loop.time()
         for event in pygame.event.get():
             if closes(event):
                 return report
@@ -213,6 +217,7 @@ async def _frames(
         presenter.show(base, screen)
         pygame.display.flip()
         report.screen = screen.get_size()
+        report.frame_work.append(loop.time() - began)
         if exit_after is not None and now - start >= exit_after:
             if screenshot is not None:
                 pygame.image.save(base, str(screenshot))
