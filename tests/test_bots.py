@@ -19,10 +19,13 @@ from pacnet.bots.strategies import Maze
 from pacnet.bots.workers import shares
 from pacnet.client.remote import CallResult
 from pacnet.client.tally import RecentCalls, percentile
+from pacnet.faults.admin import AdminClient
+from pacnet.protocol.feeds import PlayerReport
 from pacnet.protocol.models import Entity, JoinReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.net import BoardServer
 from tests.conftest import MS, ROOT, ServerProcess, StartServer, switch_on
+from tests.test_article_loop import until
 from tests.test_cli import pacnet, table_row
 
 SMALL = (
@@ -251,6 +254,41 @@ async def test_a_fleet_stops_when_told_and_still_reports(start_server: StartServ
     assert time.monotonic() - started < 10
     assert counts.finished == {0}
     assert counts.gauges().calls.count("findAll", Outcome.SUCCESS) > 0
+
+
+async def test_the_bots_report_to_the_room_and_start_afresh_at_a_new_exercise(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    assert server.url is not None
+    plan = FleetPlan(url=server.url, bots=3, strategy="random", duration=60, seed=1, report=True)
+    fleet = Fleet(plan, range(3), FleetCounts().receive)
+    stop = asyncio.Event()
+
+    def players() -> dict[str, PlayerReport]:
+        view = server.game.room.view(time.monotonic())
+        return {p.user_id: p for p in view.players}
+
+    def reported(player: PlayerReport) -> int:
+        return sum(count.calls for count in player.counts)
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(fleet.run(stop))
+        await until(lambda: len(players()) == 3 and all(map(reported, players().values())), 20)
+        await asyncio.sleep(1.5)  # some calls before the exercise
+        async with AdminClient(server.url, server.admin.token) as admin:
+            exercise = (await admin.mark("step 2: the room starts afresh")).exercise.number
+        before = {bot.board.user_id: bot.board.tally.total() for bot in fleet.bots}
+        await until(
+            lambda: all(p.exercise == exercise and reported(p) > 0 for p in players().values()),
+            20,
+        )
+        stop.set()
+    for user_id, player in players().items():
+        assert player.exercise == exercise
+        # only the calls made since the mark: fewer than the bot had made before it
+        assert 0 < reported(player) < before[user_id], user_id
+    assert {count.action for p in players().values() for count in p.counts} >= {"find", "move"}
 
 
 # --- the command line ---

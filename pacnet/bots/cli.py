@@ -110,6 +110,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-retries", action="store_true",
         help="make every call one attempt, so its first outcome shows (docs/resilience.md)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-room-report", action="store_true",
+        help="do not report the bots' outcomes to the server each second (the projector's "
+        "/watch counts the room from these reports; a load test may leave them out)",
+    )  # fmt: skip
 
 
 def strategy_spec(text: str) -> str:
@@ -189,7 +194,7 @@ async def _play(args: argparse.Namespace, seed: int, console: Console) -> Run:
         plan = FleetPlan(
             url=url, bots=args.bots, strategy=args.strategy, duration=args.duration, seed=seed,
             ramp=ramp, retries=None if args.no_retries else DEFAULT_RETRIES,
-            tag=f"bot-{secrets.token_hex(3)}",
+            tag=f"bot-{secrets.token_hex(3)}", report=not args.no_room_report,
         )  # fmt: skip
         run = Run(info)
         async with _stopped_by_signals() as stop, _display(run, console):

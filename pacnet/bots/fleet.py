@@ -1,12 +1,14 @@
 """Headless bots: many full clients on one event loop, each playing the article's loop.
 
-A ``Bot`` is what the window is, without the window: a ``RemoteBoard`` with the window's
-retry policy, a ``View`` filled by ``pacnet.client.play.article_loop``, and a strategy
+A ``Bot`` is what the window is, without the window: a ``RemoteBoard`` with the window's retry
+policy, a ``View`` filled by ``pacnet.client.play.article_loop``, and a strategy
 (``pacnet.bots.strategies``) for a joystick. It joins again when its game is over, and the loop
-joins again by itself when the server gave up on it. A ``Fleet`` runs one process's share of
-the bots: it starts them over a ramp, stops them at the run's end, and hands its counts
-(``pacnet.bots.counts``) to ``publish`` twice a second. ``pacnet.bots.workers`` spreads a
-fleet over processes; ``pacnet bots`` (``pacnet.bots.cli``) drives it.
+joins again by itself when the server gave up on it; unless told not to, it reports its
+outcomes to the server every second, as the window does, so the projector's view counts the
+bots among the room. A ``Fleet`` runs one process's share of the bots: it starts them over a
+ramp, stops them at the run's end, and hands its counts (``pacnet.bots.counts``) to ``publish``
+twice a second. ``pacnet.bots.workers`` spreads a fleet over processes; ``pacnet bots``
+(``pacnet.bots.cli``) drives it.
 """
 
 import asyncio
@@ -14,6 +16,7 @@ import contextlib
 import random
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,10 +27,14 @@ from pacnet.bots.counts import Gauges, Progress, Samples, Scores
 from pacnet.bots.strategies import Maze, Sight, Strategy, load_strategy
 from pacnet.client.play import article_loop
 from pacnet.client.remote import CallResult, RemoteBoard
+from pacnet.client.reports import report_outcomes
 from pacnet.client.retry import DEFAULT_RETRIES, Reconnects, RetryPolicy
+from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
-from pacnet.protocol.models import Direction, JoinReply, OkReply
+from pacnet.faults.feed import FaultWatch
+from pacnet.protocol.models import CallCount, Direction, JoinReply, OkReply
+from pacnet.protocol.outcome import Outcome
 
 log = structlog.get_logger("pacnet.bots")
 
@@ -63,6 +70,9 @@ class FleetPlan:
     tag: str = "bot"
     """User ids are ``{tag}-{index}``; give each run its own tag, so a server that kept an
     earlier run's sessions does not mistake these bots for those."""
+    report: bool = False
+    """Whether each bot reports its outcomes to the room (``pacnet bots`` does unless told
+    not to; the benchmarks measure the game without them)."""
 
     def start_of(self, index: int) -> float:
         """Seconds after ``epoch`` that bot ``index`` starts."""
@@ -109,8 +119,10 @@ class Bot:
         strategy: Strategy,
         record: Callable[[CallResult[OkReply]], None],
         watch: Watch | None = None,
+        room: FaultWatch | None = None,
     ) -> None:
         self.index = index
+        self.plan = plan
         self.board = RemoteBoard(
             plan.url, f"{plan.tag}-{index}", timeouts=plan.timeouts, policy=plan.retries,
             rng=plan.rng_of(index, "backoff"),
@@ -134,9 +146,14 @@ class Bot:
         self._rng = plan.rng_of(index, "strategy")
         self._record = record
         self._watch = watch
+        self._room = room
+        self._exercise: int | None = None
+        """The room's exercise as this bot last saw it (None: not yet)."""
+        self._before_exercise: Counter[tuple[str, Outcome]] = Counter()
+        """The bot's counts when that exercise began: the room hears only what came after."""
 
     async def play(self) -> None:
-        """Join, then play the article's loop until cancelled."""
+        """Join, then play the article's loop until cancelled (and report to the room)."""
         self.started = True
         while True:
             joined = await self.board.join()
@@ -149,7 +166,33 @@ class Bot:
         self.view = View(reply.width, reply.height, reply.name)
         # Our own pac-man alone (find), as the article's loop: a fleet of N bots each reading
         # all N pac-men would cost the server and every bot N squared entities a turn.
-        await article_loop(self.board, self.view, self.steer, self.report, others=False)
+        loop = article_loop(self.board, self.view, self.steer, self.report, others=False)
+        if self._room is None:
+            await loop
+            return
+        async with asyncio.TaskGroup() as tasks:  # cancelled together
+            offset = self.plan.rng_of(self.index, "report").uniform(0, REPORT_EVERY)
+            tasks.create_task(
+                report_outcomes(
+                    self.board, self.room_exercise, counts=self.room_counts, offset=offset
+                )
+            )
+            await loop
+
+    def room_exercise(self) -> int:
+        """The exercise the room is in, as its /faults feed last said; a new one (not the
+        first seen) starts the counts the room hears afresh, as a window's C key does."""
+        seen = self._room.exercise if self._room is not None else None
+        if seen is None:  # the feed is out of reach: keep to what we knew
+            return self._exercise or 0
+        if self._exercise is not None and seen.number != self._exercise:
+            self._before_exercise = self.board.tally.counts.copy()
+        self._exercise = seen.number
+        return seen.number
+
+    def room_counts(self) -> list[CallCount]:
+        """The bot's counts since the room's exercise began, as a report carries them."""
+        return OutcomeTally(self.board.tally.counts - self._before_exercise).as_counts()
 
     def steer(self) -> Direction | None:
         """The article loop's joystick: the strategy's answer to what the view shows. A game
@@ -239,7 +282,9 @@ class Fleet:
         self._publish = publish
         self._samples = Samples()
         factory = load_strategy(plan.strategy)
-        self.bots = [Bot(i, plan, factory(), self._record, watch) for i in indices]
+        self._room = FaultWatch(plan.url) if plan.report else None
+        """One watch of the room's exercise for every bot of this process."""
+        self.bots = [Bot(i, plan, factory(), self._record, watch, self._room) for i in indices]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Play until the plan's duration is over or ``stop`` is set; then close every
@@ -254,6 +299,9 @@ class Fleet:
                     for bot in self.bots
                 ]
                 reporter = tasks.create_task(self._report_every(REPORT_EVERY))
+                if self._room is not None:
+                    players.append(tasks.create_task(self._room.run()))
+                    players.append(tasks.create_task(self._follow_room(self._room)))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout_at(began + self.plan.duration):
                         await stop.wait()
@@ -274,6 +322,15 @@ class Fleet:
     async def _play(self, bot: Bot, start_at: float) -> None:
         await asyncio.sleep(max(0.0, start_at - asyncio.get_running_loop().time()))
         await bot.play()
+
+    async def _follow_room(self, room: FaultWatch) -> None:
+        """Start every bot's room counts afresh as soon as a new exercise is announced, not
+        only at its next report, so the room hears all of the exercise's calls."""
+        while True:
+            await room.changed.wait()
+            room.changed.clear()
+            for bot in self.bots:
+                bot.room_exercise()
 
     async def _report_every(self, period: float) -> None:
         while True:

@@ -9,17 +9,27 @@ from collections.abc import Callable
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.protocol.feeds import REPORT_EVERY
+from pacnet.protocol.models import CallCount
 
 
 async def report_outcomes(
-    board: RemoteBoard, exercise: Callable[[], int], every: float = REPORT_EVERY
+    board: RemoteBoard,
+    exercise: Callable[[], int],
+    every: float = REPORT_EVERY,
+    *,
+    counts: Callable[[], list[CallCount]] | None = None,
+    offset: float = 0.0,
 ) -> None:
     """Report ``board``'s counts (of the exercise ``exercise()`` says the room is in) every
-    ``every`` seconds, until cancelled. Each report is one attempt; its outcome is not counted
-    among the board's calls."""
+    ``every`` seconds, the first ``offset`` seconds later, until cancelled. Each report is one
+    attempt; its outcome is not counted among the board's calls. ``counts`` gives the counts
+    to report, if not the board's whole tally (a bot's since the exercise began)."""
     # Numbered from the wall clock in ms, so a window opened again keeps counting up.
     numbers = itertools.count(int(time.time() * 1000))
+    counted = counts or board.tally.as_counts
+    await asyncio.sleep(offset)
     while True:
         await asyncio.sleep(every)
         if board.session_token is not None:  # joined: the server knows whose counts they are
-            await board.report(exercise(), next(numbers), board.tally.as_counts())
+            number = exercise()
+            await board.report(number, next(numbers), counted())
