@@ -21,6 +21,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from pacnet.faults.admin import AdminClient, AdminEndpoint
+from pacnet.protocol.models import GhostState
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
 from pacnet.server.net import BoardServer
@@ -101,6 +102,15 @@ async def start_server() -> AsyncIterator[StartServer]:
 async def server(start_server: StartServer) -> BoardServer:
     """One in-process board server with default limits."""
     return await start_server()
+
+
+def ghost_at_start(server: BoardServer, state: GhostState = "normal") -> None:
+    """Blinky standing still, in ``state``, where every pac-man appears."""
+    board = server.game.board
+    blinky = board.get("blinky")
+    assert blinky is not None
+    blinky.x, blinky.y = board.layout.pacman_start
+    blinky.moving, blinky.state = False, state
 
 
 @pytest.fixture

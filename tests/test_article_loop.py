@@ -4,12 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
+
 from pacnet.client.play import article_loop
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.view import View
-from pacnet.protocol.models import Direction
+from pacnet.protocol.models import Direction, GhostState
 from pacnet.server.net import BoardServer
-from tests.conftest import StartServer
+from tests.conftest import StartServer, ghost_at_start
 
 
 @asynccontextmanager
@@ -69,3 +71,26 @@ async def test_a_caught_bot_stops_steering_until_its_pac_man_is_back(
         mine = view.mine()
         assert mine is not None
         assert mine.lives == 2
+
+
+@pytest.mark.parametrize(
+    ("state", "caught"),
+    [
+        pytest.param("normal", True, id="a-normal-ghost-catches"),
+        pytest.param("frightened", False, id="a-frightened-ghost-is-eaten-not-removed-for"),
+        pytest.param("eyes", False, id="eyes-are-harmless"),
+    ],
+)
+async def test_only_a_ghost_that_can_catch_makes_the_loop_remove_its_pac_man(
+    start_server: StartServer, state: GhostState, caught: bool
+) -> None:
+    # A board that ticks every 5 s: the server's referee (which eats a frightened ghost and
+    # leaves its eyes on the tile) stays out of the way, so what happens is the loop's doing.
+    server = await start_server(tick_rate=0.2)
+    ghost_at_start(server, state)
+    async with playing(server, "1004", lambda: None, others=False) as (remote, _):
+        await until(lambda: remote.tally.total("findAll") > 3)
+        assert remote.tally.total("remove") == (1 if caught else 0)
+        assert server.game.board.pacman_status(remote.pacman) == (
+            "caught" if caught else "on the board"
+        )

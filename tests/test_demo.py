@@ -9,7 +9,7 @@ from pacnet.client.remote import RemoteBoard
 from pacnet.demo.loop import DemoSettings, run_demo
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.outcome import Outcome
-from tests.conftest import MS, StartServer
+from tests.conftest import MS, StartServer, ghost_at_start
 
 
 async def test_the_demo_removes_its_pacman_when_a_ghost_is_on_it(
@@ -18,11 +18,7 @@ async def test_the_demo_removes_its_pacman_when_a_ghost_is_on_it(
     # A board that ticks every 5 s: the server's own referee stays out of the way, so this is
     # the article's client-side path (findAll, overlap, remove).
     server = await start_server(tick_rate=0.2)
-    board = server.game.board
-    blinky = board.get("blinky")
-    assert blinky is not None
-    blinky.x, blinky.y = board.layout.pacman_start  # waiting where every pac-man appears
-    blinky.moving = False
+    ghost_at_start(server)
     out = io.StringIO()
     report = await run_demo(
         server.url or "", DemoSettings(iterations=1, interval=0, seed=1), Console(file=out)
@@ -33,13 +29,23 @@ async def test_the_demo_removes_its_pacman_when_a_ghost_is_on_it(
     assert report.tally.count("join", Outcome.SUCCESS) == 2
 
 
+async def test_the_demo_eats_a_frightened_ghost_rather_than_removing_its_pacman(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(tick_rate=0.2)
+    ghost_at_start(server, "frightened")
+    report = await run_demo(
+        server.url or "",
+        DemoSettings(iterations=1, interval=0, seed=1),
+        Console(file=io.StringIO()),
+    )
+    assert report.deaths == 0
+    assert report.tally.total("remove") == 0
+
+
 async def test_a_client_that_never_calls_remove_is_still_caught(start_server: StartServer) -> None:
     server = await start_server()
-    board = server.game.board
-    blinky = board.get("blinky")
-    assert blinky is not None
-    blinky.x, blinky.y = board.layout.pacman_start
-    blinky.moving = False
+    ghost_at_start(server)
     async with RemoteBoard(server.url or "", "careless") as remote:
         assert (await remote.join()).ok
         await asyncio.sleep(100 * MS)  # a few ticks: the server referees

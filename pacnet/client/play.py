@@ -16,7 +16,15 @@ from collections.abc import Callable
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.view import View
 from pacnet.protocol.errors import ErrorCode
-from pacnet.protocol.models import OWN_PACMAN, Direction, Entity, FindAllReply, FindReply, OkReply
+from pacnet.protocol.models import (
+    OWN_PACMAN,
+    Direction,
+    Entity,
+    FindAllReply,
+    FindReply,
+    GhostState,
+    OkReply,
+)
 
 INPUT_INTERVAL = 0.1
 """Seconds between turns of the loop: 10 turns a second, about 35 calls a second with the
@@ -32,9 +40,15 @@ def noticed(view: View, result: CallResult[OkReply], now: float) -> None:
         view.given_up_at = view.last_given_up = now
 
 
+CATCHING: frozenset[GhostState | None] = frozenset({None, "normal"})
+"""The ghost states that catch a pac-man (the server's referee, pacnet/server/board.py): a
+frightened ghost is eaten instead, eyes are harmless. The page's overlaps (game.js) is the same."""
+
+
 def overlaps(me: Entity, ghost: Entity) -> bool:
-    """The article's ``board.overlaps``: on the same tile."""
-    return (me.x_pos, me.y_pos) == (ghost.x_pos, ghost.y_pos)
+    """The article's ``board.overlaps``: on the same tile as a ghost that can catch it, not one
+    it may eat or the eyes of one it ate (a ``remove`` then would cost a life for nothing)."""
+    return ghost.state in CATCHING and (me.x_pos, me.y_pos) == (ghost.x_pos, ghost.y_pos)
 
 
 async def article_loop(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
+from pacnet.client.play import CATCHING
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.report import call_line, outcome_table
 from pacnet.client.tally import OutcomeTally
@@ -73,8 +74,9 @@ class RecklessJoystick:
 
 
 def overlaps(me: tuple[int, int], ghost: Entity) -> bool:
-    """The article's ``board.overlaps``: on the same tile."""
-    return me == (ghost.x_pos, ghost.y_pos)
+    """The article's ``board.overlaps``: on the same tile as a ghost that can catch it (as the
+    window's and the bots' loop decides, pacnet/client/play.py)."""
+    return ghost.state in CATCHING and me == (ghost.x_pos, ghost.y_pos)
 
 
 async def run_demo(
