@@ -595,11 +595,13 @@ async def test_a_step_is_on_while_it_lasts_and_the_client_sees_its_outcome(
         Target("proxy", f"ws://127.0.0.1:{closed_port}", "", "--proxy-token"),
     )
     outcomes: list[Outcome] = []
+    countdowns: list[int | None] = []
     async with RemoteBoard(server.url, "8765309", timeouts=FAST) as player:
         assert (await player.join()).ok
 
         async def show(event: object) -> None:
             if isinstance(event, StepDone):
+                countdowns.append(server.admin.shown_exercise().next_step_in_s)
                 outcomes.append((await player.move("pacman", "left")).outcome)
 
         player_run = ScenarioPlayer(load_scenario(path), board, time_scale=0.05)
@@ -609,6 +611,9 @@ async def test_a_step_is_on_while_it_lasts_and_the_client_sees_its_outcome(
     # Each step began an exercise the room's windows count afresh, named by its words.
     assert server.admin.exercise.label == "step 4: calm: SUCCESS"
     assert server.admin.exercise.number >= 4
+    # and told the projector how long until the next: 1 s x 0.05, rounded up; none after the last
+    assert [c is not None and c <= 1 for c in countdowns[:3]] == [True] * 3
+    assert countdowns[3] is None
 
 
 async def test_ctrl_c_stops_a_run_and_switches_its_faults_off(

@@ -280,6 +280,30 @@ async def test_a_clear_or_a_mark_begins_an_exercise_the_faults_feed_announces(
         assert latest.exercise.label == "step 3: the server rejects moves"
 
 
+async def test_a_scenario_step_counts_down_to_the_next_on_the_feed(server: BoardServer) -> None:
+    """The projector's countdown: the feed says the whole seconds left, once a second."""
+    assert server.url is not None
+    async with AdminClient(server.url, server.admin.token) as admin:
+        assert (await admin.mark("step 1: play normally", next_step_in=2.5)).ok
+        async with connect(endpoint_url(server.url, FEED_PATH)) as feed:
+            shown = [FaultFeed.model_validate_json(await feed.recv()).exercise.next_step_in_s]
+            async with asyncio.timeout(6000 * MS):
+                while shown[-1] != 0:
+                    shown.append(
+                        FaultFeed.model_validate_json(await feed.recv()).exercise.next_step_in_s
+                    )
+            assert 1 <= shown[0] <= 3  # 2.5 s, rounded up, less the time to connect
+            assert shown == sorted(shown, reverse=True)
+            assert len(shown) == len(set(shown)), "one message a second, not one a look"
+            assert (await admin.mark("step 2: the last")).ok  # no next step
+            async with asyncio.timeout(2000 * MS):
+                while (
+                    last := FaultFeed.model_validate_json(await feed.recv())
+                ).exercise.number < 2:
+                    pass
+            assert last.exercise.next_step_in_s is None
+
+
 async def test_the_proxys_faults_feed_shows_the_servers_exercise(server: BoardServer) -> None:
     """Players who play through the proxy watch its feed: the room's exercise is the
     server's, and reaches them there."""

@@ -130,10 +130,11 @@ class AdminSwitchboard:
         reply = await self.target_for(fault).send(lambda admin: admin.remove(str(fault.id)))
         return reply.ok
 
-    async def mark(self, label: str) -> None:
+    async def mark(self, label: str, next_step_in: float | None = None) -> None:
         """A new exercise: the server counts it, and its ``/faults`` feed (the proxy's too,
-        which shows the server's) tells every window to reset its counts."""
-        reply = await self.server.send(lambda admin: admin.mark(label))
+        which shows the server's) tells every window to reset its counts, and the projector
+        how long until ``next_step_in`` (seconds) brings the next one, if it will."""
+        reply = await self.server.send(lambda admin: admin.mark(label, next_step_in))
         if not reply.ok:
             raise SwitchError(f"the server refused the mark: {reply.error}")
 

@@ -22,6 +22,7 @@ Commands and replies are JSON objects, one per text frame::
 import asyncio
 import hmac
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -78,6 +79,10 @@ class MarkCommand(WireModel):
 
     op: Literal["mark"]
     label: str = Field(default="", max_length=200)
+    next_step_in_s: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="Seconds until the scenario's next step, if one is due.",
+    )  # fmt: skip
 
 
 Command = Annotated[
@@ -124,6 +129,8 @@ class AdminEndpoint:
         self.token = token if token is not None else new_token()
         self.exercise = Exercise()
         """The exercise this endpoint counts: up at every clear and mark."""
+        self._next_step_at: float | None = None
+        """When the scenario's next step is due (on ``clock``), if a mark said."""
         self._extra = extra_faults
         self._upstream_exercise = upstream_exercise
         self._clock = clock
@@ -184,8 +191,8 @@ class AdminEndpoint:
                 case ClearCommand():
                     log.info("faults_cleared", domain=faults.domain.value, count=faults.clear())
                     self._next_exercise("faults cleared")
-                case MarkCommand(label=label):
-                    self._next_exercise(label)
+                case MarkCommand(label=label, next_step_in_s=next_step_in):
+                    self._next_exercise(label, next_step_in)
                 case ListCommand():
                     pass
         except ValidationError as exc:
@@ -194,14 +201,22 @@ class AdminEndpoint:
             return self._reply(error=str(exc))
         return self._reply()
 
-    def _next_exercise(self, label: str) -> None:
+    def _next_exercise(self, label: str, next_step_in: float | None = None) -> None:
         self.exercise = Exercise(number=self.exercise.number + 1, label=label)
+        self._next_step_at = None if next_step_in is None else self._clock() + next_step_in
         log.info("exercise_began", number=self.exercise.number, label=label)
 
     def shown_exercise(self) -> Exercise:
-        """The exercise the feed shows: the upstream's, when there is one and it is known."""
+        """The exercise the feed shows: the upstream's, when there is one and it is known,
+        with the whole seconds left until the scenario's next step (so the feed changes once a
+        second while a countdown runs, not at every look)."""
         upstream = self._upstream_exercise() if self._upstream_exercise is not None else None
-        return upstream if upstream is not None else self.exercise
+        if upstream is not None:
+            return upstream
+        if self._next_step_at is None:
+            return self.exercise
+        left = math.ceil(max(0.0, self._next_step_at - self._clock()))
+        return self.exercise.model_copy(update={"next_step_in_s": left})
 
     def _reply(self, error: str | None = None) -> AdminReply:
         return AdminReply(
@@ -275,8 +290,11 @@ class AdminClient:
     async def clear(self) -> AdminReply:
         return await self.send({"op": "clear"})
 
-    async def mark(self, label: str) -> AdminReply:
-        return await self.send({"op": "mark", "label": label})
+    async def mark(self, label: str, next_step_in: float | None = None) -> AdminReply:
+        command: dict[str, Any] = {"op": "mark", "label": label}
+        if next_step_in is not None:
+            command["nextStepInS"] = next_step_in
+        return await self.send(command)
 
 
 def _explain(exc: ValidationError) -> str:

@@ -16,6 +16,12 @@ class Exercise(WireModel):
 
     number: int = Field(default=0, ge=0)
     label: str = Field(default="", max_length=200)
+    next_step_in_s: int | None = Field(
+        default=None, ge=0,
+        description="Whole seconds (rounded up) until the scenario's next step, as of when this "
+        "was sent: the projector's countdown. None when no step is due (a mark by hand, a "
+        "clear, a scenario's last step).",
+    )  # fmt: skip
 
 
 class FaultFeed(WireModel):

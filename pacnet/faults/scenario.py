@@ -236,8 +236,9 @@ class Switchboard(Protocol):
         """Switch every fault off, everywhere; returns how many were on."""
         ...
 
-    async def mark(self, label: str) -> None:
-        """A new exercise begins: the room's windows reset their counts."""
+    async def mark(self, label: str, next_step_in: float | None = None) -> None:
+        """A new exercise begins: the room's windows reset their counts; the next step is
+        ``next_step_in`` seconds away (None: this is the last)."""
         ...
 
 
@@ -369,7 +370,7 @@ class ScenarioPlayer:
             except SwitchError as exc:
                 problems.append(f"clear: {exc}")
         try:  # after the clear, so the step's own words are what the windows show
-            await self.switchboard.mark(f"step {number}: {step.say}"[:200])
+            await self.switchboard.mark(f"step {number}: {step.say}"[:200], self._gap(number))
         except SwitchError as exc:
             problems.append(f"mark: {exc}")
         added: list[Fault] = []
@@ -380,6 +381,13 @@ class ScenarioPlayer:
                 problems.append(f"{fault.describe()}: {exc}")
         self._on.extend(added)
         return StepDone(number, step, cleared, tuple(added), tuple(problems))
+
+    def _gap(self, number: int) -> float | None:
+        """Real seconds from step ``number``'s time to the next step's, None after the last."""
+        steps = self.scenario.steps
+        if number >= len(steps):
+            return None
+        return (steps[number].at - steps[number - 1].at) * self.time_scale
 
     def _scaled(self, faults: Sequence[Fault]) -> list[Fault]:
         if self.time_scale == 1.0:
