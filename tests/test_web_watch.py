@@ -142,3 +142,96 @@ async def test_the_room_sees_the_board_the_outcomes_the_fault_and_who_is_late(
     sockets = {url.removeprefix(ws_origin) for url in urls if url.startswith("ws")}
     assert sockets == FEEDS, "the page opened no game WebSocket, only the four feeds"
     assert errors == []
+
+
+CROWD = 30
+
+
+@pytest.fixture
+async def calm_server() -> AsyncIterator[BoardServer]:
+    """A server whose ghosts catch nobody: a crowd stays on the board as it joined."""
+    async with running_server(ServerConfig(port=0, layout="small", seed=1, calm=True)) as served:
+        yield served
+
+
+async def test_a_crowded_room_stays_readable_and_a_fault_rises_on_the_chart(
+    calm_server: BoardServer, browser: Browser
+) -> None:
+    """Thirty players: no two name labels cover each other and the view counts those it had
+    no room for, the players' list turns its pages, the scenario's next step counts down, and
+    a fault switched on rises as a band of its outcome's colour at the chart's right end."""
+    assert calm_server.url is not None
+    async with AsyncExitStack() as stack:
+        boards = [
+            await stack.enter_async_context(RemoteBoard(calm_server.url, f"player-{i:02}"))
+            for i in range(CROWD)
+        ]
+        for board in boards:
+            assert (await board.join()).ok
+        async with AdminClient(calm_server.url, calm_server.admin.token) as admin:
+            exercise = (await admin.mark("step 3: findAll rejected", next_step_in=90)).exercise
+
+        async def play_and_report() -> None:
+            seq = 0
+            while True:
+                seq += 1
+                for board in boards:
+                    await board.find_all(":ghost")
+                    await board.report(exercise.number, seq, board.tally.as_counts())
+                await asyncio.sleep(0.2)
+
+        errors: list[str] = []
+        async with asyncio.TaskGroup() as tasks:
+            playing = tasks.create_task(play_and_report())
+            page = await watching(browser, calm_server, [], errors)
+            await page.wait_for_function(
+                f"window.watch.pacmen().length === {CROWD} && window.watch.players().length > 0",
+                timeout=WAIT,
+            )
+            countdown = await page.locator("#countdown").inner_text()
+            assert countdown.startswith("next step in 1:"), countdown  # 90 s: 1:30 and down
+
+            await asyncio.sleep(2)  # a few seconds of calm on the chart
+            await switch_on(calm_server, kind="reject", action="findAll")
+            await page.wait_for_function(
+                "/[1-9][0-9]*% not SUCCESS/.test(document.getElementById('rate-now').textContent)",
+                timeout=WAIT,
+            )
+            chart = Image.open(io.BytesIO(await page.locator("#rates").screenshot())).convert("RGB")
+
+            first_page = await page.evaluate("window.watch.players()")
+            assert 0 < len(first_page) < CROWD
+            note = await page.locator("#players-page").inner_text()
+            assert note == f"1-{len(first_page)} of {CROWD}"
+            await page.wait_for_function(
+                f"!window.watch.players().includes({first_page[0]!r})", timeout=WAIT
+            )  # the next page
+            assert await page.evaluate(PILED_LABELS) == 0
+            shown = len(await page.evaluate("window.watch.labels()"))
+            left = await page.locator("#unlabelled").inner_text() if shown < CROWD else ""
+            assert shown == CROWD or left.startswith(f"{CROWD - shown} name"), left
+            assert shown == CROWD or left.endswith("left out: no room"), left
+            assert shown >= CROWD * 2 // 3, "most of a crowd is labelled"
+            assert await page.evaluate(SMALL_TEXT) == []
+            fps = await page.evaluate(
+                """() => new Promise((done) => { let n = 0; const t0 = performance.now();
+                    const tick = (t) => { n += 1; if (t - t0 < 3000) requestAnimationFrame(tick);
+                                          else done(n * 1000 / (t - t0)); };
+                    requestAnimationFrame(tick); })"""
+            )
+            print(f"projector frame rate with {CROWD} players: {fps:.0f} fps")
+            await page.screenshot(path="/tmp/watch-crowd-1920x1080.png")
+            playing.cancel()
+    assert errors == []
+    width, height = chart.size
+    right_end = {
+        chart.getpixel((x, y)) for x in range(width - width // 40, width) for y in range(height)
+    }
+    left_end = {
+        chart.getpixel((x, y))
+        for x in range(width // 2, width - width // 10)
+        for y in range(height)
+    }
+    fatal = rgb(OUTCOME_COLOURS[Outcome.FATAL])
+    assert fatal in right_end, "the fault's band at the chart's right end"
+    assert fatal not in left_end, "and not before it was switched on"

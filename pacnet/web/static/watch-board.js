@@ -1,7 +1,9 @@
 // The whole board for the projector: the maze, food and ghosts as the play page draws them
 // (draw.js), the pac-men drawn here, each with its player's name in a label over the canvas
-// (HTML, so it stays as large as the rest of the text). Labels never pile up: each takes the
-// first free place around its pac-man (above, below, right, left) or is left out.
+// (HTML, so it stays as large as the rest of the text). Labels never pile up: each keeps the
+// place it had if that is still free, else takes the first free one around its pac-man (above,
+// below, right, left, then the corners, then the same twice and three times as far, with a
+// line back to its pac-man), else is left out, and the view says how many are.
 
 import { Painter } from "./draw.js";
 
@@ -18,6 +20,9 @@ export class BoardPicture {
     this.suspected = new Set();
     this.last = performance.now();
     this.shown = []; // names whose label is on screen now
+    this.left = 0; // pac-men whose label found no free place
+    this.leaders = [];
+    this.placed = new Map();
   }
 
   /** Take the latest `/board` snapshot. */
@@ -48,6 +53,24 @@ export class BoardPicture {
     }
     ctx.restore();
     this.placeLabels(places, tile);
+    this.drawLeaders(ctx);
+  }
+
+  // A line from each pac-man to its label when the label had to stand off.
+  drawLeaders(ctx) {
+    const ratio = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.strokeStyle = PACMAN;
+    ctx.lineWidth = Math.max(1, Math.round(1.5 * ratio));
+    for (const [x, y, label] of this.leaders) {
+      const tx = Math.min(Math.max(x, label.x), label.x + label.w);
+      const ty = Math.min(Math.max(y, label.y), label.y + label.h);
+      ctx.beginPath();
+      ctx.moveTo(x * ratio, y * ratio);
+      ctx.lineTo(tx * ratio, ty * ratio);
+      ctx.stroke();
+    }
+    ctx.restore();
   }
 
   // Where the maze's top-left corner is on the canvas, in device pixels (as draw.js centres it).
@@ -63,27 +86,36 @@ export class BoardPicture {
     const spans = this.spansFor(places.length);
     const taken = places.map((p) => box(p.x / ratio, p.y / ratio, (tile / ratio) * 0.5));
     this.shown = [];
+    this.leaders = [];
+    const before = this.placed;
+    this.placed = new Map(); // name -> the candidate its label took: kept while it stays free
     places.forEach((place, i) => {
       const span = spans[i];
       const name = shortName(place.name);
       if (span.textContent !== name) span.textContent = name;
       span.classList.toggle("suspected", this.suspected.has(ownerOf(place.name)));
+      span.hidden = false; // a hidden span measures 0 x 0
       const w = span.offsetWidth;
       const h = span.offsetHeight;
       const cx = place.x / ratio;
       const cy = place.y / ratio;
       const reach = (tile / ratio) * 0.55 + LABEL_GAP;
-      const candidates = [
-        [cx - w / 2, cy - reach - h], [cx - w / 2, cy + reach],
-        [cx + reach, cy - h / 2], [cx - reach - w, cy - h / 2],
-      ];
-      const free = candidates.map(([x, y]) => ({ x, y, w, h })).find((r) => fits(r, this.labels) && !taken.some((t) => overlaps(r, t)));
-      span.hidden = free === undefined;
-      if (free === undefined) return;
-      span.style.transform = `translate(${Math.round(free.x)}px, ${Math.round(free.y)}px)`;
-      taken.push(free);
+      const free = (k) => {
+        const r = { ...labelBox(cx, cy, w, h, reach, k), k };
+        return fits(r, this.labels) && !taken.some((t) => overlaps(r, t)) ? r : null;
+      };
+      const kept = before?.get(name);
+      let spot = kept === undefined ? null : free(kept);
+      for (let k = 0; spot === null && k < CANDIDATES; k += 1) spot = free(k);
+      span.hidden = spot === null;
+      if (spot === null) return;
+      span.style.transform = `translate(${Math.round(spot.x)}px, ${Math.round(spot.y)}px)`;
+      taken.push(spot);
+      this.placed.set(name, spot.k);
       this.shown.push(name);
+      if (spot.k >= DIRECTIONS.length) this.leaders.push([cx, cy, spot]);
     });
+    this.left = places.length - this.shown.length;
   }
 
   spansFor(n) {
@@ -98,13 +130,30 @@ export class BoardPicture {
   }
 }
 
-/** The name a room knows a pac-man by: its player's. */
+/** The name a room knows a pac-man or a player by: the player's, and a bot of `pacnet bots`
+ * (`bot-TAG-N`, the tag telling one run from another) by its number alone. */
 export function shortName(name) {
+  return name.replace(/^pacman-/, "").replace(/^bot-[0-9a-f]{6}-(\d+)$/, "bot $1");
+}
+
+// The user a pac-man belongs to (the server names it `pacman-USER`).
+function ownerOf(name) {
   return name.replace(/^pacman-/, "");
 }
 
-function ownerOf(name) {
-  return shortName(name);
+// The label places around a pac-man, in the order they are tried: in each direction, then
+// further out; [dx, dy] says which side of the pac-man the label's box stands on.
+const DIRECTIONS = [[0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]];
+const RINGS = 3;
+const CANDIDATES = DIRECTIONS.length * RINGS;
+
+// Candidate `k`'s box for a w x h label around (cx, cy), `reach` from its centre on the nearest ring.
+function labelBox(cx, cy, w, h, reach, k) {
+  const [dx, dy] = DIRECTIONS[k % DIRECTIONS.length];
+  const far = reach * (1 + 2 * Math.floor(k / DIRECTIONS.length));
+  const x = dx === 0 ? cx - w / 2 : dx > 0 ? cx + far : cx - far - w;
+  const y = dy === 0 ? cy - h / 2 : dy > 0 ? cy + far : cy - far - h;
+  return { x, y, w, h };
 }
 
 function box(cx, cy, r) {

@@ -4,11 +4,14 @@
 
 import { follow } from "./feed.js";
 import { BoardPicture } from "./watch-board.js";
-import { showFaults, showRoom, showSuspects } from "./watch-panels.js";
+import { RateChart, rateNow } from "./watch-chart.js";
+import { PlayerPages, countdown, showFaults, showRoom, showSuspects } from "./watch-panels.js";
 
 const FEEDS = ["/board", "/room", "/faults", "/keepalive"];
 
 const picture = new BoardPicture(document.getElementById("picture"), document.getElementById("labels"));
+const chart = new RateChart(document.getElementById("rates"));
+const pages = new PlayerPages(document.getElementById("players"), document.getElementById("players-page"));
 const open = new Set();
 const seen = {};
 
@@ -19,10 +22,23 @@ function showFeeds() {
   note.classList.toggle("bad", down.length > 0);
 }
 
+const unlabelled = document.getElementById("unlabelled");
+const clock = document.getElementById("countdown");
+let nextStepAt = null; // performance.now() ms when the scenario's next step is due, if one is
+
 const handlers = {
   "/board": (board) => picture.update(board),
-  "/room": showRoom,
-  "/faults": showFaults,
+  "/room": (room) => {
+    showRoom(room, pages);
+    chart.update(room);
+    document.getElementById("rate-span").textContent = String(Math.round((room.rates.length * room.rateBinS) / 60));
+    document.getElementById("rate-now").textContent = rateNow(room.rates, room.rateBinS);
+  },
+  "/faults": (feed) => {
+    showFaults(feed);
+    const left = feed.exercise?.nextStepInS;
+    nextStepAt = left === null || left === undefined ? null : performance.now() + left * 1000;
+  },
   "/keepalive": (view) => { picture.suspected = showSuspects(view); },
 };
 
@@ -39,6 +55,16 @@ for (const path of FEEDS) {
 
 function animate(now) {
   picture.frame(now);
+  const note = picture.left ? `${picture.left} name${picture.left > 1 ? "s" : ""} left out: no room` : "";
+  if (unlabelled.textContent !== note) {
+    unlabelled.textContent = note;
+    unlabelled.hidden = !note;
+  }
+  const due = countdown(nextStepAt, now);
+  if (clock.textContent !== due) {
+    clock.textContent = due;
+    clock.hidden = !due;
+  }
   requestAnimationFrame(animate);
 }
 requestAnimationFrame(animate);
@@ -48,4 +74,5 @@ window.watch = {
   open: () => [...open],
   labels: () => [...picture.shown],
   pacmen: () => picture.pacmen.map((p) => p.name),
+  players: () => [...document.querySelectorAll("#players li[data-user]:not([hidden])")].map((li) => li.dataset.user),
 };
