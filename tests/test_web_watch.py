@@ -22,6 +22,7 @@ from pacnet.protocol.outcome import OUTCOME_COLOURS, Outcome
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server
 from pacnet.server.net import BoardServer
+from pacnet.window.draw import player_colour
 from tests.conftest import switch_on
 from tests.test_web_page import WAIT, browser, http_of
 
@@ -199,10 +200,12 @@ async def test_a_crowded_room_stays_readable_and_a_fault_rises_on_the_chart(
             )
             chart = Image.open(io.BytesIO(await page.locator("#rates").screenshot())).convert("RGB")
 
-            first_page = await page.evaluate("window.watch.players()")
+            first_page, note = await page.evaluate(
+                "[window.watch.players(), document.getElementById('players-page').textContent]"
+            )  # at once: the page may turn at any moment
             assert 0 < len(first_page) < CROWD
-            note = await page.locator("#players-page").inner_text()
-            assert note == f"1-{len(first_page)} of {CROWD}"
+            numbers = sorted(int(name.removeprefix("player-")) for name in first_page)
+            assert note == f"{numbers[0] + 1}-{numbers[-1] + 1} of {CROWD}"
             await page.wait_for_function(
                 f"!window.watch.players().includes({first_page[0]!r})", timeout=WAIT
             )  # the next page
@@ -235,3 +238,19 @@ async def test_a_crowded_room_stays_readable_and_a_fault_rises_on_the_chart(
     fatal = rgb(OUTCOME_COLOURS[Outcome.FATAL])
     assert fatal in right_end, "the fault's band at the chart's right end"
     assert fatal not in left_end, "and not before it was switched on"
+
+
+async def test_each_player_has_the_windows_colour_on_the_projector(
+    server: BoardServer, browser: Browser
+) -> None:
+    """A facilitator can say "the green one": every screen gives a player the same colour."""
+    names = ["pacman-alice", "pacman-bob", "pacman-bot-f70157-11", "pacman-Zoë", "pacman-日本"]
+    page = await watching(browser, server, [], [])
+    shown = await page.evaluate(
+        """async (names) => {
+            const { playerColour } = await import("/static/colour.js");
+            return names.map(playerColour);
+        }""",
+        names,
+    )
+    assert shown == [f"rgb({r} {g} {b})" for r, g, b in map(player_colour, names)]

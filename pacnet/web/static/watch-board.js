@@ -1,13 +1,14 @@
 // The whole board for the projector: the maze, food and ghosts as the play page draws them
 // (draw.js), the pac-men drawn here, each with its player's name in a label over the canvas
-// (HTML, so it stays as large as the rest of the text). Labels never pile up: each keeps the
+// (HTML, so it stays as large as the rest of the text), both in the player's own colour, the
+// one the window gives them (colour.js). Labels never pile up: each keeps the
 // place it had if that is still free, else takes the first free one around its pac-man (above,
 // below, right, left, then the corners, then the same twice and three times as far, with a
 // line back to its pac-man), else is left out, and the view says how many are.
 
+import { playerColour } from "./colour.js";
 import { Painter } from "./draw.js";
 
-const PACMAN = "#ffff00";
 const LABEL_GAP = 4; // CSS px between a label and what it must not cover
 
 export class BoardPicture {
@@ -48,8 +49,8 @@ export class BoardPicture {
     ctx.translate(left, top);
     for (const pacman of this.pacmen) {
       const [x, y] = this.painter.at(pacman, dt);
-      drawPacman(ctx, x, y, tile, pacman.heading);
-      places.push({ name: pacman.name, x: x + left, y: y + top });
+      drawPacman(ctx, x, y, tile, pacman.heading, playerColour(pacman.name));
+      places.push({ name: pacman.name, x: x + left, y: y + top, colour: playerColour(pacman.name) });
     }
     ctx.restore();
     this.placeLabels(places, tile);
@@ -60,9 +61,9 @@ export class BoardPicture {
   drawLeaders(ctx) {
     const ratio = window.devicePixelRatio || 1;
     ctx.save();
-    ctx.strokeStyle = PACMAN;
     ctx.lineWidth = Math.max(1, Math.round(1.5 * ratio));
-    for (const [x, y, label] of this.leaders) {
+    for (const [x, y, label, colour] of this.leaders) {
+      ctx.strokeStyle = colour;
       const tx = Math.min(Math.max(x, label.x), label.x + label.w);
       const ty = Math.min(Math.max(y, label.y), label.y + label.h);
       ctx.beginPath();
@@ -93,7 +94,13 @@ export class BoardPicture {
       const span = spans[i];
       const name = shortName(place.name);
       if (span.textContent !== name) span.textContent = name;
-      span.classList.toggle("suspected", this.suspected.has(ownerOf(place.name)));
+      const suspected = this.suspected.has(ownerOf(place.name));
+      span.classList.toggle("suspected", suspected);
+      const colour = suspected ? "" : place.colour; // a suspect's label is greyed (watch.css)
+      if (span.dataset.colour !== colour) {
+        span.dataset.colour = colour;
+        span.style.color = colour;
+      }
       span.hidden = false; // a hidden span measures 0 x 0
       const w = span.offsetWidth;
       const h = span.offsetHeight;
@@ -113,7 +120,7 @@ export class BoardPicture {
       taken.push(spot);
       this.placed.set(name, spot.k);
       this.shown.push(name);
-      if (spot.k >= DIRECTIONS.length) this.leaders.push([cx, cy, spot]);
+      if (spot.k >= DIRECTIONS.length) this.leaders.push([cx, cy, spot, place.colour]);
     });
     this.left = places.length - this.shown.length;
   }
@@ -171,10 +178,10 @@ function fits(r, container) {
 const FACING = { right: [1, 0], up: [0, -1], left: [-1, 0], down: [0, 1] };
 
 // A plain disc with its mouth cut out, open: no chomping, so a still projector frame reads clearly.
-function drawPacman(ctx, cx, cy, tile, heading) {
+function drawPacman(ctx, cx, cy, tile, heading, colour) {
   const [dx, dy] = FACING[heading ?? "left"];
   const r = tile * 0.5;
-  ctx.fillStyle = PACMAN;
+  ctx.fillStyle = colour;
   ctx.beginPath();
   ctx.arc(cx, cy, r, 0, 2 * Math.PI);
   ctx.fill();
