@@ -12,7 +12,7 @@ import pytest
 from pacnet.client.remote import RemoteBoard
 from pacnet.protocol.classify import Observed, classification, classify
 from pacnet.protocol.errors import ErrorCode
-from pacnet.protocol.outcome import Outcome
+from pacnet.protocol.outcome import Outcome, Step
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.server.net import BoardServer
@@ -69,6 +69,7 @@ def test_the_classification_the_page_reads_is_the_one_classify_follows(
         assert served["observed"][observed.value] == classify(observed).value
     assert served["outcomes"] == [outcome.value for outcome in Outcome]
     assert set(served["errorSteps"]) == {code.value for code in ErrorCode}
+    assert served["steps"] == [step.name for step in Step]  # the inspector's, in order
 
 
 @pytest.mark.parametrize("where", ["server", "proxy"])

@@ -19,7 +19,7 @@ from typing import Any
 
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import ErrorReply, OkReply
-from pacnet.protocol.outcome import Outcome
+from pacnet.protocol.outcome import Outcome, Step
 
 
 class Observed(Enum):
@@ -62,7 +62,8 @@ def classify(observed: Observed | OkReply | ErrorReply) -> Outcome:
 def classification() -> dict[str, Any]:
     """The table ``classify`` follows, as JSON for clients in other languages (the browser
     page reads it from ``/static/classify.json``): the outcome of each observation, of an error
-    reply by its ``retryable`` flag and of an ok reply, and the step each error code fails at.
+    reply by its ``retryable`` flag and of an ok reply, the step each error code fails at, and
+    the eight steps by name in order (the page's request inspector numbers and words them).
     Made from the same definitions ``classify`` uses, so no other client can drift from it."""
     return {
         "observed": {observed.value: outcome.value for observed, outcome in _OUTCOME_OF.items()},
@@ -70,4 +71,5 @@ def classification() -> dict[str, Any]:
         "okReply": Outcome.SUCCESS.value,
         "errorSteps": {code.value: code.step.name for code in ErrorCode},
         "outcomes": [outcome.value for outcome in Outcome],
+        "steps": [step.name for step in Step],
     }
