@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from pacnet.client.remote import RemoteBoard
-from pacnet.client.retry import Reconnects
+from pacnet.client.retry import DEFAULT_RETRIES, Reconnects
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import MISSING_AFTER
 from pacnet.faults.admin import AdminClient
@@ -108,19 +108,23 @@ async def test_the_pages_timings_are_the_python_clients(
     open_page: OpenPage, server: BoardServer
 ) -> None:
     """The page cannot import Python: each timing a player feels (a call's deadline, the
-    reconnection backoff, when a pac-man counts as missing, how often the room hears from it)
-    is written again in JavaScript, and held here to the Python client's."""
+    reconnection backoff, when a pac-man counts as missing, how often the room hears from it,
+    the retry policy's attempts, backoff and budget) is written again in JavaScript, and held
+    here to the Python client's."""
     page = await open_page(http_of(server))
     page_says = await page.evaluate(
         """async () => {
-            const [remote, game, report, protocol] = await Promise.all(
-                ["remote", "game", "report", "protocol"].map((m) => import(`/static/${m}.js`)));
+            const [remote, game, report, protocol, retry] = await Promise.all(
+                ["remote", "game", "report", "protocol", "retry"].map(
+                    (m) => import(`/static/${m}.js`)));
             return {deadline: remote.DEADLINE_MS, firstTry: remote.FIRST_TRY_MS,
                     cap: remote.RECONNECT_CAP_MS, missing: game.MISSING_AFTER_MS,
-                    report: report.REPORT_EVERY_MS, version: protocol.VERSION};
+                    report: report.REPORT_EVERY_MS, version: protocol.VERSION,
+                    retries: retry.RETRIES};
         }"""
     )
     reconnects = Reconnects()
+    policy = DEFAULT_RETRIES
     assert page_says == {
         "deadline": Timeouts.reply * 1000,
         "firstTry": reconnects.first * 1000,
@@ -128,6 +132,17 @@ async def test_the_pages_timings_are_the_python_clients(
         "missing": MISSING_AFTER * 1000,
         "report": REPORT_EVERY * 1000,
         "version": PROTOCOL_VERSION,
+        "retries": {
+            "maxAttempts": policy.max_attempts,
+            "attemptTimeoutMs": policy.attempt_timeout * 1000,
+            "deadlineMs": policy.deadline * 1000,
+            "deadlinesMs": {action: s * 1000 for action, s in policy.deadlines.items()},
+            "baseMs": policy.base * 1000,
+            "throttledBaseMs": policy.throttled_base * 1000,
+            "capMs": policy.cap * 1000,
+            "budget": policy.budget,
+            "budgetRefill": policy.budget_refill,
+        },
     }
 
 
@@ -235,7 +250,8 @@ async def test_a_lost_connection_is_reconnected_and_the_same_pac_man_resumed(
     page = await playing(open_page, server, "alice")
     token = server.game.sessions["alice"].token
     await switch_on(server, kind="crash", crash="abort", action="findAll", count=1)
-    await page.wait_for_function("window.pacnet.counts().findAll.UNKNOWN >= 1", timeout=WAIT)
+    # The cut call's attempt is UNKNOWN; retried on the new connection, the call may succeed.
+    await page.wait_for_function("window.pacnet.attempts().findAll.UNKNOWN >= 1", timeout=WAIT)
     await page.wait_for_function("window.pacnet.counts().join.SUCCESS >= 2", timeout=WAIT)
     await grows(page, "findAll", Outcome.SUCCESS)
     assert server.game.sessions["alice"].token == token
@@ -318,7 +334,7 @@ async def test_a_person_sees_the_maze_and_the_outcomes_in_their_colours(
     in_table = pixels(png, table)
     for outcome in Outcome:
         assert hex_rgb(outcome.colour) in in_table, f"{outcome.value}'s colour is not shown"
-    assert await page.locator("text=retries: off").is_visible()
+    assert await page.locator("text=retries: on").is_visible()  # the window's default
 
 
 @pytest.mark.parametrize("name", ["", "x" * 65], ids=["empty", "65-characters"])

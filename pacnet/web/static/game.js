@@ -4,8 +4,8 @@
 //   ghosts = board.findAll(":ghost")
 //   for ghost in ghosts: if overlaps(pacman, ghost): board.remove(pacman)
 //
-// One call at a time, each awaited to its outcome; what the calls learn is kept in `view`,
-// which draw.js reads and never changes. Every call is one attempt (retries: off). A call
+// One call at a time, each awaited to its outcome (its retries included, when they are on:
+// remote.js); what the calls learn is kept in `view`, which draw.js reads and never changes. A call
 // asked for from outside (`ask`: the test hook's `find`, which the loop never makes, or a
 // `remove` with no ghost near) is made by the loop too, at the start of its next turn, so it
 // is never in flight beside another.
@@ -85,7 +85,7 @@ export class Game {
     return `pacnet.token.${this.board.userId}`;
   }
 
-  /** Join again on the next turn: a new connection, or the player asked to play again. */
+  /** Join again on the next turn: the player asked to play again, or the server gave up on us. */
   rejoin() {
     this.needJoin = true;
     this._joinNotBefore = 0;
@@ -99,10 +99,12 @@ export class Game {
   }
 
   async turn() {
-    // Join on each new connection (the token resumes our pac-man). While the connection is
-    // down the loop goes on, and its calls end POST_FAILED, as they would on one machine's
-    // network going down; before the first join there is nothing to play yet.
-    if (this.needJoin && this.board.connected && performance.now() >= this._joinNotBefore) {
+    // Join on each new connection (the token resumes our pac-man), unless a retried call has
+    // already resumed the session on it. While the connection is down the loop goes on, and its
+    // calls end POST_FAILED, as they would on one machine's network going down; before the
+    // first join there is nothing to play yet.
+    const joinHere = this.needJoin || !this.board.sessionHere;
+    if (joinHere && this.board.connected && performance.now() >= this._joinNotBefore) {
       await this.join();
     }
     if (!this.joined) return;

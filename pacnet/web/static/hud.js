@@ -1,46 +1,43 @@
-// What the page says beside the board: every call counted by action and outcome, the latest
+// What the page says beside the board: every call counted by action and outcome, its retries
+// (how many attempts for how many calls, and whether the budget paused them), the latest
 // failures in words, the score and lives, the connection, the client's faults, the exercise
-// the room is in and the faults on behind the page's address (faults.js). Each outcome
-// has the one colour it has everywhere in pacnet (play.css, from pacnet/protocol/outcome.py).
+// the room is in and the faults on behind the page's address (faults.js). Each outcome has the
+// one colour it has everywhere in pacnet (play.css, from pacnet/protocol/outcome.py).
 
-import { ARTICLE_CALLS } from "./protocol.js";
-import { describe } from "./remote.js";
+import { DEADLINE_MS, describe } from "./remote.js";
+import { deadlineOf } from "./retry.js";
 
 const FAILURES_SHOWN = 6;
+export const BUDGET_SPENT = "retry budget spent: retries paused";
 
-/** Calls by action and outcome: `counts.move.UNKNOWN`. */
-export class Tally {
-  constructor(outcomes) {
-    this.outcomes = outcomes;
-    this.counts = {};
-    for (const action of [...ARTICLE_CALLS, "join"]) this._row(action);
+/** What the page says of its retries, as the window's calls panel does (pacnet/window/hud.py
+ * calls_line): how many attempts its calls took, and whether the budget has paused them. */
+export function retriesLine(board) {
+  if (board.policy === null) {
+    return { state: "retries: off", count: `one attempt per call, ${DEADLINE_MS} ms deadline each` };
   }
+  const count = `${board.attempts.total()} attempts for ${board.tally.total()} calls`;
+  return { state: "retries: on", count, paused: !board.budget.allows };
+}
 
-  _row(action) {
-    this.counts[action] ??= Object.fromEntries(this.outcomes.map((o) => [o, 0]));
-    return this.counts[action];
-  }
-
-  record(result) {
-    this._row(result.action)[result.outcome] += 1;
-  }
-
-  /** Every count back to 0 (the rows stay). */
-  reset() {
-    for (const row of Object.values(this.counts)) for (const outcome of this.outcomes) row[outcome] = 0;
-  }
-
-  /** A copy of the counts, for the test hook. */
-  snapshot() {
-    return JSON.parse(JSON.stringify(this.counts));
-  }
+/** The policy in words, from its numbers (retry.js). */
+function policyWords(policy) {
+  const s = (ms) => `${ms / 1000} s`;
+  return (
+    `up to ${policy.maxAttempts} attempts of ${policy.attemptTimeoutMs} ms each, the same requestId, ` +
+    `within ${s(deadlineOf(policy, "move"))} for a move and ${s(policy.deadlineMs)} for the others`
+  );
 }
 
 export class Hud {
-  /** @param {HTMLElement} root the HUD's element (play.html's #hud) */
-  constructor(root, tally) {
+  /**
+   * @param {HTMLElement} root the HUD's element (play.html's #hud)
+   * @param {RemoteBoard} board whose calls it counts (remote.js: `tally` and `attempts`)
+   */
+  constructor(root, board) {
     this.root = root;
-    this.tally = tally;
+    this.tally = board.tally;
+    this.attempts = board.attempts;
     this.failures = [];
     this.cells = new Map(); // "action outcome" -> <td>
     this._buildTable(root.querySelector("#calls"));
@@ -58,8 +55,8 @@ export class Hud {
     this.body = table.createTBody();
   }
 
+  /** A call the loop made (the board has counted it): kept for the latest failures. */
   record(result) {
-    this.tally.record(result);
     if (result.outcome !== "SUCCESS") {
       this.failures.unshift({ at: new Date(), result });
       this.failures.length = Math.min(this.failures.length, FAILURES_SHOWN);
@@ -67,9 +64,10 @@ export class Hud {
     }
   }
 
-  /** Start the counts afresh, and the latest failures (C, or a new exercise). */
+  /** Start the counts afresh, the attempts and the latest failures (C, or a new exercise). */
   resetCounts() {
     this.tally.reset();
+    this.attempts.reset();
     this.failures = [];
     this._failuresChanged = true;
   }
@@ -81,8 +79,22 @@ export class Hud {
     this._failuresChanged = false;
     this._status(game.view);
     this._connection(board);
+    this._retries(board);
     this._faults(board.faults);
     this._exercise(feed);
+  }
+
+  _retries(board) {
+    const line = retriesLine(board);
+    const text = (id, words) => {
+      const element = this.root.querySelector(id);
+      if (element.textContent !== words) element.textContent = words;
+      return element;
+    };
+    text("#retries-state", line.state).classList.toggle("off", board.policy === null);
+    text("#retries-count", line.count);
+    text("#retries-policy", board.policy === null ? "" : policyWords(board.policy));
+    text("#retries-paused", line.paused ? BUDGET_SPENT : "");
   }
 
   _counts() {

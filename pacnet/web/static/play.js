@@ -1,18 +1,20 @@
-// The page's start: read the name (?name=NAME, else ask for one), fetch the outcome table,
-// connect, join, play; keys steer (arrows, WASD; a swipe on a phone), F7 and F8 switch the client's own faults,
-// C counts afresh, Enter plays again after a game over. The /faults feed is followed beside the
-// game: the faults on, the exercise, and its counts afresh at each new one. Frames are drawn
-// as the browser asks for them.
+// The page's start: read the name (?name=NAME, else ask for one) and whether to retry
+// (?retries=off: every call one attempt; retries are on otherwise, as in the window), fetch the
+// outcome table, connect, join, play. Keys steer (arrows, WASD; a swipe on a phone); F7 and F8
+// switch the client's own faults; C counts afresh; R switches retries on or off; Enter plays
+// again after a game over. The /faults feed is followed beside the game: the faults on, the
+// exercise, and its counts afresh at each new one. Frames are drawn as the browser asks for them.
 
 import { Painter } from "./draw.js";
 import { socketUrl } from "./feed.js";
 import { FaultFeed } from "./faults.js";
 import { Game } from "./game.js";
-import { Hud, Tally } from "./hud.js";
+import { Hud } from "./hud.js";
 import { loadTable } from "./outcome.js";
 import { nameProblem } from "./protocol.js";
 import { RemoteBoard } from "./remote.js";
 import { reportEverySecond } from "./report.js";
+import { RETRIES } from "./retry.js";
 
 const KEYS = {
   ArrowUp: "up", KeyW: "up", ArrowDown: "down", KeyS: "down",
@@ -31,16 +33,22 @@ function ask(problem) {
   window.pacnet = Object.freeze({ name: null, joined: false, problem, counts: () => ({}) });
 }
 
-function controls(game, board, hud) {
+function controls(game, board, hud, refresh) {
+  const letters = {
+    KeyC: () => hud.resetCounts(),
+    KeyR: () => (board.policy = board.policy === null ? RETRIES : null),
+  };
   window.addEventListener("keydown", (event) => {
+    const plain = !event.ctrlKey && !event.metaKey && !event.altKey; // not a copy, a reload, a print
     if (event.code in KEYS) {
       game.direction = KEYS[event.code];
     } else if (event.key === "F7") {
       board.faults.offline = !board.faults.offline;
     } else if (event.key === "F8") {
       board.faults.applyFails = !board.faults.applyFails;
-    } else if (event.code === "KeyC" && !event.ctrlKey && !event.metaKey) { // not a copy
-      hud.resetCounts();
+    } else if (event.code in letters && plain) {
+      letters[event.code]();
+      refresh(); // show what the key did at once
     } else if (event.key === "Enter" && (game.view.gameOver || game.view.missing(performance.now()))) {
       game.rejoin();
     } else {
@@ -61,17 +69,17 @@ function controls(game, board, hud) {
   });
 }
 
-async function play(name) {
+async function play(name, retries) {
   document.title = `pacnet - ${name}`;
   document.querySelector("#who").textContent = name;
   const table = await loadTable();
-  const tally = new Tally(table.outcomes);
-  const hud = new Hud(document.querySelector("#hud"), tally);
-  let game = null;
-  const board = new RemoteBoard(socketUrl("/"), name, table, () => game?.rejoin());
-  game = new Game(board, (result) => hud.record(result), window.localStorage);
+  const board = new RemoteBoard(socketUrl("/"), name, table, retries ? RETRIES : null);
+  const hud = new Hud(document.querySelector("#hud"), board);
+  const game = new Game(board, (result) => hud.record(result), window.localStorage);
   const feed = new FaultFeed(() => hud.resetCounts());
-  controls(game, board, hud);
+  let hudDue = 0;
+  controls(game, board, hud, () => (hudDue = 0));
+  const playing = () => board.sessionHere && !game.needJoin;
   window.pacnet = Object.freeze({
     name,
     get joined() {
@@ -79,9 +87,20 @@ async function play(name) {
     },
     /** Connected, and joined on this connection (not waiting to join again). */
     get playing() {
-      return board.connected && !game.needJoin;
+      return playing();
     },
-    counts: () => tally.snapshot(),
+    /** Calls by action and outcome, each counted once by how it ended. */
+    counts: () => board.tally.snapshot(),
+    /** Every attempt of those calls, by action and outcome. */
+    attempts: () => board.attempts.snapshot(),
+    /** Whether calls are retried, and the retry budget: tokens left, and paused (spent). */
+    retries: () => ({
+      on: board.policy !== null,
+      tokens: board.budget.tokens,
+      paused: !board.budget.allows,
+      calls: board.tally.total(),
+      attempts: board.attempts.total(),
+    }),
     faults: () => ({ ...board.faults }),
     exercise: () => feed.exercise,
     pacmen: () => game.view.pacmen.map((p) => p.name),
@@ -90,9 +109,8 @@ async function play(name) {
   });
   board.connect();
   feed.follow();
-  reportEverySecond(board, tally, feed, () => board.connected && !game.needJoin);
+  reportEverySecond(board, feed, playing);
   const painter = new Painter(document.querySelector("#board"));
-  let hudDue = 0;
   const frame = (now) => {
     painter.frame(game.view, now);
     if (now >= hudDue) {
@@ -105,7 +123,8 @@ async function play(name) {
   await game.run();
 }
 
-const name = new URLSearchParams(location.search).get("name");
+const query = new URLSearchParams(location.search);
+const name = query.get("name");
 if (name === null) ask("");
 else if (nameProblem(name)) ask(nameProblem(name));
-else play(name);
+else play(name, query.get("retries") !== "off");

@@ -2,7 +2,9 @@
 // page knows (UNKNOWN is its verdict, not the server's), so it tells the server every second
 // with a `report` request. Its counts are cumulative since the exercise began and each report
 // is numbered, so a lost one is made good by the next and a late one is ignored
-// (docs/architecture.md, "The room's view"). One attempt each, not counted among the calls.
+// (docs/architecture.md, "The room's view"). It carries the calls, each counted once by how it
+// ended however many attempts it took, as the window's does (pacnet/client/report.py); the
+// report itself is one attempt, never retried and not counted among the calls.
 
 export const REPORT_EVERY_MS = 1000;
 
@@ -15,12 +17,13 @@ export function reportCounts(counts) {
   return out;
 }
 
-/** Report `tally`'s counts every second while `playing()`, of the exercise `feed` follows. */
-export function reportEverySecond(board, tally, feed, playing) {
+/** Report the board's calls every second while `playing()`, of the exercise `feed` follows. */
+export function reportEverySecond(board, feed, playing) {
   let seq = Date.now(); // counting up from the clock: a page opened again keeps rising
   setInterval(() => {
     if (!playing()) return;
     seq += 1;
-    board.call("report", { exercise: feed.exercise?.number ?? 0, seq, counts: reportCounts(tally.counts) });
+    const counts = reportCounts(board.tally.counts);
+    board.attempt("report", { exercise: feed.exercise?.number ?? 0, seq, counts });
   }, REPORT_EVERY_MS);
 }
