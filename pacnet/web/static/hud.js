@@ -1,9 +1,11 @@
 // What the page says beside the board: every call counted by action and outcome, its retries
 // (how many attempts for how many calls, and whether the budget paused them), the latest
 // failures in words, the score and lives, the connection, the client's faults, the exercise
-// the room is in and the faults on behind the page's address (faults.js). Each outcome has the
-// one colour it has everywhere in pacnet (play.css, from pacnet/protocol/outcome.py).
+// the room is in and the faults on behind the page's address (faults.js); and, when I opens it,
+// the request inspector (inspector.js). Each outcome has the one colour it has everywhere in
+// pacnet (play.css, from pacnet/protocol/outcome.py).
 
+import { Inspector, InspectorPanel } from "./inspector.js";
 import { DEADLINE_MS, describe } from "./remote.js";
 import { deadlineOf } from "./retry.js";
 
@@ -33,13 +35,17 @@ export class Hud {
   /**
    * @param {HTMLElement} root the HUD's element (play.html's #hud)
    * @param {RemoteBoard} board whose calls it counts (remote.js: `tally` and `attempts`)
+   * @param {HTMLElement} inspector the inspector's element (play.html's #inspector)
+   * @param {string[]} steps the eight steps' names, in order (classify.json)
    */
-  constructor(root, board) {
+  constructor(root, board, inspector, steps) {
     this.root = root;
     this.tally = board.tally;
     this.attempts = board.attempts;
     this.failures = [];
     this.cells = new Map(); // "action outcome" -> <td>
+    this.inspector = new Inspector();
+    this.panel = new InspectorPanel(inspector, steps);
     this._buildTable(root.querySelector("#calls"));
   }
 
@@ -55,8 +61,9 @@ export class Hud {
     this.body = table.createTBody();
   }
 
-  /** A call the loop made (the board has counted it): kept for the latest failures. */
+  /** A call the loop made (the board has counted it): kept for the failures and the inspector. */
   record(result) {
+    this.inspector.record(result);
     if (result.outcome !== "SUCCESS") {
       this.failures.unshift({ at: new Date(), result });
       this.failures.length = Math.min(this.failures.length, FAILURES_SHOWN);
@@ -64,7 +71,8 @@ export class Hud {
     }
   }
 
-  /** Start the counts afresh, the attempts and the latest failures (C, or a new exercise). */
+  /** Start the counts afresh, the attempts and the latest failures (C, or a new exercise);
+   * the inspector keeps its rows, as the window's does. */
   resetCounts() {
     this.tally.reset();
     this.attempts.reset();
@@ -82,6 +90,7 @@ export class Hud {
     this._retries(board);
     this._faults(board.faults);
     this._exercise(feed);
+    this.panel.show(this.inspector);
   }
 
   _retries(board) {

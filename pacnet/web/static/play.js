@@ -1,15 +1,17 @@
 // The page's start: read the name (?name=NAME, else ask for one) and whether to retry
 // (?retries=off: every call one attempt; retries are on otherwise, as in the window), fetch the
 // outcome table, connect, join, play. Keys steer (arrows, WASD; a swipe on a phone); F7 and F8
-// switch the client's own faults; C counts afresh; R switches retries on or off; Enter plays
-// again after a game over. The /faults feed is followed beside the game: the faults on, the
-// exercise, and its counts afresh at each new one. Frames are drawn as the browser asks for them.
+// switch the client's own faults; C counts afresh; R switches retries on or off; I opens the
+// request inspector, P pauses it and U unpins its failures; Enter plays again after a game over.
+// The /faults feed is followed beside the game: the faults on, the exercise, and its counts
+// afresh at each new one. Frames are drawn as the browser asks for them.
 
 import { Painter } from "./draw.js";
 import { socketUrl } from "./feed.js";
 import { FaultFeed } from "./faults.js";
 import { Game } from "./game.js";
 import { Hud } from "./hud.js";
+import { strip } from "./inspector.js";
 import { loadTable } from "./outcome.js";
 import { nameProblem } from "./protocol.js";
 import { RemoteBoard } from "./remote.js";
@@ -34,9 +36,13 @@ function ask(problem) {
 }
 
 function controls(game, board, hud, refresh) {
+  const inspector = hud.inspector;
   const letters = {
     KeyC: () => hud.resetCounts(),
     KeyR: () => (board.policy = board.policy === null ? RETRIES : null),
+    KeyI: () => (inspector.open = !inspector.open),
+    KeyP: () => inspector.pause(),
+    KeyU: () => inspector.dismiss(),
   };
   window.addEventListener("keydown", (event) => {
     const plain = !event.ctrlKey && !event.metaKey && !event.altKey; // not a copy, a reload, a print
@@ -74,7 +80,7 @@ async function play(name, retries) {
   document.querySelector("#who").textContent = name;
   const table = await loadTable();
   const board = new RemoteBoard(socketUrl("/"), name, table, retries ? RETRIES : null);
-  const hud = new Hud(document.querySelector("#hud"), board);
+  const hud = new Hud(document.querySelector("#hud"), board, document.querySelector("#inspector"), table.steps);
   const game = new Game(board, (result) => hud.record(result), window.localStorage);
   const feed = new FaultFeed(() => hud.resetCounts());
   let hudDue = 0;
@@ -100,6 +106,21 @@ async function play(name, retries) {
       paused: !board.budget.allows,
       calls: board.tally.total(),
       attempts: board.attempts.total(),
+    }),
+    /** The request inspector: open, paused, and its rows as shown, pinned failures first. */
+    inspector: () => ({
+      open: hud.inspector.open,
+      paused: hud.inspector.frozen !== null,
+      title: hud.inspector.title,
+      rows: hud.inspector.rows().map(({ result, pinned }) => ({
+        action: result.action,
+        outcome: result.outcome,
+        attempts: Math.max(1, result.attempts.length),
+        latencyMs: result.latencyMs,
+        steps: strip(result.outcome, result.step, table.steps),
+        requestId: result.requestId,
+        pinned,
+      })),
     }),
     faults: () => ({ ...board.faults }),
     exercise: () => feed.exercise,
