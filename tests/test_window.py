@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -23,9 +24,24 @@ from pacnet.protocol.models import Entity, FindAllReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
+from pacnet.server.layout import load_layout
 from pacnet.trace.verdict import Verdict
-from pacnet.window.draw import GHOSTS, HUD, PACMAN, TILE, WALL, Presenter
+from pacnet.window.draw import (
+    BLACK,
+    DOOR,
+    FLASH,
+    FRIGHTENED,
+    GHOSTS,
+    HUD,
+    PACMAN,
+    PELLET,
+    TILE,
+    WALL,
+    Presenter,
+    draw_maze,
+)  # fmt: skip
 from pacnet.window.hud import Hud
+from pacnet.window.layout import Box, arrange
 from pacnet.window.panels import FAULT_RED, outcome_columns
 from pacnet.window.window import WindowReport, run_window
 from tests.conftest import MS, ROOT, ServerProcess, switch_on
@@ -191,8 +207,8 @@ def test_a_resized_window_keeps_the_frames_shape_with_black_bars() -> None:
     screen = pygame.Surface((400, 400))
     screen.fill((9, 9, 9))
     presenter = Presenter()
-    presenter.show(frame, screen)
-    presenter.show(frame, screen)  # the second frame reuses the scaled surface
+    presenter.show(frame, screen, [(0, 0, 100, 50)])
+    presenter.show(frame, screen, [(0, 0, 100, 50)])  # the second reuses the scaled surface
     assert tuple(screen.get_at((200, 200)))[:3] == (255, 255, 0)  # the picture, centred
     assert tuple(screen.get_at((200, 10)))[:3] == (0, 0, 0)  # a bar above it
     assert tuple(screen.get_at((200, 100)))[:3] == (255, 255, 0)  # 400 x 200, from y = 100
@@ -279,15 +295,11 @@ async def test_the_request_inspector_draws_a_failed_step_in_its_outcomes_colour(
     async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
         url = server.url or ""
         await switch_on(server, kind="reject", action="findAll")
-        await run_window(url, "inspected", exit_after=1.0, screenshot=shot, inspector=True)
-    image = pygame.image.load(str(shot))
+        report = await run_window(url, "inspected", exit_after=1.0, screenshot=shot, inspector=True)
+    assert report.column_shown is not None
     fatal = pygame.Color(Outcome.FATAL.colour)
-    colours = {
-        tuple(image.get_at((x, y)))[:3]
-        for x in range(0, image.get_width(), 2)
-        for y in range(image.get_height() // 2, image.get_height() - HUD)
-    }
-    assert (fatal.r, fatal.g, fatal.b) in colours  # step 3 of each findAll, lit FATAL red
+    assert (fatal.r, fatal.g, fatal.b) in colours(pygame.image.load(str(shot)), report.column_shown)
+    # step 3 of each findAll, lit FATAL red
 
 
 async def test_the_window_holds_each_outcome_against_what_the_server_really_did() -> None:
@@ -472,3 +484,184 @@ async def test_a_window_reports_its_outcomes_every_second() -> None:
         0 < reported[("findAll", Outcome.SUCCESS)] <= report.tally.count("findAll", Outcome.SUCCESS)
     )
     assert player.seq > 0
+
+
+BOARD_COLOURS = {
+    BLACK,
+    WALL,
+    DOOR,
+    PELLET,
+    PACMAN,
+    FRIGHTENED,
+    FLASH,
+    (255, 255, 255),
+    *GHOSTS.values(),
+}
+"""Every colour the board is drawn in (eyes white and blue, frightened eyes pellet-coloured):
+none of them antialiased, so any other colour on the board is something drawn over it."""
+CLASSIC = (28 * TILE, 31 * TILE + 2 * HUD)
+"""The classic maze's board, at its own size."""
+
+
+def colours(image: pygame.Surface, box: Box) -> set[tuple[int, int, int]]:
+    """Every colour in ``box`` of ``image``."""
+    raw = pygame.image.tobytes(image.subsurface(box), "RGB")
+    return set(zip(raw[0::3], raw[1::3], raw[2::3], strict=True))
+
+
+def resize_window(size: tuple[int, int]) -> None:
+    """Resize the open window as a player dragging its corner would."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # resized only, never drawn on
+        pygame.Window.from_display_module().size = size
+
+
+def assert_the_whole_board_shows_clear_of_the_panels(report: WindowReport) -> None:
+    """What the window shows now (read between two frames): every wall of the maze where it
+    belongs, the pac-man at its start, nothing over the maze, and both panels beside it."""
+    screen = pygame.display.get_surface().copy()
+    board, column = report.board_shown, report.column_shown
+    assert column is not None
+    assert not pygame.Rect(board).colliderect(column)
+    assert pygame.Rect(screen.get_rect()).contains(board)
+    factor = board[2] / CLASSIC[0]
+    assert board[3] == pytest.approx(CLASSIC[1] * factor, abs=1)  # the maze keeps its shape
+    # The walls, drawn alone and scaled as the window scales the board: each must show.
+    walls = pygame.transform.scale(draw_maze(load_layout("classic").rows(), CLASSIC), board[2:])
+    wall = pygame.mask.from_threshold(walls, (*WALL, 255), (1, 1, 1, 255))
+    seen = pygame.mask.from_threshold(screen.subsurface(board), (*WALL, 255), (1, 1, 1, 255))
+    hidden = wall.count() - wall.overlap_area(seen, (0, 0))
+    assert hidden < wall.count() / 100, f"{hidden} of {wall.count()} wall pixels hidden"
+    edges = pygame.Rect(wall.get_bounding_rects()[0]).unionall(wall.get_bounding_rects())
+    assert (edges.left, edges.right) == (0, board[2])  # the tunnels reach both edges of the
+    # board, so every column of tiles was checked
+    sx, sy = load_layout("classic").pacman_start
+    mouth = ((sx + 0.75) * TILE, (sy + 0.5) * TILE + HUD)  # behind the mouth, facing left
+    at = (board[0] + int(mouth[0] * factor), board[1] + int(mouth[1] * factor))
+    assert tuple(screen.get_at(at))[:3] == PACMAN
+    maze = (board[0], board[1] + round(HUD * factor), board[2], round(31 * TILE * factor))
+    assert colours(screen, maze) <= BOARD_COLOURS  # no text, no panel over the maze
+    panels = colours(screen, column)
+    success = pygame.Color(Outcome.SUCCESS.colour)
+    assert (success.r, success.g, success.b) in panels  # the calls panel's heading
+    assert (150, 200, 255) in panels  # its keepalive line
+    assert tuple(success.lerp(BLACK, 0.55))[:3] in panels  # the inspector's passed steps
+
+
+def with_both_panels(
+    url: str, name: str, exit_after: float, fullscreen: bool = False
+) -> tuple[asyncio.Task[WindowReport], WindowReport]:
+    """A window with the calls panel and the inspector open, running; and its live report."""
+    live = WindowReport()
+    window = run_window(
+        url, name, exit_after=exit_after, hud=True, inspector=True, report=live,
+        fullscreen=fullscreen,
+    )  # fmt: skip
+    return asyncio.create_task(window), live
+
+
+def column_side(report: WindowReport) -> str:
+    """Where the panels' column was last shown: to the "right" of the board, or "below"."""
+    (x, y, width, height), column = report.board_shown, report.column_shown
+    assert column is not None
+    if column[0] >= x + width:
+        return "right"
+    assert column[1] >= y + height
+    return "below"
+
+
+CALM = ServerConfig(port=0, layout="classic", seed=1, calm=True)
+"""The classic maze, with ghosts that catch nobody: the pac-man stays at its start."""
+
+
+@pytest.mark.parametrize(
+    "size",
+    [None, (1920, 1080), "fullscreen"],
+    ids=["default-window", "window-resized-to-1920x1080", "full-screen"],
+)
+async def test_with_both_panels_open_the_whole_board_shows_beside_them(
+    size: tuple[int, int] | str | None,
+) -> None:
+    """The calls panel and the inspector once covered two thirds of the board and every
+    pac-man's start row; now they have a column of their own."""
+    async with running_server(CALM) as server:
+        window, live = with_both_panels(server.url or "", "beside", 2.0, size == "fullscreen")
+        await asyncio.sleep(0.5)
+        if isinstance(size, tuple):
+            resize_window(size)
+        await asyncio.sleep(0.8)
+        assert_the_whole_board_shows_clear_of_the_panels(live)
+        if size is None:  # the window grew to hold the panels: the board kept its own size
+            assert live.board_shown == (0, 0, *CLASSIC)
+        else:  # a bigger screen, a bigger board (the dummy driver's screen is 1024 x 768)
+            assert live.board_shown[2] > CLASSIC[0]
+        if size == (1920, 1080):
+            assert live.board_shown[3] > 0.9 * 1080  # a wide screen: nearly its whole height
+        assert column_side(live) == "right"
+        await window
+
+
+async def test_a_window_resized_with_the_panels_open_keeps_them_beside_or_below_the_board() -> None:
+    """Landscape: the column to the right; portrait: below; the board whole in both."""
+    async with running_server(CALM) as server:
+        window, live = with_both_panels(server.url or "", "resized", 2.5)
+        await asyncio.sleep(0.5)
+        resize_window((1280, 720))
+        await asyncio.sleep(0.5)
+        assert live.screen == (1280, 720)
+        assert_the_whole_board_shows_clear_of_the_panels(live)
+        assert column_side(live) == "right"
+        resize_window((720, 1280))
+        await asyncio.sleep(0.5)
+        assert live.screen == (720, 1280)
+        assert_the_whole_board_shows_clear_of_the_panels(live)
+        assert column_side(live) == "below"
+        assert live.board_shown[2] > CLASSIC[0]  # beside, it would be three quarters of that
+        await window
+
+
+async def test_opening_a_panel_widens_an_unresized_window_and_closing_it_narrows_it_back() -> None:
+    async with running_server(ServerConfig(port=0, layout="classic", seed=1)) as server:
+        live = WindowReport()
+        window = asyncio.create_task(
+            run_window(server.url or "", "widened", exit_after=2.0, report=live)
+        )
+        await asyncio.sleep(0.5)
+        assert live.screen == CLASSIC
+        press(pygame.K_h)
+        await asyncio.sleep(0.3)
+        opened = live.screen, live.board_shown, live.column_shown
+        press(pygame.K_h)
+        await window
+    assert opened[0][0] > CLASSIC[0] + 400  # wider by the column
+    assert opened[1] == (0, 0, *CLASSIC)  # the board at its own size
+    assert opened[2] is not None
+    assert live.screen == CLASSIC
+    assert live.column_shown is None
+
+
+@pytest.mark.parametrize(
+    ("window", "beside"),
+    [
+        (None, True),
+        ((1920, 1080), True),
+        ((1024, 768), True),
+        ((1080, 1920), False),
+        ((600, 900), False),
+    ],
+    ids=["unresized-beside", "1920x1080-beside", "1024x768-beside", "portrait-below",
+         "narrow-below"],
+)  # fmt: skip
+def test_the_column_goes_where_the_board_comes_out_biggest(
+    window: tuple[int, int] | None, beside: bool
+) -> None:
+    column = (488, 590)
+    layout = arrange(CLASSIC, column, window)
+    assert layout.beside is beside
+    assert layout.column is not None
+    assert not pygame.Rect(layout.board).colliderect(layout.column)
+    frame = pygame.Rect(0, 0, *layout.frame)
+    assert frame.contains(layout.board)
+    assert frame.contains(layout.column)
+    assert layout.board[2:] == CLASSIC
+    assert layout.column[2:] >= column

@@ -1,10 +1,12 @@
-"""The HUD in pixels: score, lives and level along the top; every call's outcome, counted,
-along the bottom; above the board, the faults switched on, the I key's request inspector, the
-checker's alarm and the H key's calls panel.
+"""The HUD in pixels: score, lives and level along the top of the board; every call's
+outcome, counted, along its bottom; the checker's alarm across it. The H key's calls panel, the
+I key's request inspector and the faults switched on go in a column of their own beside the
+board (``layout.py``), never over it; with no panel open, the faults are listed over the
+board's bottom left.
 
 Drawing reads the ``Hud`` and the ``View``; it never changes them. Text is costly to render,
-so everything made of text that changes with the calls is drawn into one overlay, redrawn
-``OVERLAY_PERIOD`` apart and kept between frames by the ``Overlay``.
+so everything made of text that changes with the calls is redrawn ``OVERLAY_PERIOD`` apart:
+the board's overlay is kept between frames by the ``Overlay``, the column stays in the frame.
 """
 
 import pygame
@@ -15,8 +17,9 @@ from pacnet.faults.spec import FaultStatus
 from pacnet.protocol.actions import ARTICLE_CALLS
 from pacnet.protocol.outcome import Outcome, Step
 from pacnet.trace.steps import STEP_DOMAINS, Known, strip
-from pacnet.window.draw import HUD, PACMAN, draw_pacman
+from pacnet.window.draw import BLACK, HUD, PACMAN, draw_pacman
 from pacnet.window.hud import INSPECTED, TRUTH_WORDS, Hud
+from pacnet.window.layout import Size
 
 TEXT = 18
 """Size of the HUD's text (pygame's default font); the panels write smaller."""
@@ -26,6 +29,24 @@ is as fast as anyone reads, and rendering their text every frame took most of a 
 GAVE_UP_SHOWN = 3.0
 """Seconds the window says that the server gave up on it (and that it joined again)."""
 FAULT_RED = (255, 90, 90)
+COLUMN_WIDTH = 488
+"""Pixels: the panels' column: the inspector's widest row (a call, eight steps, "POST_FAILED
+x3", "before restart") with a margin. A little wider than the classic maze, which costs the
+board nothing on a 16:9 screen: the frame's height decides its scale there."""
+GAP = 6
+"""Pixels between the panels in the column, and around them."""
+FAULTS_SHOWN = 6
+"""Faults listed at most (the latest); the column keeps room for them all, so a fault switched
+on does not change the frame's size and rescale the board on the projector."""
+FAULT_TEXT = 16
+"""Size of the faults' text."""
+CALLS_HEIGHT = 296
+"""Pixels: the calls panel (the outcome table, six lines of words, six failures)."""
+HEADER = 60
+"""The inspector's title and column heads: number, step in two words, domain."""
+ROW = 17
+"""Pixels: one call's row in the inspector."""
+INSPECTOR_HEIGHT = HEADER + 2 + ROW * INSPECTED
 
 
 class Overlay:
@@ -48,17 +69,52 @@ class Overlay:
         """Redraw the overlay on the next frame: a key changed what it shows."""
         self._due = 0.0
 
-    def draw(self, surface: pygame.Surface, view: View, now: float) -> None:
-        """Score, lives and level along the top; the overlay over everything."""
-        _draw_status(surface, self.font(), view, now)
+    def column(self) -> Size | None:
+        """The size of the panels' column: room for the open panels and ``FAULTS_SHOWN``
+        faults below them; None when no panel is open (the faults then go over the board)."""
+        hud = self.hud
+        if not (hud.shown or hud.inspecting):
+            return None
+        height = GAP + FAULTS_SHOWN * (self.font(FAULT_TEXT).get_height() + 1) + 2 + GAP
+        if hud.shown:
+            height += CALLS_HEIGHT + GAP
+        if hud.inspecting:
+            height += INSPECTOR_HEIGHT + GAP
+        return (COLUMN_WIDTH, height)
+
+    def draw(
+        self, board: pygame.Surface, column: pygame.Surface | None, view: View, now: float
+    ) -> bool:
+        """Score, lives and level along the top of ``board``, the overlay over it; the panels
+        in ``column`` (a part of the frame that keeps them between redraws). True if the
+        column was redrawn: it must go to the screen again."""
+        _draw_status(board, self.font(), view, now)
+        redrawn = False
         if now >= self._due or self._surface is None:
             self._due = now + OVERLAY_PERIOD
-            self._surface = self._draw_overlay(surface.get_size(), now)
-        surface.blit(self._surface, (0, 0))
+            self._surface = self._draw_overlay(board.get_size(), now, column is None)
+            if column is not None:
+                self._draw_column(column, now)
+                redrawn = True
+        board.blit(self._surface, (0, 0))
+        return redrawn
 
-    def _draw_overlay(self, size: tuple[int, int], now: float) -> pygame.Surface:
-        """Everything made of text that changes with the calls: the outcome counts along the
-        bottom, the faults on above them, the inspector, the alarm and the calls panel."""
+    def _draw_column(self, column: pygame.Surface, now: float) -> None:
+        """The open panels, top down, and the faults on, bottom up from the column's foot."""
+        hud, small = self.hud, self.font(15)
+        column.fill(BLACK)
+        top = GAP
+        if hud.shown:
+            top = _draw_panel(column, self.font(), small, hud, top) + GAP
+        if hud.inspecting:
+            _draw_inspector(column, small, hud, top)
+        faults = hud.faults(now)
+        if faults:
+            _draw_faults(column, self.font(FAULT_TEXT), faults, column.get_height() - GAP)
+
+    def _draw_overlay(self, size: tuple[int, int], now: float, faults: bool) -> pygame.Surface:
+        """What goes over the board and changes with the calls: the outcome counts along the
+        bottom, the alarm, and (``faults``: no column to put them in) the faults on."""
         hud, font = self.hud, self.font()
         surface = pygame.Surface(size, pygame.SRCALPHA)
         counts = [f"{o.value} {hud.board.tally.total(outcome=o)}" for o in Outcome]
@@ -69,16 +125,11 @@ class Overlay:
             text = font.render(count, True, pygame.Color(outcome.colour))
             surface.blit(text, (x, y))
             x += text.get_width() + 10
-        bottom = size[1] - HUD
-        if hud.inspecting:
-            bottom = _draw_inspector(surface, self.font(15), hud, bottom)
-        faults = hud.faults(now)
-        if faults:
-            _draw_faults(surface, self.font(16), faults, bottom)
+        on = hud.faults(now) if faults else []
+        if on:
+            _draw_faults(surface, self.font(FAULT_TEXT), on, size[1] - HUD)
         if hud.alarms:
             _draw_alarm(surface, font, hud, now)
-        if hud.shown:
-            _draw_panel(surface, font, self.font(15), hud)
         return surface
 
 
@@ -122,7 +173,7 @@ def _draw_faults(
 ) -> None:
     """One line per active fault, bottom up from ``bottom``: the room sees what is on."""
     y = bottom - 2
-    for status in reversed(faults[-6:]):
+    for status in reversed(faults[-FAULTS_SHOWN:]):
         text = small.render(f"fault {status.fault.id}: {status.description}", True, FAULT_RED)
         y -= text.get_height() + 1
         backing = pygame.Surface((text.get_width() + 6, text.get_height() + 1), pygame.SRCALPHA)
@@ -143,17 +194,14 @@ STEP_WORDS: dict[Step, tuple[str, str]] = {
 }
 """Each step in words, cut to fit the inspector's columns: post, deliver, validate, update,
 the request (req), the reply (rply), the server's state (srv), the client's (cli)."""
-HEADER = 60
-"""The inspector's title and column heads: number, step in two words, domain."""
 
 
-def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, bottom: int) -> int:
+def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, top: int) -> None:
     """The I key's request inspector: the latest calls, each as the article's eight steps,
     lit as far as the client knows (passed, failed here, unknown, never reached). Drawn
-    above ``bottom``; returns its top."""
-    cell, row_height, left = 30, 17, 52
-    height = HEADER + 2 + row_height * INSPECTED
-    panel = pygame.Surface((surface.get_width() - 16, height), pygame.SRCALPHA)
+    from ``top`` down, ``INSPECTOR_HEIGHT`` high."""
+    cell, row_height, left = 30, ROW, 52
+    panel = pygame.Surface((surface.get_width() - 16, INSPECTOR_HEIGHT), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 225))
     white, grey, dark = (255, 255, 255), (120, 120, 120), (45, 45, 45)
     paused = " - PAUSED (P)" if hud.frozen is not None else " (P: pause, U: unpin)"
@@ -164,11 +212,13 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
         for line, text in enumerate((str(step.value), *STEP_WORDS[step], STEP_DOMAINS[step])):
             shown = small.render(text, True, white if line < 3 else grey)
             panel.blit(shown, (x + (cell - 3 - shown.get_width()) // 2, 16 + 10 * line))
-    panel.blit(small.render("server", True, grey), (left + 8 * cell + 74, 46))
+    # The server's word, clear of the widest outcome ("POST_FAILED x3" once ran into it).
+    truth = left + 8 * cell + 4 + small.size("POST_FAILED x9")[0] + 8
+    panel.blit(small.render("server", True, grey), (truth, 46))
     for row, ((result, _), pinned) in enumerate(hud.inspector_rows()):
         y = HEADER + row * row_height
         colour = pygame.Color(result.outcome.colour)
-        if pinned:  # a failure kept on show until D: marked down its left edge
+        if pinned:  # a failure kept on show until U: marked down its left edge
             pygame.draw.rect(panel, colour, pygame.Rect(1, y, 3, row_height - 3))
         panel.blit(small.render(result.action, True, white), (6, y + 3))
         for i, known in enumerate(strip(result)):
@@ -190,10 +240,8 @@ def _draw_inspector(surface: pygame.Surface, small: pygame.font.Font, hud: Hud, 
         if verdict is not None:
             shade = FAULT_RED if verdict.alarm else grey
             words = small.render(TRUTH_WORDS[verdict], True, shade)
-            panel.blit(words, (left + 8 * cell + 74, y + 3))
-    top = bottom - height - 4
+            panel.blit(words, (truth, y + 3))
     surface.blit(panel, (8, top))
-    return top
 
 
 def outcome_columns(
@@ -210,10 +258,11 @@ def outcome_columns(
 
 
 def _draw_panel(
-    surface: pygame.Surface, font: pygame.font.Font, small: pygame.font.Font, hud: Hud
-) -> None:
-    """The H key's panel: the four calls by the five outcomes, latency, connection, failures."""
-    panel = pygame.Surface((surface.get_width() - 16, 282), pygame.SRCALPHA)
+    surface: pygame.Surface, font: pygame.font.Font, small: pygame.font.Font, hud: Hud, top: int
+) -> int:
+    """The H key's panel: the four calls by the five outcomes, latency, connection, failures.
+    Drawn from ``top`` down, ``CALLS_HEIGHT`` high; returns its foot."""
+    panel = pygame.Surface((surface.get_width() - 16, CALLS_HEIGHT), pygame.SRCALPHA)
     panel.fill((0, 0, 0, 215))
     white = (255, 255, 255)
     columns = outcome_columns(small, font)
@@ -228,23 +277,30 @@ def _draw_panel(
                 font.render(str(n), True, pygame.Color(outcome.colour) if n else (90, 90, 90)),
                 (x, y),
             )
-    panel.blit(small.render(hud.calls_line(), True, white), (8, 108))
-    panel.blit(small.render(prediction_line(hud.prediction), True, white), (8, 122))
     width = panel.get_width() - 16
-    wrapped = [part for line in hud.keepalive_words() for part in _wrap(small, line, width)]
-    for i, line in enumerate(wrapped[:3]):
-        panel.blit(small.render(line, True, (150, 200, 255)), (8, 138 + 13 * i))
+    # The calls line takes two lines once the retry budget pauses retries: it must be read.
+    calls = _wrap(small, hud.calls_line(), width, between="   ")
+    lines = [(line, white) for line in calls[:2]]
+    lines.append((prediction_line(hud.prediction), white))
+    keepalive = [part for line in hud.keepalive_words() for part in _wrap(small, line, width)]
+    lines += [(line, (150, 200, 255)) for line in keepalive[:3]]
+    y = 104
+    for line, colour in lines:
+        panel.blit(small.render(line, True, colour), (8, y))
+        y += 13
     for i, line in enumerate(hud.recent.failures):
-        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, 180 + 16 * i))
-    surface.blit(panel, (8, HUD + 8))
+        panel.blit(font.render(line[:70], True, (255, 150, 150)), (8, y + 3 + 16 * i))
+    surface.blit(panel, (8, top))
+    return top + CALLS_HEIGHT
 
 
-def _wrap(font: pygame.font.Font, text: str, width: int) -> list[str]:
-    """``text`` in lines no wider than ``width`` pixels, broken between words."""
+def _wrap(font: pygame.font.Font, text: str, width: int, between: str = " ") -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels, broken between words (or between
+    the parts that ``between`` separates)."""
     lines: list[str] = []
     line = ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
+    for word in text.split(between) if between != " " else text.split():
+        candidate = f"{line}{between}{word}" if line else word
         if line and font.size(candidate)[0] > width:
             lines.append(line)
             line = word

@@ -11,7 +11,8 @@ window closes, the frame loop cancels them; when one of them fails, the group ca
 frame loop and the window ends, saying which task failed (it never draws a frozen board).
 
 The window's other modules: ``controls.py`` (keys and gamepads), ``hud.py`` (what the HUD
-knows and says), ``draw.py`` (the board in pixels), ``panels.py`` (the HUD in pixels).
+knows and says), ``draw.py`` (the board in pixels), ``panels.py`` (the HUD in pixels),
+``layout.py`` (the board and the panels side by side).
 """
 
 import asyncio
@@ -35,6 +36,7 @@ from pacnet.trace.verdict import Verdict
 from pacnet.window.controls import Joystick, closes, press
 from pacnet.window.draw import HUD, TILE, Presenter, draw_board, draw_maze
 from pacnet.window.hud import Hud
+from pacnet.window.layout import Box, Size, arrange, on_screen
 from pacnet.window.panels import Overlay
 
 PROG = "pacnet play"
@@ -63,6 +65,10 @@ class WindowReport:
     """Our pac-man's prediction, its corrections included (None: not predicting)."""
     screen: tuple[int, int] = (0, 0)
     """The size the window was last drawn at (the whole screen, when full screen)."""
+    board_shown: Box = (0, 0, 0, 0)
+    """Where the board was last drawn in the window, in the window's pixels."""
+    column_shown: Box | None = None
+    """Where the panels' column was last drawn in the window (None: no panel open)."""
 
     @property
     def longest_frame_gap(self) -> float:
@@ -181,14 +187,10 @@ async def _frames(
 ) -> WindowReport:
     """Open the window and draw it ``FPS`` times a second until it is closed (or
     ``exit_after`` seconds); the network loop and the feeds run between frames."""
-    size = (view.width * TILE, view.height * TILE + 2 * HUD)
-    # Opens at the frame's own size, the cheapest to present; a resized window scales it, and
-    # full screen scales it to the whole screen (black bars keep the maze's shape).
-    screen = _open(size, fullscreen)
-    pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
-    base = pygame.Surface(size)
-    walls = draw_maze(view.maze, size)
     overlay = Overlay(hud)
+    frame = Frame((view.width * TILE, view.height * TILE + 2 * HUD), overlay.column(), fullscreen)
+    pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
+    walls = draw_maze(view.maze, frame.board.get_size())
     presenter = Presenter()
     report.tally, report.attempts = board.tally, board.attempts
     loop = asyncio.get_running_loop()
@@ -198,13 +200,18 @@ async def _frames(
         for event in pygame.event.get():
             if closes(event):
                 return report
-            if event.type == pygame.KEYDOWN and event.key == pygame.K_F11:
+            if event.type == pygame.WINDOWEXPOSED:
+                presenter.stale = True  # uncovered: the bars and the column too
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_F11:
                 fullscreen = not fullscreen
-                screen = _open(size, fullscreen)
+                frame.reopen(fullscreen)
             elif event.type == pygame.KEYDOWN:
                 press(event.key, board, hud, view, loop.time())
                 overlay.refresh()  # show what the key did at once
             joystick.handle(event)
+        if frame.follow(overlay.column(), fullscreen):
+            overlay.refresh()  # a new frame: its column is blank
+            presenter.stale = True
         now = loop.time()
         hud.follow_exercise()
         hud.settle(now, report.verdicts)
@@ -212,18 +219,66 @@ async def _frames(
         if report.frames:
             report.frame_times.append((now, now - last_frame))
         report.frames, last_frame = report.frames + 1, now
-        draw_board(base, walls, view, now - start, view.positions(now), overlay.font())
-        overlay.draw(base, view, now)
-        presenter.show(base, screen)
-        pygame.display.flip()
-        report.screen = screen.get_size()
+        draw_board(frame.board, walls, view, now - start, view.positions(now), overlay.font())
+        changed = [frame.layout.board]
+        if overlay.draw(frame.board, frame.column, view, now) and frame.layout.column:
+            changed.append(frame.layout.column)
+        pygame.display.update(presenter.show(frame.surface, frame.screen, changed))
+        frame.shown(report)
         report.frame_work.append(loop.time() - began)
         if exit_after is not None and now - start >= exit_after:
             if screenshot is not None:
-                pygame.image.save(base, str(screenshot))
+                pygame.image.save(frame.screen, str(screenshot))
             return report
         next_frame += 1 / FPS
         await asyncio.sleep(max(0.0, next_frame - loop.time()))
+
+
+class Frame:
+    """What each frame is drawn into: the board and the panels' column side by side, laid out
+    again when a panel opens or closes and when the window changes shape.
+
+    A window at the frame's own size (the player has not resized it) follows the frame: it
+    widens when a panel opens, so the board keeps its size, and narrows again when the last
+    one closes. A resized or full-screen window keeps its size; the column then goes where the
+    board comes out biggest (``layout.arrange``).
+    """
+
+    def __init__(self, board: Size, column: Size | None, fullscreen: bool) -> None:
+        self._board_size = board
+        self.layout = arrange(board, column)
+        self.screen = _open(self.layout.frame, fullscreen)
+        self._cut()
+
+    def _cut(self) -> None:
+        self.surface = pygame.Surface(self.layout.frame)
+        self.board = self.surface.subsurface(self.layout.board)
+        self.column = (
+            None if self.layout.column is None else self.surface.subsurface(self.layout.column)
+        )
+
+    def reopen(self, fullscreen: bool) -> None:
+        """F11: the whole screen, or a window at the frame's own size again."""
+        self.screen = _open(self.layout.frame, fullscreen)
+
+    def follow(self, column: Size | None, fullscreen: bool) -> bool:
+        """Lay the frame out for the panels open now and the window's shape; True if that
+        made a new frame (its column is blank until drawn)."""
+        following = not fullscreen and self.screen.get_size() == self.layout.frame
+        window = None if following else self.screen.get_size()
+        wanted = arrange(self._board_size, column, window)
+        if wanted == self.layout:
+            return False
+        self.layout = wanted
+        if following and self.screen.get_size() != wanted.frame:
+            self.screen = _open(wanted.frame, fullscreen=False)
+        self._cut()
+        return True
+
+    def shown(self, report: WindowReport) -> None:
+        """Say in ``report`` where the board and the column went in the window."""
+        report.screen = self.screen.get_size()
+        report.board_shown, report.column_shown = on_screen(self.layout, report.screen)
 
 
 def _open(size: tuple[int, int], fullscreen: bool) -> pygame.Surface:
