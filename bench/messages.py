@@ -88,6 +88,40 @@ def window_texts(user: int) -> list[bytes]:
     return [window_text(user, index) for index in range(3 * TURNS)]
 
 
+PAGE_SECONDS = 40
+"""Seconds of a page's calls that ``page_texts`` spells out before they come round again."""
+
+
+def page_texts(user: int) -> list[bytes]:
+    """The browser page's calls, a second at a time (pacnet/web/static/game.js and report.js):
+    ten window turns, then the food (findAll :pellet and :energizer), then its report of how
+    its calls ended, numbered up so that each is news the server keeps, until the texts come
+    round again after ``PAGE_SECONDS`` (the server then drops the repeats as old, after
+    reading them: a little cheaper than news)."""
+    texts: list[bytes] = []
+    for second in range(PAGE_SECONDS):
+        texts += [window_text(user, 30 * second + i) for i in range(30)]
+        texts += [
+            _request(user, "e", "findAll", kind=":pellet"),
+            _request(user, "z", "findAll", kind=":energizer"),
+            _report(user, second + 1),
+        ]
+    return texts
+
+
+def _report(user: int, seq: int) -> bytes:
+    calls = 33 * seq
+    counts = [
+        {"action": "join", "outcome": "SUCCESS", "calls": 1},
+        {"action": "move", "outcome": "SUCCESS", "calls": calls // 3},
+        {"action": "move", "outcome": "UNKNOWN", "calls": seq // 10},
+        {"action": "findAll", "outcome": "SUCCESS", "calls": 2 * calls // 3},
+        {"action": "findAll", "outcome": "FATAL", "calls": seq // 5},
+        {"action": "remove", "outcome": "SUCCESS", "calls": seq // 20},
+    ]
+    return _request(user, "r", "report", exercise=0, seq=seq, counts=counts)
+
+
 def ping_text(user: int, index: int = 0) -> bytes:
     """An idle user's request: the ``ping`` a quiet window sends to stay on the board."""
     return _request(user, "k", "ping")

@@ -1,6 +1,6 @@
 """Round trips per second: pacnet's server against a bare websockets echo server.
 
-    uv run python bench/roundtrip.py [--workload find|mixed|window] [--seconds 5]
+    uv run python bench/roundtrip.py [--workload find|mixed|window|page] [--seconds 5]
                                      [--connections 1,10,100] [--baseline DIR]
                                      [--idle-client] [--json FILE]
 
@@ -16,7 +16,11 @@ flight per connection):
   round the four (pacnet/client/play.py ``article_loop(others=False)``);
 - ``window``: the window's turn, which reads every pac-man to draw them: ``move``,
   ``findAll :ghost``, ``findAll :pacman`` (its replies grow with the number of connections;
-  no target).
+  no target);
+- ``page``: the browser page's calls, a second's worth at a time: ten of the window's turns,
+  then the food (``findAll :pellet``, ``findAll :energizer``), then a ``report`` of how its
+  calls ended (``bench/messages.py`` ``page_texts``; no target). Beside ``window`` in one run,
+  it says what the page's food and reports cost the server.
 
 The echo server gets the same frames, so the gap between the two is what pacnet's request
 path costs: validation, throttle, keepalive, the board, the reply and its encoding, and the
@@ -41,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from messages import article_texts, find_texts, join_text, leave_text, window_texts
+from messages import article_texts, find_texts, join_text, leave_text, page_texts, window_texts
 from servers import (
     Server,
     Target,
@@ -82,6 +86,9 @@ WORKLOADS = {
     ),
     "window": Workload(
         "window", window_texts, "the window's loop: move, findAll :ghost, findAll :pacman"
+    ),
+    "page": Workload(
+        "page", page_texts, "the browser page's second: ten window turns, the food, a report"
     ),
 }
 TARGETED = ("find", "mixed")
