@@ -62,9 +62,10 @@ COMMANDS = (
 )  # fmt: skip
 
 
-def build_parser(only: str | None = None) -> OneLineParser:
+def build_parser(only: str | None = None, *, every: bool = False) -> OneLineParser:
     """The ``pacnet`` parser. ``only``: the one command whose flags are needed (its module is
-    the only one imported); None: every command's."""
+    the only one imported); ``every``: every command's, as ``completion`` lists them. The
+    others are a name and a line of help, all that ``pacnet --help`` shows of them."""
     parser = OneLineParser(
         prog="pacnet",
         description="A networked Pac-Man whose board lives on a server: every call ends in "
@@ -75,7 +76,7 @@ def build_parser(only: str | None = None) -> OneLineParser:
         dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser
     )
     for command in COMMANDS:
-        if only is not None and command.name != only:
+        if not every and command.name != only:
             commands.add_parser(command.name, help=command.help)
             continue
         module = command.load()
@@ -104,7 +105,7 @@ def _epilog(module: ModuleType, command: Command) -> str:
 
 
 def _print_completion(args: argparse.Namespace) -> int:
-    print(completion_script(build_parser(), args.shell))
+    print(completion_script(build_parser(every=True), args.shell))
     return 0
 
 

@@ -6,7 +6,8 @@ import io
 from rich.console import Console
 
 from pacnet.client.remote import RemoteBoard
-from pacnet.demo.loop import DemoSettings, run_demo
+from pacnet.demo.loop import run_demo
+from pacnet.demo.settings import DemoSettings
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.outcome import Outcome
 from tests.conftest import MS, StartServer, ghost_at_start

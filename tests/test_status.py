@@ -13,7 +13,7 @@ from pacnet.client.timeouts import Timeouts
 from pacnet.protocol.feeds import KeepaliveEntry, TrafficEntry
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
-from pacnet.status.cli import really, run_status
+from pacnet.status.table import really, run_status
 from tests.conftest import MS, StartServer, switch_on
 
 

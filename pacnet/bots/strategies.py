@@ -27,11 +27,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pacnet.client.view import View
-from pacnet.protocol.models import Direction, Entity
 from pacnet.protocol.motion import OPPOSITE, STEPS
+
+if TYPE_CHECKING:  # only names in annotations: `pacnet bots --help` does not load the models
+    from pacnet.client.view import View
+    from pacnet.protocol.models import Direction, Entity
 
 Tile = tuple[int, int]
 """(column, row), origin at the top-left, as entities' ``x_pos`` and ``y_pos``."""
@@ -201,7 +203,7 @@ class Sight:
         )
 
 
-Strategy = Callable[[Sight], Direction | None]
+Strategy = Callable[[Sight], "Direction | None"]
 """A bot's brain: where to steer this turn, or None to keep going as it is."""
 
 

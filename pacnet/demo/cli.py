@@ -1,10 +1,7 @@
 """``pacnet demo``: the article's loop, headless, one printed line per call."""
 
 import argparse
-import asyncio
 import logging
-
-from rich.console import Console
 
 from pacnet.client.timeouts import Timeouts
 from pacnet.cmdline.args import (
@@ -14,8 +11,7 @@ from pacnet.cmdline.args import (
     positive_float,
     positive_int,
 )
-from pacnet.cmdline.logs import configure_logging
-from pacnet.demo.loop import DemoReport, DemoSettings, run_demo
+from pacnet.demo.settings import DemoSettings
 from pacnet.server import embedded
 
 PROG = "pacnet demo"
@@ -48,14 +44,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Play the demo the flags describe; exit status 1 if no call succeeded."""
+    # Imported here, not above: `pacnet demo --help` has no use for the client, its event
+    # loop, its logging or its console, which take most of a second to import.
+    import asyncio
+
+    from rich.console import Console
+
+    from pacnet.cmdline.logs import configure_logging
+    from pacnet.demo.loop import DemoReport, run_demo
+
     configure_logging("console", level=logging.INFO if args.verbose else logging.WARNING)
     settings = DemoSettings(
         iterations=args.iterations, interval=args.interval, seed=args.seed, user_id=args.user,
         timeouts=Timeouts(reply=args.timeout),
     )  # fmt: skip
     console = Console(highlight=False)
+
+    async def demo() -> DemoReport:
+        if args.server is not None:
+            return await run_demo(args.server, settings, console)
+        config = embedded.ServerConfig(port=0, layout=args.layout, seed=settings.seed)
+        async with embedded.running_server(config) as server:
+            assert server.url is not None
+            return await run_demo(server.url, settings, console)
+
     try:
-        report = asyncio.run(_demo(args.server, args.layout, settings, console))
+        report = asyncio.run(demo())
     except OSError as exc:
         return fail(PROG, f"cannot start the embedded server: {exc.strerror or exc}")
     if report.successes == 0:
@@ -66,13 +80,3 @@ def run(args: argparse.Namespace) -> int:
         )
     return 0
 
-
-async def _demo(
-    url: str | None, layout: str, settings: DemoSettings, console: Console
-) -> DemoReport:
-    if url is not None:
-        return await run_demo(url, settings, console)
-    config = embedded.ServerConfig(port=0, layout=layout, seed=settings.seed)
-    async with embedded.running_server(config) as server:
-        assert server.url is not None
-        return await run_demo(server.url, settings, console)

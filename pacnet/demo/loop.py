@@ -15,7 +15,7 @@ collisions (and ``remove``) happen within a short run.
 
 import asyncio
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.console import Console
 
@@ -23,25 +23,12 @@ from pacnet.client.play import CATCHING
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.report import call_line, outcome_table
 from pacnet.client.tally import OutcomeTally
-from pacnet.client.timeouts import Timeouts
+from pacnet.demo.settings import DemoSettings
 from pacnet.protocol.models import OWN_PACMAN, Direction, Entity, OkReply
 from pacnet.protocol.outcome import Outcome
 
 GIVE_UP_AFTER = 3
 """Iterations in a row without a single success after which the demo stops trying."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DemoSettings:
-    iterations: int = 50
-    """Turns of the loop; each makes three or four calls."""
-    interval: float = 0.1
-    """Seconds between turns: a person's joystick, not a benchmark."""
-    seed: int | None = None
-    """Seed for the joystick (and the embedded server's board)."""
-    user_id: str | None = None
-    """The user to play as; a random seven-digit id by default, like the article's."""
-    timeouts: Timeouts = field(default_factory=Timeouts)
 
 
 @dataclass

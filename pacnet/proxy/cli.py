@@ -5,10 +5,7 @@ until SIGINT or SIGTERM.
 import argparse
 
 from pacnet.cmdline.args import add_component_arguments, fail
-from pacnet.cmdline.lifecycle import run_on, run_until_signalled
-from pacnet.cmdline.logs import configure_logging
 from pacnet.proxy.config import ProxyConfig
-from pacnet.proxy.relay import Proxy
 
 PROG = "pacnet proxy"
 DESCRIPTION = (
@@ -58,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the proxy the flags describe; returns the process's exit status."""
+    # Imported here, not above: `pacnet proxy --help` has no use for the relay, its logging
+    # or its event loop, which take most of a second to import.
+    from pacnet.cmdline.lifecycle import run_on, run_until_signalled
+    from pacnet.cmdline.logs import configure_logging
+    from pacnet.proxy.relay import Proxy
+
     configure_logging(args.log_format)
     host, port = args.listen
     try:

@@ -10,12 +10,8 @@ from pacnet.cmdline.args import (
     positive_float,
     positive_int,
 )
-from pacnet.cmdline.lifecycle import run_on, run_until_signalled
-from pacnet.cmdline.logs import configure_logging
 from pacnet.server.config import ServerConfig, ServerLimits
-from pacnet.server.embedded import layout_argument
-from pacnet.server.layout import LayoutError, builtin_layouts
-from pacnet.server.net import BoardServer
+from pacnet.server.layout import LayoutError, builtin_layouts, layout_argument
 from pacnet.server.store import StateError, default_state_path
 
 PROG = "pacnet serve"
@@ -78,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the server the flags describe; returns the process's exit status."""
+    # Imported here, not above: `pacnet serve --help` has no use for the server, its logging
+    # or its event loop, which take most of a second to import.
+    from pacnet.cmdline.lifecycle import run_on, run_until_signalled
+    from pacnet.cmdline.logs import configure_logging
+    from pacnet.server.net import BoardServer
+
     configure_logging(args.log_format)
     try:
         limits = ServerLimits(

@@ -9,28 +9,29 @@ import argparse
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from pacnet.cmdline.args import ws_url
-from pacnet.cmdline.lifecycle import running
 from pacnet.server.config import ServerConfig
-from pacnet.server.layout import LayoutError, builtin_layouts, load_layout
-from pacnet.server.net import BoardServer
-from pacnet.server.pipeline import StageHook
+from pacnet.server.layout import LayoutError, builtin_layouts, layout_argument
+
+if TYPE_CHECKING:
+    from pacnet.server.net import BoardServer
+    from pacnet.server.pipeline import StageHook
 
 __all__ = [
     "LayoutError",
     "ServerConfig",
     "add_server_arguments",
     "announce",
-    "layout_argument",
     "running_server",
 ]
 
 
 @asynccontextmanager
 async def running_server(
-    config: ServerConfig | None = None, *, hooks: Sequence[StageHook] = ()
-) -> AsyncIterator[BoardServer]:
+    config: ServerConfig | None = None, *, hooks: "Sequence[StageHook]" = ()
+) -> "AsyncIterator[BoardServer]":
     """Run a board server for the duration of the ``async with`` block.
 
     The default config listens on 127.0.0.1 on a free port; ``server.url`` says where.
@@ -39,11 +40,16 @@ async def running_server(
         OSError: the address cannot be listened on.
         LayoutError: the layout cannot be loaded.
     """
+    # Imported here, not above: the commands import this module for their flags too, and
+    # `pacnet demo --help` has no use for the server, which takes most of a second to import.
+    from pacnet.cmdline.lifecycle import running
+    from pacnet.server.net import BoardServer
+
     async with running(BoardServer(config or ServerConfig(port=0), hooks=hooks)) as server:
         yield server
 
 
-def announce(prog: str, server: BoardServer) -> None:
+def announce(prog: str, server: "BoardServer") -> None:
     """Tell the person at the terminal (stderr, beside the command's own output) where the
     embedded server is and how to switch its faults: its admin token is generated each run."""
     print(
@@ -52,15 +58,6 @@ def announce(prog: str, server: BoardServer) -> None:
         file=sys.stderr,
         flush=True,
     )
-
-
-def layout_argument(text: str) -> str:
-    """An argparse type: a built-in layout's name or a layout file that loads."""
-    try:
-        load_layout(text)
-    except LayoutError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, *, layout: str, why: str) -> None:

@@ -11,6 +11,7 @@ Lines starting with ``;`` are comments. A row that is open at both ends is a tun
 off one side enters at the other.
 """
 
+import argparse
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
@@ -243,3 +244,12 @@ def load_layout(name_or_path: str) -> Layout:
             f"and not a readable file ({reason})"
         ) from None
     return parse_layout(text, str(path))
+
+
+def layout_argument(text: str) -> str:
+    """An argparse type: a built-in layout's name or a layout file that loads."""
+    try:
+        load_layout(text)
+    except LayoutError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
