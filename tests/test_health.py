@@ -108,3 +108,12 @@ def test_a_failed_save_is_news_once() -> None:
     assert health.save_failed("disk full") is False
     health.saved()
     assert health.save_failed("disk full") is True
+
+
+def test_a_save_after_a_failure_is_news_once_whatever_else_is_wrong() -> None:
+    health = Health(now=0.0)
+    assert health.saved() is False  # nothing had failed
+    health.save_failed("disk full")
+    health.stopping()  # the verdict now says "stopping", not the failed save
+    assert health.saved() is True
+    assert health.saved() is False

@@ -46,8 +46,12 @@ class Health:
     def ticked(self, now: float) -> None:
         self._last_tick = now
 
-    def saved(self) -> None:
+    def saved(self) -> bool:
+        """Note a snapshot written; returns whether it ends a failure (the last one had
+        failed), so the caller logs the recovery once."""
+        recovered = self._save_error is not None
         self._save_error = None
+        return recovered
 
     def save_failed(self, reason: str) -> bool:
         """Note a failed snapshot; returns whether it is news (the last one had not failed),

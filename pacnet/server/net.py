@@ -229,9 +229,8 @@ class BoardServer:
             if self.health.save_failed(str(exc)):
                 log.error("snapshot_failed", reason=str(exc))
             return
-        if self.health.check(time.monotonic()).reason.startswith("the game cannot be saved"):
+        if self.health.saved():
             log.info("snapshot_recovered")
-        self.health.saved()
 
     def _hook_faults(self) -> None:
         """Put the fault hook in the request path while any fault is on, and out of it when
