@@ -7,6 +7,7 @@ may switch.
 """
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from websockets.asyncio.server import ServerConnection
@@ -15,6 +16,28 @@ from websockets.exceptions import ConnectionClosed
 FEED_POLL = 0.2
 """Seconds between looks at a feed's snapshot (its changes are rare, and cheap to miss by this
 much)."""
+
+
+class Snapshot:
+    """A feed's snapshot, made at most once a ``period`` for all its watchers (each looks every
+    ``FEED_POLL``): call it for the text to send, as ``serve_feed`` does.
+
+    Args:
+        make: the snapshot's text at ``now`` (``time.monotonic()``).
+        period: seconds a snapshot stands for.
+    """
+
+    def __init__(self, make: Callable[[float], str], period: float = FEED_POLL) -> None:
+        self._make = make
+        self._period = period
+        self._made_at = float("-inf")
+        self._text = ""
+
+    def __call__(self) -> str:
+        now = time.monotonic()
+        if now - self._made_at >= self._period:
+            self._made_at, self._text = now, self._make(now)
+        return self._text
 
 
 async def serve_feed(websocket: ServerConnection, snapshot: Callable[[], str]) -> None:

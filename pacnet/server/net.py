@@ -28,7 +28,7 @@ from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
-from pacnet.feeds.serve import FEED_POLL, serve_feed
+from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
@@ -105,9 +105,9 @@ class BoardServer:
         self._stop = asyncio.Event()
         self._connections = 0
         self._young_floor = gc.get_threshold()[0]
-        self._keepalive_cache = (float("-inf"), "")
-        self._room_cache = (float("-inf"), "")
-        self._board_cache = (float("-inf"), "")
+        self._keepalive_feed = Snapshot(lambda now: self.game.keepalive_view(now).model_dump_json())
+        self._room_feed = Snapshot(lambda now: self.game.room.view(now).model_dump_json())
+        self._board_feed = Snapshot(lambda now: self._board_view())
         self.truth = Truth(tracing=config.trace)
         """What the server really did with each user's latest requests (when tracing)."""
 
@@ -237,33 +237,15 @@ class BoardServer:
         none is. A new list each time: a request being handled keeps the one it started with."""
         self.pipeline.hooks = [*self._hooks, self._fault_hook] if self.faults else self._hooks
 
-    def _board_snapshot(self) -> str:
-        """The whole board for spectators, made at most once per feed period for all."""
-        now = time.monotonic()
-        if now - self._board_cache[0] >= FEED_POLL:
-            board, flashing = self.game.board, self.game.board.flashing()
-            view = {
-                "clock": board.clock, "level": board.level, "width": board.layout.width,
-                "height": board.layout.height, "maze": board.layout.rows(),
-                "entities": [entity(p, flashing) for kind in KINDS for p in board.all_of(kind)],
-            }  # fmt: skip
-            self._board_cache = (now, orjson.dumps(view).decode())
-        return self._board_cache[1]
-
-    def _room_snapshot(self) -> str:
-        """The room's reports, computed at most once per feed period for all its watchers."""
-        now = time.monotonic()
-        if now - self._room_cache[0] >= FEED_POLL:
-            self._room_cache = (now, self.game.room.view(now).model_dump_json())
-        return self._room_cache[1]
-
-    def _keepalive_snapshot(self) -> str:
-        """The keepalive view, computed at most once per feed period for all its watchers."""
-        now = time.monotonic()
-        if now - self._keepalive_cache[0] >= FEED_POLL:
-            view = self.game.keepalive_view(now)
-            self._keepalive_cache = (now, view.model_dump_json())
-        return self._keepalive_cache[1]
+    def _board_view(self) -> str:
+        """The whole board for spectators."""
+        board, flashing = self.game.board, self.game.board.flashing()
+        view = {
+            "clock": board.clock, "level": board.level, "width": board.layout.width,
+            "height": board.layout.height, "maze": board.layout.rows(),
+            "entities": [entity(p, flashing) for kind in KINDS for p in board.all_of(kind)],
+        }  # fmt: skip
+        return orjson.dumps(view).decode()
 
     def _crash(self) -> None:
         """Die as a crashed server does: at once, with no goodbye to anyone."""
@@ -295,13 +277,13 @@ class BoardServer:
             return
         route, _, query = path.partition("?")
         if route == KEEPALIVE_PATH:
-            await serve_feed(websocket, self._keepalive_snapshot)
+            await serve_feed(websocket, self._keepalive_feed)
             return
         if route == BOARD_PATH:
-            await serve_feed(websocket, self._board_snapshot)
+            await serve_feed(websocket, self._board_feed)
             return
         if route == ROOM_PATH:
-            await serve_feed(websocket, self._room_snapshot)
+            await serve_feed(websocket, self._room_feed)
             return
         if route == TRUTH_PATH:
             user_id = parse_qs(query).get("user", [""])[0]

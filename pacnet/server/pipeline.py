@@ -187,7 +187,6 @@ class Pipeline:
     def __init__(self, game: Game, hooks: Sequence[StageHook] = ()) -> None:
         self.game = game
         self.hooks = list(hooks)
-        self._maze_rows = game.board.layout.rows()
         self._entities = EntityCache()
         # The per-request calls into the game's tables, bound once: these run for every request.
         self._take_token = game.throttle.take
@@ -364,7 +363,7 @@ class Pipeline:
         layout = game.board.layout
         reply.update(
             name=session.pacman, sessionToken=session.token, width=layout.width,
-            height=layout.height, maze=self._maze_rows, resumed=resumed, score=pacman.score,
+            height=layout.height, maze=layout.rows(), resumed=resumed, score=pacman.score,
             lives=pacman.lives, tickRate=game.board.tick_rate,
             pacmanSpeed=game.board.pacman_speed,
         )  # fmt: skip
