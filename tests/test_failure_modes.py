@@ -16,13 +16,13 @@ import pytest
 
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.timeouts import Timeouts
+from pacnet.cmdline.defaults import CRASH_EXIT_STATUS
 from pacnet.faults.admin import AdminClient
 from pacnet.faults.spec import Domain, Fault
 from pacnet.protocol.models import OkReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
-from pacnet.server.net import CRASH_EXIT_STATUS
 from pacnet.trace.verdict import judge
 from tests.conftest import MS, ROOT, Acted, Controlled, ServerProcess, StartServer, switch_on
 

@@ -29,8 +29,9 @@ from rich.console import Console
 
 from pacnet.chaos.commands import COMMANDS, EXIT_FAILED, PROG, list_scenarios
 from pacnet.chaos.fault_flags import add_fault_arguments
-from pacnet.chaos.switchboard import DEFAULT_PROXY, DEFAULT_SERVER, TOKEN_ENV, Usage
+from pacnet.chaos.switchboard import Usage
 from pacnet.cmdline.args import EXIT_USAGE, fail, positive_float, ws_url
+from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL, TOKEN_ENV
 from pacnet.faults.scenario import ScenarioError, SwitchError
 
 DESCRIPTION = (
@@ -118,11 +119,11 @@ def _add_target_arguments(parser: argparse.ArgumentParser, *, top: bool) -> None
 
     parser.add_argument(
         "--server", type=ws_url, default=default(None), metavar="URL",
-        help=f"the board server, for server faults ({DEFAULT_SERVER})",
+        help=f"the board server, for server faults ({SERVER_URL})",
     )  # fmt: skip
     parser.add_argument(
         "--proxy", type=ws_url, default=default(None), metavar="URL",
-        help=f"the chaos proxy, for network faults ({DEFAULT_PROXY})",
+        help=f"the chaos proxy, for network faults ({PROXY_URL})",
     )  # fmt: skip
     parser.add_argument(
         "--token", default=default(None), metavar="TOKEN",

@@ -29,9 +29,6 @@ from pacnet.chaos.output import (
     status_line,
 )
 from pacnet.chaos.switchboard import (
-    DEFAULT_PROXY,
-    DEFAULT_SERVER,
-    TOKEN_ENV,
     AdminSwitchboard,
     NotRunning,
     Target,
@@ -41,6 +38,7 @@ from pacnet.chaos.switchboard import (
     problems,
 )
 from pacnet.cmdline.args import fail
+from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL, TOKEN_ENV
 from pacnet.faults.admin import AdminReply
 from pacnet.faults.scenario import (
     ScenarioPlayer,
@@ -65,8 +63,8 @@ def switchboard(args: argparse.Namespace) -> AdminSwitchboard:
     proxy_token = args.proxy_token if args.proxy_token is not None else token
     proxy_flag = "--proxy-token" if args.proxy_token is not None else "--proxy-token or --token"
     return AdminSwitchboard(
-        Target("server", args.server or DEFAULT_SERVER, token, "--token"),
-        Target("proxy", args.proxy or DEFAULT_PROXY, proxy_token, proxy_flag),
+        Target("server", args.server or SERVER_URL, token, "--token"),
+        Target("proxy", args.proxy or PROXY_URL, proxy_token, proxy_flag),
     )
 
 

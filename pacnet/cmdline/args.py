@@ -14,6 +14,8 @@ import sys
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from pacnet.cmdline.defaults import TOKEN_ENV
+
 EXIT_USAGE = 2
 
 
@@ -130,8 +132,8 @@ def add_component_arguments(parser: argparse.ArgumentParser, *, seeds: str) -> N
         help=f"seed for {seeds} (a run can be replayed)",
     )  # fmt: skip
     parser.add_argument(
-        "--admin-token", default=os.environ.get("PACNET_ADMIN_TOKEN"), metavar="TOKEN",
-        help="token for the /admin endpoint (fault injection); default: $PACNET_ADMIN_TOKEN, "
+        "--admin-token", default=os.environ.get(TOKEN_ENV), metavar="TOKEN",
+        help=f"token for the /admin endpoint (fault injection); default: ${TOKEN_ENV}, "
         "else a new one, printed at start",
     )  # fmt: skip
     parser.add_argument(

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import structlog
 
 from pacnet.cmdline.args import EXIT_USAGE, fail
+from pacnet.cmdline.defaults import TOKEN_ENV
 
 
 class _Address(Protocol):
@@ -75,7 +76,7 @@ def show_token(prog: str, token: str) -> None:
     component, never the log (stderr), so a shared or collected log does not carry it."""
     with contextlib.suppress(OSError, ValueError):  # no terminal to show it on: nothing lost
         print(
-            f"{prog}: admin token {token} (for pacnet chaos --token; set PACNET_ADMIN_TOKEN to "
+            f"{prog}: admin token {token} (for pacnet chaos --token; set {TOKEN_ENV} to "
             "choose one that survives a restart)",
             flush=True,
         )

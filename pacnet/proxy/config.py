@@ -5,16 +5,18 @@ from dataclasses import dataclass
 from websockets.exceptions import InvalidURI
 from websockets.uri import parse_uri
 
+from pacnet.cmdline.defaults import HOST, PROXY_PORT, SERVER_URL
+
 
 @dataclass(frozen=True, kw_only=True)
 class ProxyConfig:
     """Everything ``pacnet proxy`` needs to start a relay."""
 
-    host: str = "127.0.0.1"
+    host: str = HOST
     """Loopback by default: a workshop opens the proxy to the room on purpose."""
-    port: int = 8766
+    port: int = PROXY_PORT
     """The server's default port plus one; 0 picks a free port (tests)."""
-    upstream: str = "ws://127.0.0.1:8765"
+    upstream: str = SERVER_URL
     """The board server. Its path is ignored: each client's own path is relayed."""
     seed: int | None = None
     """Seed of every random choice of the faults; None picks one (logged, for replay)."""

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pacnet.cmdline.defaults import HOST, SERVER_PORT
+
 
 @dataclass(frozen=True, kw_only=True)
 class ServerLimits:
@@ -43,9 +45,9 @@ class ServerLimits:
 class ServerConfig:
     """Everything ``pacnet serve`` needs to start a board server."""
 
-    host: str = "127.0.0.1"
+    host: str = HOST
     """Loopback by default: a workshop opens the server to the room on purpose."""
-    port: int = 8765
+    port: int = SERVER_PORT
     """0 picks a free port (tests, the embedded server)."""
     layout: str = "classic"
     """A shipped layout name or a path to a layout file."""

@@ -23,6 +23,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from pacnet.cmdline.defaults import CRASH_EXIT_STATUS
 from pacnet.cmdline.lifecycle import started_fields
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
@@ -42,9 +43,6 @@ from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, S
 from pacnet.server.store import StateError, StateStore
 from pacnet.server.trace import Truth, log_trace, trace_stages
 from pacnet.web.site import Site, is_page_request, respond
-
-CRASH_EXIT_STATUS = 70
-"""What a ``crash`` fault ends ``pacnet serve`` with (EX_SOFTWARE): not 0, not a signal."""
 
 log = structlog.get_logger("pacnet.server")
 

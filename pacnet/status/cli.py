@@ -13,6 +13,7 @@ Read-only: both feeds need no admin token.
 import argparse
 
 from pacnet.cmdline.args import fail, ws_url
+from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL
 
 PROG = "pacnet status"
 DESCRIPTION = (
@@ -25,11 +26,11 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet status``."""
     parser.add_argument(
-        "--server", type=ws_url, default="ws://127.0.0.1:8765", metavar="URL",
+        "--server", type=ws_url, default=SERVER_URL, metavar="URL",
         help="the board server (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--proxy", type=ws_url, default="ws://127.0.0.1:8766", metavar="URL",
+        "--proxy", type=ws_url, default=PROXY_URL, metavar="URL",
         help="the proxy players go through, if any (%(default)s)",
     )  # fmt: skip
     parser.add_argument(

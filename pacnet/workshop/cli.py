@@ -11,7 +11,6 @@ resumes the game, so the room sees a crash and a recovery. Ctrl-C stops both.
 
 import argparse
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pacnet.cmdline.args import fail, port_number
+from pacnet.cmdline.defaults import CRASH_EXIT_STATUS, SERVER_PORT, TOKEN_ENV, new_token
 from pacnet.workshop.room import Addresses, room_address
 
 PROG = "pacnet workshop"
@@ -32,8 +32,6 @@ DESCRIPTION = (
 )
 RESTART_AFTER = 1.0
 """Seconds before a crashed server is started again: long enough for the room to see it gone."""
-CRASHED = 70
-"""The exit status of a server a ``crash`` fault ended (``pacnet serve``)."""
 STARTUP = 20.0
 """Seconds the server and the proxy have to start listening."""
 
@@ -41,7 +39,7 @@ STARTUP = 20.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet workshop``."""
     parser.add_argument(
-        "--port", type=room_port, default=8765,
+        "--port", type=room_port, default=SERVER_PORT,
         help="the server's port; the proxy listens on the next one (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
@@ -75,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     state = args.dir / "game.sqlite"
     if not args.resume:
         _forget_game(state)
-    token = os.environ.get("PACNET_ADMIN_TOKEN") or secrets.token_hex(16)
-    env = {**os.environ, "PACNET_ADMIN_TOKEN": token}
+    token = os.environ.get(TOKEN_ENV) or new_token()
+    env = {**os.environ, TOKEN_ENV: token}
     room = Addresses(args.host or room_address(), args.port, args.port + 1)
     stop = _stopping()
     server_path, proxy_path = args.dir / "server.log", args.dir / "proxy.log"
@@ -190,7 +188,7 @@ def _announce(room: Addresses, token: str, folder: Path) -> None:
         f"  participants open   {room.play}   (or: pacnet play --server {room.proxy})\n"
         f"  the projector       {room.watch}\n"
         f"  the server          {room.server}   (the proxy in front of it: {room.proxy})\n"
-        f"  switch faults       export PACNET_ADMIN_TOKEN={token}\n"
+        f"  switch faults       export {TOKEN_ENV}={token}\n"
         f"                      pacnet chaos --server {room.server} --proxy {room.proxy} ...\n"
         f"  logs, game          {folder}/server.log, {folder}/proxy.log, {folder}/game.sqlite\n"
         f"  Ctrl-C closes the room",
@@ -207,7 +205,7 @@ def _restarted(
 ) -> subprocess.Popen[bytes]:
     """A server that crashed, started again after a moment (it resumes the game it kept)."""
     status = server.returncode
-    if status != CRASHED:
+    if status != CRASH_EXIT_STATUS:
         raise SystemExit(f"{PROG}: error: the server stopped (status {status}): see its log")
     print(
         f"{PROG}: the server crashed (status {status}); starting it again in "
