@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from pacnet.bots.counts import FleetCounts  # noqa: E402
 from pacnet.bots.fleet import Bot, Fleet, FleetPlan  # noqa: E402
 from pacnet.client.remote import CallResult  # noqa: E402
+from pacnet.client.tally import percentile  # noqa: E402
 from pacnet.cmdline.logs import configure_logging  # noqa: E402
 
 RUN_LIMIT = 600.0
@@ -170,7 +171,7 @@ def figures(
         "sessions lost (re-joins)": gauges.rejoins,
         "all back after restart s": back[-1] if len(back) == bots else nan,
         "back p50 s": statistics.median(back) if back else nan,
-        "back p90 s": back[math.ceil(0.9 * len(back)) - 1] if back else nan,
+        "back p90 s": percentile(back, 0.9) or nan,
         "server down s": down,
         "reconnect tries while down": sum(1 for t in tries if t < down),
         "reconnect tries in all": len(tries),

@@ -59,6 +59,8 @@ from servers import (
 )
 from wslink import TEXT, Link, client_frame, open_link
 
+from pacnet.client.tally import percentile
+
 THROUGHPUT_TARGET = 0.60
 """pacnet must reach this share of the echo server's round trips per second (10-100 conns)."""
 LATENCY_TARGET = 1.5
@@ -317,7 +319,7 @@ def summarize(load: Load, slices: Sequence[Slice]) -> Cell:
     wrong = load.replies.wrong
 
     def ms(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 3)
+        return round((percentile(latencies, q) or 0.0) * 1000, 3)
 
     return Cell(
         server=load.server.name, connections=len(load.links), seconds=round(seconds, 3),

@@ -50,6 +50,8 @@ from servers import (
     running,
 )
 
+from pacnet.client.tally import percentile
+
 IDLE_TARGET = 5000
 """Idle users one pacnet process must hold (the performance issue's target)."""
 PING_EVERY = 3.0
@@ -135,8 +137,9 @@ def _gist(reply: str) -> str:
     return str(code)
 
 
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+def _quantile(values: Sequence[float], q: float) -> float:
+    found = percentile(values, q)
+    return float("nan") if found is None else found
 
 
 async def ramp(
