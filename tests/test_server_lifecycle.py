@@ -9,12 +9,15 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedOK
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.outcome import Outcome
+from pacnet.server.config import ServerConfig
+from pacnet.server.embedded import CannotStart, board_url
 from pacnet.server.net import BoardServer
 from tests.conftest import MS, ROOT, RawClient, ServerProcess, StartServer
 
@@ -162,3 +165,19 @@ def test_a_server_whose_stderr_is_closed_still_stops_on_sigterm(tmp_path: Path) 
     time.sleep(0.3)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+async def test_a_command_plays_on_its_server_flag_or_on_an_embedded_server() -> None:
+    config = ServerConfig(port=0, layout="small")
+    async with board_url("ws://192.0.2.1:9", config) as url:
+        assert url == "ws://192.0.2.1:9"  # given: nothing is started
+    async with board_url(None, config) as url, RemoteBoard(url, "8765309") as board:
+        assert (await board.join()).ok
+
+
+async def test_an_embedded_server_that_cannot_start_is_one_line_for_the_command() -> None:
+    # An address this machine does not have (TEST-NET-1): listening on it fails at once.
+    config = ServerConfig(host="192.0.2.1", port=0, layout="small")
+    with pytest.raises(CannotStart, match=r"^cannot start the embedded server: \S"):
+        async with board_url(None, config):
+            raise AssertionError("no server, no block")

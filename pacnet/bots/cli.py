@@ -131,19 +131,16 @@ def run(args: argparse.Namespace) -> int:
     async def bots() -> Run:
         if args.server is not None:
             await check_reachable(args.server)
-            return await play(args, console, url=args.server, seed=seed, ramp=ramp)
         config = embedded.ServerConfig(port=0, layout=args.layout, seed=seed)
-        async with embedded.running_server(config) as server:
-            assert server.url is not None
-            embedded.announce(PROG, server)
-            return await play(args, console, url=server.url, seed=seed, ramp=ramp)
+        async with embedded.board_url(args.server, config, announce_as=PROG) as url:
+            return await play(args, console, url=url, seed=seed, ramp=ramp)
 
     try:
         run = asyncio.run(bots())
-    except (Unusable, embedded.LayoutError) as exc:
+    except Unusable as exc:
         return _unusable(str(exc))
-    except OSError as exc:
-        return _unusable(f"cannot start the embedded server: {exc.strerror or exc}")
+    except embedded.CannotStart as exc:
+        return fail(PROG, str(exc))
     data = summary(run.counts, run.info, run.elapsed(), run.problems)
     console.print(report(data))
     return _write_outputs(args, data) or (0 if _succeeded(data) else 1)

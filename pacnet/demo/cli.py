@@ -61,17 +61,14 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
 
     async def demo() -> DemoReport:
-        if args.server is not None:
-            return await run_demo(args.server, settings, console)
         config = embedded.ServerConfig(port=0, layout=args.layout, seed=settings.seed)
-        async with embedded.running_server(config) as server:
-            assert server.url is not None
-            return await run_demo(server.url, settings, console)
+        async with embedded.board_url(args.server, config) as url:
+            return await run_demo(url, settings, console)
 
     try:
         report = asyncio.run(demo())
-    except OSError as exc:
-        return fail(PROG, f"cannot start the embedded server: {exc.strerror or exc}")
+    except embedded.CannotStart as exc:
+        return fail(PROG, str(exc))
     if report.successes == 0:
         failure = report.last_failure
         why = failure.describe() if failure else "no call was made"
@@ -79,4 +76,3 @@ def run(args: argparse.Namespace) -> int:
             PROG, f"no call succeeded against {args.server or 'the embedded server'}: {why}"
         )
     return 0
-

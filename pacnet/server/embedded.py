@@ -8,7 +8,7 @@ package: they import this module and nothing else of it (the import contracts in
 import argparse
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from pacnet.cmdline.args import ws_url
@@ -20,12 +20,20 @@ if TYPE_CHECKING:
     from pacnet.server.pipeline import StageHook
 
 __all__ = [
+    "CannotStart",
     "LayoutError",
     "ServerConfig",
     "add_server_arguments",
     "announce",
+    "board_url",
     "running_server",
 ]
+
+
+class CannotStart(Exception):
+    """The embedded server did not start: its address cannot be listened on, or its layout no
+    longer loads. The message is one line, for stderr; a command exits 1 on it (``fail``), as on
+    any work that fails, since the flags were good."""
 
 
 @asynccontextmanager
@@ -47,6 +55,33 @@ async def running_server(
 
     async with running(BoardServer(config or ServerConfig(port=0), hooks=hooks)) as server:
         yield server
+
+
+@asynccontextmanager
+async def board_url(
+    server: str | None, config: ServerConfig, *, announce_as: str | None = None
+) -> AsyncIterator[str]:
+    """Where to play for the ``async with`` block: ``server`` (a command's ``--server``), or
+    else a server started here with ``config``, for the block, and told of on stderr as
+    ``announce_as`` (``announce``) unless that is None.
+
+    Raises:
+        CannotStart: the embedded server did not start (nothing else is caught: what the
+            block raises is the caller's).
+    """
+    if server is not None:
+        yield server
+        return
+    async with AsyncExitStack() as stack:
+        try:
+            started = await stack.enter_async_context(running_server(config))
+        except (OSError, LayoutError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise CannotStart(f"cannot start the embedded server: {reason}") from exc
+        assert started.url is not None
+        if announce_as is not None:
+            announce(announce_as, started)
+        yield started.url
 
 
 def announce(prog: str, server: "BoardServer") -> None:
