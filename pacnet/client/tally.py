@@ -5,7 +5,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pacnet.protocol.actions import ACTIONS, ARTICLE_CALLS
+from pacnet.protocol.actions import ARTICLE_CALLS, is_reported
 from pacnet.protocol.models import CallCount
 from pacnet.protocol.outcome import Outcome
 
@@ -42,11 +42,12 @@ class OutcomeTally:
         self.counts.clear()
 
     def as_counts(self) -> list[CallCount]:
-        """The counts as a ``report`` request carries them (actions of the protocol only)."""
+        """The counts as a ``report`` request carries them: of the actions a report counts
+        (``REPORTED_ACTIONS``), and only those that happened."""
         return [
-            CallCount(action=action, outcome=outcome, calls=n)  # type: ignore[arg-type]
+            CallCount(action=action, outcome=outcome, calls=n)
             for (action, outcome), n in sorted(self.counts.items())
-            if action in ACTIONS and n
+            if is_reported(action) and n
         ]
 
     def total(self, action: str | None = None, outcome: Outcome | None = None) -> int:

@@ -15,6 +15,7 @@ and ``Request``), one handler in the server's pipeline, one method on ``RemoteBo
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from pacnet.protocol.models import (
     FindAllReply,
@@ -30,6 +31,7 @@ from pacnet.protocol.models import (
     PingRequest,
     RemoveReply,
     RemoveRequest,
+    ReportedAction,
     ReportRequest,
     RequestBase,
 )
@@ -73,6 +75,16 @@ REQUEST_TYPES: Mapping[str, type[RequestBase]] = {a: s.request for a, s in ACTIO
 SUCCESS_REPLY_TYPES: Mapping[str, type[OkReply]] = {a: s.reply for a, s in ACTIONS.items()}
 MUTATIONS = frozenset(a for a, s in ACTIONS.items() if s.mutates)
 """Actions that change the board (``ActionSpec.mutates``)."""
+
+REPORTED_ACTIONS = frozenset(ACTIONS) - {"report"}
+"""The actions whose outcomes a client reports to the room (``CallCount.action``): every one
+but ``report`` itself, which counts the others and is not counted."""
+
+
+def is_reported(action: str) -> TypeGuard[ReportedAction]:
+    """Whether a client reports the outcomes of ``action`` (``REPORTED_ACTIONS``)."""
+    return action in REPORTED_ACTIONS
+
 
 ARTICLE_CALLS = ("find", "move", "findAll", "remove")
 """The article's four calls, in its loop's order: what the outcome grids show."""

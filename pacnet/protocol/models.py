@@ -115,10 +115,15 @@ class LeaveRequest(RequestBase):
     action: Literal["leave"] = "leave"
 
 
+ReportedAction = Literal["join", "find", "move", "findAll", "remove", "ping", "leave"]
+"""The actions a ``report`` counts (``REPORTED_ACTIONS`` in ``actions``: every one but
+``report``), spelled out for the type checker and pydantic."""
+
+
 class CallCount(WireModel):
     """How many of a client's calls of one action ended in one outcome."""
 
-    action: Literal["join", "find", "move", "findAll", "remove", "ping", "leave"]
+    action: ReportedAction
     outcome: Outcome
     calls: int = Field(ge=0, le=2**53)
 
