@@ -207,8 +207,8 @@ def test_a_resized_window_keeps_the_frames_shape_with_black_bars() -> None:
     screen = pygame.Surface((400, 400))
     screen.fill((9, 9, 9))
     presenter = Presenter()
-    presenter.show(frame, screen, [(0, 0, 100, 50)])
-    presenter.show(frame, screen, [(0, 0, 100, 50)])  # the second reuses the scaled surface
+    presenter.show(frame, screen)
+    presenter.show(frame, screen)  # the second frame reuses the scaled surface
     assert tuple(screen.get_at((200, 200)))[:3] == (255, 255, 0)  # the picture, centred
     assert tuple(screen.get_at((200, 10)))[:3] == (0, 0, 0)  # a bar above it
     assert tuple(screen.get_at((200, 100)))[:3] == (255, 255, 0)  # 400 x 200, from y = 100
@@ -526,11 +526,13 @@ def assert_the_whole_board_shows_clear_of_the_panels(report: WindowReport) -> No
     assert pygame.Rect(screen.get_rect()).contains(board)
     factor = board[2] / CLASSIC[0]
     assert board[3] == pytest.approx(CLASSIC[1] * factor, abs=1)  # the maze keeps its shape
-    # The walls, drawn alone and scaled as the window scales the board: each must show.
+    # The walls, drawn alone and scaled to the board's size: each must show, give or take a
+    # pixel (the window scales the whole frame, so its rounding may differ by one).
     walls = pygame.transform.scale(draw_maze(load_layout("classic").rows(), CLASSIC), board[2:])
     wall = pygame.mask.from_threshold(walls, (*WALL, 255), (1, 1, 1, 255))
     seen = pygame.mask.from_threshold(screen.subsurface(board), (*WALL, 255), (1, 1, 1, 255))
-    hidden = wall.count() - wall.overlap_area(seen, (0, 0))
+    near = seen.convolve(pygame.mask.Mask((3, 3), fill=True), None, (-1, -1))
+    hidden = wall.count() - wall.overlap_area(near, (0, 0))
     assert hidden < wall.count() / 100, f"{hidden} of {wall.count()} wall pixels hidden"
     edges = pygame.Rect(wall.get_bounding_rects()[0]).unionall(wall.get_bounding_rects())
     assert (edges.left, edges.right) == (0, board[2])  # the tunnels reach both edges of the

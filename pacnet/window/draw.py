@@ -10,7 +10,7 @@ import zlib
 import pygame
 
 from pacnet.client.view import Point, View
-from pacnet.window.layout import Box, Size, landed
+from pacnet.window.layout import placed
 
 TILE = 16
 """Pixels per tile in the base image, before it is scaled to the window."""
@@ -36,44 +36,25 @@ class Presenter:
     """Puts a frame on the screen: copied as is at its own size; scaled to fit, keeping its
     shape, in a resized window (black bars where it does not fit).
 
-    Only the parts of the frame that changed go to the screen, and only they are pushed to
-    the display: the board every frame, the panels' column when it was redrawn (ten times a
-    second). The whole frame goes when the window or the frame changed size, or when
-    ``stale`` says so (the window was uncovered).
-
-    Plain ``scale`` into surfaces kept between frames: ``smoothscale`` and a new surface a
+    Plain ``scale`` into a surface kept between frames: ``smoothscale`` and a new surface a
     frame cost milliseconds per frame under Xvfb (docs/performance.md).
     """
 
     def __init__(self) -> None:
-        self._sizes: tuple[Size, Size] | None = None
-        self._scaled: dict[Box, pygame.Surface] = {}
-        self.stale = True
-        """Put the whole frame on the screen next time."""
+        self._scaled: pygame.Surface | None = None
+        self._at = (0, 0)
 
-    def show(
-        self, frame: pygame.Surface, screen: pygame.Surface, changed: list[Box]
-    ) -> list[pygame.Rect]:
-        """Put the ``changed`` parts of ``frame`` (boxes in its pixels) on ``screen``; returns
-        the screen's rectangles to push to the display (``pygame.display.update``)."""
-        sizes = (frame.get_size(), screen.get_size())
-        if self.stale or sizes != self._sizes:
-            self._sizes, self.stale = sizes, False
+    def show(self, frame: pygame.Surface, screen: pygame.Surface) -> None:
+        if screen.get_size() == frame.get_size():
+            screen.blit(frame, (0, 0))
+            return
+        x, y, width, height = placed(frame.get_size(), screen.get_size())
+        if self._scaled is None or self._at != (x, y) or self._scaled.get_size() != (width, height):
+            self._scaled = pygame.Surface((width, height))
+            self._at = (x, y)
             screen.fill(BLACK)  # the bars, once per size
-            self._put(frame, screen, (0, 0, *sizes[0]))
-            return [screen.get_rect()]
-        return [self._put(frame, screen, part) for part in changed]
-
-    def _put(self, frame: pygame.Surface, screen: pygame.Surface, part: Box) -> pygame.Rect:
-        frame_size, screen_size = frame.get_size(), screen.get_size()
-        x, y, width, height = landed(part, frame_size, screen_size)
-        if frame_size == screen_size:
-            return screen.blit(frame, (x, y), area=part)
-        scaled = self._scaled.get(part)
-        if scaled is None or scaled.get_size() != (width, height):
-            scaled = self._scaled[part] = pygame.Surface((width, height))
-        pygame.transform.scale(frame.subsurface(part), (width, height), scaled)
-        return screen.blit(scaled, (x, y))
+        pygame.transform.scale(frame, (width, height), self._scaled)
+        screen.blit(self._scaled, self._at)
 
 
 def draw_maze(maze: tuple[str, ...], size: tuple[int, int]) -> pygame.Surface:

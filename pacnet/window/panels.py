@@ -84,20 +84,16 @@ class Overlay:
 
     def draw(
         self, board: pygame.Surface, column: pygame.Surface | None, view: View, now: float
-    ) -> bool:
+    ) -> None:
         """Score, lives and level along the top of ``board``, the overlay over it; the panels
-        in ``column`` (a part of the frame that keeps them between redraws). True if the
-        column was redrawn: it must go to the screen again."""
+        in ``column`` (a part of the frame that keeps them between redraws)."""
         _draw_status(board, self.font(), view, now)
-        redrawn = False
         if now >= self._due or self._surface is None:
             self._due = now + OVERLAY_PERIOD
             self._surface = self._draw_overlay(board.get_size(), now, column is None)
             if column is not None:
                 self._draw_column(column, now)
-                redrawn = True
         board.blit(self._surface, (0, 0))
-        return redrawn
 
     def _draw_column(self, column: pygame.Surface, now: float) -> None:
         """The open panels, top down, and the faults on, bottom up from the column's foot."""

@@ -200,9 +200,7 @@ async def _frames(
         for event in pygame.event.get():
             if closes(event):
                 return report
-            if event.type == pygame.WINDOWEXPOSED:
-                presenter.stale = True  # uncovered: the bars and the column too
-            elif event.type == pygame.KEYDOWN and event.key == pygame.K_F11:
+            if event.type == pygame.KEYDOWN and event.key == pygame.K_F11:
                 fullscreen = not fullscreen
                 frame.reopen(fullscreen)
             elif event.type == pygame.KEYDOWN:
@@ -211,7 +209,6 @@ async def _frames(
             joystick.handle(event)
         if frame.follow(overlay.column(), fullscreen):
             overlay.refresh()  # a new frame: its column is blank
-            presenter.stale = True
         now = loop.time()
         hud.follow_exercise()
         hud.settle(now, report.verdicts)
@@ -220,10 +217,9 @@ async def _frames(
             report.frame_times.append((now, now - last_frame))
         report.frames, last_frame = report.frames + 1, now
         draw_board(frame.board, walls, view, now - start, view.positions(now), overlay.font())
-        changed = [frame.layout.board]
-        if overlay.draw(frame.board, frame.column, view, now) and frame.layout.column:
-            changed.append(frame.layout.column)
-        pygame.display.update(presenter.show(frame.surface, frame.screen, changed))
+        overlay.draw(frame.board, frame.column, view, now)
+        presenter.show(frame.surface, frame.screen)
+        pygame.display.flip()
         frame.shown(report)
         report.frame_work.append(loop.time() - began)
         if exit_after is not None and now - start >= exit_after:
