@@ -773,9 +773,9 @@ async def test_the_proxy_command_relays_logs_faults_as_json_and_stops_on_sigterm
     ("args", "complaint"),
     [
         (["--listen", "8766"], "'8766' is not HOST:PORT"),
-        (["--listen", "127.0.0.1:http"], "has no port number"),
-        (["--listen", "127.0.0.1:65536"], "the port must be 0-65535"),
-        (["--upstream", "http://127.0.0.1:8765"], "is not a ws:// URL"),
+        (["--listen", "127.0.0.1:http"], "--listen: 'http' is not a port number"),
+        (["--listen", "127.0.0.1:65536"], "--listen: '65536' is not a port number (0-65535)"),
+        (["--upstream", "http://127.0.0.1:8765"], "is not a ws:// or wss:// URL"),
         (["--seed", "seven"], "invalid int value"),
     ],
     ids=[

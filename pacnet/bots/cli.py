@@ -17,7 +17,7 @@ from pacnet.bots.strategies import SHIPPED, StrategyError, load_strategy
 from pacnet.cmdline.args import (
     EXIT_USAGE,
     fail,
-    finite_number,
+    non_negative_seconds,
     positive_float,
     positive_int,
     whole_number,
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="spread the bots over K processes, one event loop each (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--ramp", type=ramp_seconds, metavar="SECONDS",
+        "--ramp", type=non_negative_seconds, metavar="SECONDS",
         help=f"start the bots evenly over this long (default: {RAMP_PER_BOT * 1000:g} ms a "
         f"bot, at most {RAMP_CAP:g} s)",
     )  # fmt: skip
@@ -94,14 +94,6 @@ def strategy_spec(text: str) -> str:
     except StrategyError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
-
-
-def ramp_seconds(text: str) -> float:
-    """An argparse type: 0 or more seconds."""
-    value = finite_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,12 +54,18 @@ def positive_float(text: str) -> float:
     return value
 
 
-def non_negative_float(text: str) -> float:
-    """An argparse type: a finite number of at least zero."""
+def non_negative_float(text: str, unit: str = "") -> float:
+    """An argparse type: a finite number of at least zero (``unit``: what it counts, for the
+    message)."""
     value = finite_number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more {unit}".rstrip())
     return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """An argparse type: 0 or more seconds."""
+    return non_negative_float(text, "seconds")
 
 
 def whole_number(text: str) -> int:

@@ -6,7 +6,7 @@ import logging
 from pacnet.client.timeouts import Timeouts
 from pacnet.cmdline.args import (
     fail,
-    non_negative_float,
+    non_negative_seconds,
     player_name,
     positive_float,
     positive_int,
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="turns of the loop (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--interval", type=non_negative_float, default=DemoSettings.interval, metavar="SECONDS",
+        "--interval", type=non_negative_seconds, default=DemoSettings.interval, metavar="SECONDS",
         help="pause between turns (%(default)s)",
     )  # fmt: skip
     parser.add_argument(

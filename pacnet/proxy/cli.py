@@ -4,8 +4,8 @@ until SIGINT or SIGTERM.
 
 import argparse
 
-from pacnet.cmdline.args import add_component_arguments, fail
-from pacnet.proxy.config import ProxyConfig
+from pacnet.cmdline.args import add_component_arguments, fail, port_number, ws_url
+from pacnet.cmdline.defaults import HOST, PROXY_PORT, SERVER_URL
 
 PROG = "pacnet proxy"
 DESCRIPTION = (
@@ -21,33 +21,17 @@ def listen_address(text: str) -> tuple[str, int]:
     host = host.removeprefix("[").removesuffix("]")
     if not colon or not host:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} has no port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r}: the port must be 0-65535")
-    return host, port
-
-
-def upstream_url(text: str) -> str:
-    """An argparse type: a ``ws://`` or ``wss://`` URL."""
-    try:
-        ProxyConfig(upstream=text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    return host, port_number(port_text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet proxy``."""
-    defaults = ProxyConfig()
     parser.add_argument(
-        "--listen", type=listen_address, default=(defaults.host, defaults.port),
-        metavar="HOST:PORT", help=f"address to listen on ({defaults.host}:{defaults.port})",
+        "--listen", type=listen_address, default=(HOST, PROXY_PORT),
+        metavar="HOST:PORT", help=f"address to listen on ({HOST}:{PROXY_PORT})",
     )  # fmt: skip
     parser.add_argument(
-        "--upstream", type=upstream_url, default=defaults.upstream, metavar="URL",
+        "--upstream", type=ws_url, default=SERVER_URL, metavar="URL",
         help="the board server to relay to (%(default)s)",
     )  # fmt: skip
     add_component_arguments(parser, seeds="every random choice of the faults")
@@ -55,10 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the proxy the flags describe; returns the process's exit status."""
-    # Imported here, not above: `pacnet proxy --help` has no use for the relay, its logging
-    # or its event loop, which take most of a second to import.
+    # Imported here, not above: `pacnet proxy --help` has no use for the relay, its logging,
+    # its event loop or websockets, which take most of a second to import.
     from pacnet.cmdline.lifecycle import run_on, run_until_signalled
     from pacnet.cmdline.logs import configure_logging
+    from pacnet.proxy.config import ProxyConfig
     from pacnet.proxy.relay import Proxy
 
     configure_logging(args.log_format)
