@@ -8,6 +8,7 @@ never downloads a browser of its own.
 
 import asyncio
 import io
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -104,6 +105,23 @@ async def grows(page: Page, action: str, outcome: Outcome, by: int = 3) -> None:
     )
 
 
+class Longest(random.Random):
+    """A random source that always draws the top of the range."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def reconnect_limits_ms(tries: int) -> list[float]:
+    """The longest the Python client waits before a reconnection try, after 0, 1, ... failed
+    tries: the first within ``first`` of the loss, then the backoff."""
+    reconnects, rng = Reconnects(), Longest()
+    reconnects.lost(0.0, rng)
+    limits = [reconnects.not_before]
+    limits += [reconnects.failed(0.0, "refused", rng) for _ in range(tries - 1)]
+    return [round(limit * 1000, 6) for limit in limits]
+
+
 async def test_the_pages_timings_are_the_python_clients(
     open_page: OpenPage, server: BoardServer
 ) -> None:
@@ -117,18 +135,20 @@ async def test_the_pages_timings_are_the_python_clients(
             const [remote, game, report, protocol, retry] = await Promise.all(
                 ["remote", "game", "report", "protocol", "retry"].map(
                     (m) => import(`/static/${m}.js`)));
-            return {deadline: remote.DEADLINE_MS, firstTry: remote.FIRST_TRY_MS,
-                    cap: remote.RECONNECT_CAP_MS, missing: game.MISSING_AFTER_MS,
+            const random = Math.random;
+            Math.random = () => 1; // the longest wait each backoff allows
+            const within = [0, 1, 2, 3, 4, 5, 6, 7].map(remote.reconnectWait);
+            Math.random = random;
+            return {deadline: remote.DEADLINE_MS, reconnectWithin: within,
+                    missing: game.MISSING_AFTER_MS,
                     report: report.REPORT_EVERY_MS, version: protocol.VERSION,
                     retries: retry.RETRIES};
         }"""
     )
-    reconnects = Reconnects()
     policy = DEFAULT_RETRIES
     assert page_says == {
         "deadline": Timeouts.reply * 1000,
-        "firstTry": reconnects.first * 1000,
-        "cap": reconnects.cap * 1000,
+        "reconnectWithin": reconnect_limits_ms(8),
         "missing": MISSING_AFTER * 1000,
         "report": REPORT_EVERY * 1000,
         "version": PROTOCOL_VERSION,
@@ -452,7 +472,9 @@ async def test_the_page_reports_its_outcomes_for_the_projector(
     room (the projector's /room feed) shows them, never more than the page counted."""
     page = await playing(open_page, server, "alice")
     await switch_on(server, kind="reject", action="findAll", count=3)
-    await grows(page, "findAll", Outcome.FATAL, by=3)
+    await page.wait_for_function(  # from zero: the fault may have fired before a count is read
+        "window.pacnet.counts().findAll.FATAL >= 3", timeout=WAIT
+    )
     async with asyncio.timeout(WAIT / 1000):
         while True:
             room = server.game.room.view(time.monotonic())

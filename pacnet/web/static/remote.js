@@ -15,9 +15,10 @@
 // with a DEADLINE_MS deadline. The board counts both: `tally` each call once, by how it ended,
 // and `attempts` every attempt (pacnet/client/remote.py does the same).
 //
-// A lost connection is tried again after a jittered backoff: the first try within FIRST_TRY_MS,
-// then up to twice as long per failed try, capped at RECONNECT_CAP_MS, so a room of players that
-// lost one server comes back spread out. A retried call waits for that try and resumes the
+// A lost connection is tried again after a jittered backoff, the Python client's
+// (pacnet/client/retry.py Reconnects): the first try within FIRST_TRY_MS, then within
+// RECONNECT_BASE_MS after a failed try, twice as long after each further one, capped at
+// RECONNECT_CAP_MS, so a room of players that lost one server comes back spread out. A retried call waits for that try and resumes the
 // session on the new connection with its token before its next attempt.
 
 import { classify } from "./outcome.js";
@@ -27,6 +28,7 @@ import { Tally } from "./tally.js";
 
 export const DEADLINE_MS = 500;
 export const FIRST_TRY_MS = 300;
+export const RECONNECT_BASE_MS = 100;
 export const RECONNECT_CAP_MS = 2000;
 
 const STEP_OF = {
@@ -38,10 +40,12 @@ const STEP_OF = {
 const GIVEN_UP_MEMORY = 1024;
 
 /** How long to wait before the next try at a lost connection, after `failedTries` tries that
- * did not connect: a random wait within FIRST_TRY_MS, doubling per failed try, capped at
- * RECONNECT_CAP_MS. (The read-only feeds, feed.js, come back the same way.) */
+ * did not connect (see above). (The read-only feeds, feed.js, come back the same way.) */
 export function reconnectWait(failedTries) {
-  return Math.random() * Math.min(RECONNECT_CAP_MS, FIRST_TRY_MS * 2 ** failedTries);
+  const within = failedTries === 0
+    ? FIRST_TRY_MS
+    : Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** (failedTries - 1));
+  return Math.random() * within;
 }
 
 /** One line for the HUD, e.g. `move -> UNKNOWN: no reply in 500 ms`. */
