@@ -1,6 +1,9 @@
 // The board on a canvas, in the window's colours (pacnet/window/draw.py): the maze's walls as
-// blue lines where a wall meets open floor, the food, the ghosts and the pac-men. Pieces glide
-// toward where the latest reply put them. Drawing reads the view; it never changes it.
+// blue lines where a wall meets open floor, the food, the ghosts and the pac-men (ours yellow,
+// every other in its player's colour, colour.js). Pieces glide toward where the latest reply
+// put them. Drawing reads the view; it never changes it.
+
+import { playerColour } from "./colour.js";
 
 export const WALL = "#2121de";
 const DOOR = "#ffb8de";
@@ -146,7 +149,8 @@ function drawPacman(ctx, [cx, cy], tile, pacman, mine, now) {
   const r = tile * 0.48;
   const mouth = Math.abs(Math.sin(now / 80)) * 0.8;
   const facing = ANGLE[pacman.heading ?? "left"];
-  ctx.fillStyle = PACMAN;
+  const colour = mine ? PACMAN : playerColour(pacman.name); // others as every screen shows them
+  ctx.fillStyle = colour;
   ctx.beginPath();
   ctx.moveTo(cx, cy);
   ctx.arc(cx, cy, r, facing + mouth, facing - mouth + 2 * Math.PI);
@@ -162,6 +166,6 @@ function drawPacman(ctx, [cx, cy], tile, pacman, mine, now) {
   ctx.font = `${mine ? "bold " : ""}${Math.max(10, Math.round(tile * 0.6))}px system-ui, sans-serif`;
   ctx.textAlign = "center";
   ctx.textBaseline = "bottom";
-  ctx.fillStyle = mine ? "#fff" : PACMAN;
+  ctx.fillStyle = mine ? "#fff" : colour;
   ctx.fillText(pacman.name.replace(/^pacman-/, ""), cx, cy - r - tile * 0.15);
 }
