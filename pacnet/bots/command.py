@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import secrets
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +26,7 @@ from pacnet.client.errors import ConnectFailed
 from pacnet.client.retry import DEFAULT_RETRIES
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.transport import Connection
+from pacnet.cmdline.lifecycle import stop_on_signals
 
 LIVE_EVERY = 0.5
 """Seconds between refreshes of the live display."""
@@ -68,15 +68,16 @@ async def play(
         tag=f"bot-{secrets.token_hex(3)}", report=not args.no_room_report,
     )  # fmt: skip
     run = Run(info)
-    async with _stopped_by_signals() as stop, _display(run, console):
-        if args.processes == 1:
-            plan = replace(plan, epoch=time.time())
-            run.epoch = plan.epoch
-            await Fleet(plan, range(args.bots), run.counts.receive).run(stop)
-        else:
-            run.problems = await run_in_processes(
-                plan, args.processes, run.counts, stop, started=_set_epoch(run)
-            )
+    with stop_on_signals() as stop:  # the bots stop, and the report is still printed
+        async with _display(run, console):
+            if args.processes == 1:
+                plan = replace(plan, epoch=time.time())
+                run.epoch = plan.epoch
+                await Fleet(plan, range(args.bots), run.counts.receive).run(stop)
+            else:
+                run.problems = await run_in_processes(
+                    plan, args.processes, run.counts, stop, started=_set_epoch(run)
+                )
     return run
 
 
@@ -100,20 +101,6 @@ async def check_reachable(url: str) -> None:
         reason = str(exc).removeprefix(f"cannot connect to {url}: ")  # it names the URL too
         raise Unusable(f"cannot reach {url}: {reason}") from None
     await connection.close()
-
-
-@contextlib.asynccontextmanager
-async def _stopped_by_signals() -> AsyncIterator[asyncio.Event]:
-    """An event set by Ctrl-C or SIGTERM: the bots stop, and the report is still printed."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        yield stop
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
 
 
 @contextlib.asynccontextmanager

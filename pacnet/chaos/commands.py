@@ -8,11 +8,9 @@ asked raises ``SwitchError`` (one line each: ``cli.run`` prints it).
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import signal
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rich.console import Console
@@ -39,6 +37,7 @@ from pacnet.chaos.switchboard import (
 )
 from pacnet.cmdline.args import fail
 from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL, TOKEN_ENV
+from pacnet.cmdline.lifecycle import stop_on_signals
 from pacnet.faults.admin import AdminReply
 from pacnet.faults.scenario import (
     ScenarioPlayer,
@@ -151,8 +150,7 @@ async def run_scenario(args: argparse.Namespace, out: Console) -> int:
             raise reply
     out.print(run_header(args.scenario, scenario, args.time_scale))
     player = ScenarioPlayer(scenario, board, time_scale=args.time_scale)
-    stop = asyncio.Event()
-    with _stop_on_signals(stop), RunView(out, scenario) as view:
+    with stop_on_signals() as stop, RunView(out, scenario) as view:
         report = await player.play(view.show, stop)
     if report.interrupted:
         return EXIT_INTERRUPTED
@@ -175,23 +173,6 @@ COMMANDS: dict[str, Command] = {
     "run": run_scenario,
 }
 """The commands that reach a component (``scenarios`` reads only files)."""
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``stop`` (so a run can switch its faults off) while inside.
-    Only the main thread can take signals; elsewhere (tests) this does nothing."""
-    loop = asyncio.get_running_loop()
-    installed = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-            installed.append(signum)
-    try:
-        yield
-    finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
 
 
 def _exit_status(found: list[SwitchError]) -> int:

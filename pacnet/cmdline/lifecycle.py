@@ -1,13 +1,13 @@
 """Running a long-lived component (the server, the proxy) until SIGINT or SIGTERM, or for
 the length of an ``async with`` block (the embedded server of the demo, the window, the bots
-and the tests)."""
+and the tests); and stopping a command's own work on those signals (``stop_on_signals``)."""
 
 import asyncio
 import contextlib
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -112,6 +112,25 @@ def started_fields(admin: _Admin) -> dict[str, str]:
     """What a server's and a proxy's started lines both say about how they run: whether the
     admin token was generated (never the token itself) and which event loop runs them."""
     return {"adminToken": "generated" if admin.generated_token else "given", "loop": loop_name()}
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event that Ctrl-C (SIGINT) and SIGTERM set while inside, so a command ends its work
+    its own way (a scenario switches its faults off, the bots still print their report). Only
+    the main thread can take signals; elsewhere (tests) nothing but the caller sets it."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    try:
+        yield stop
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 def run_on(choice: LoopChoice, main: Coroutine[Any, Any, T]) -> T:
