@@ -62,6 +62,3 @@ def _timestamp(event: dict[str, Any]) -> datetime | None:
         return datetime.fromisoformat(str(event.get("timestamp")))
     except ValueError:
         return None
-
-
-# --- rendering ---
