@@ -159,6 +159,7 @@ def test_the_ramp_starts_the_bots_evenly() -> None:
 
 
 # --- one bot's games: a view fed by hand ---
+# (async where the bot steers: steer runs inside the event loop, whose clock the view keeps)
 
 
 def pacman(lives: int, score: int) -> Entity:
@@ -173,7 +174,7 @@ def joined(clock: int) -> CallResult[Any]:
     return CallResult("join", Outcome.SUCCESS, f"r{clock}", 0.001, reply=reply)
 
 
-def test_a_bot_counts_lives_lost_and_a_game_over_and_joins_again() -> None:
+async def test_a_bot_counts_lives_lost_and_a_game_over_and_joins_again() -> None:
     plan = FleetPlan(url="ws://127.0.0.1:9", bots=1, strategy="greedy", duration=1, seed=1)
     seen: list[str] = []
     bot = Bot(0, plan, lambda sight: "left", lambda result: seen.append(result.action))
@@ -198,7 +199,7 @@ def test_a_bot_counts_lives_lost_and_a_game_over_and_joins_again() -> None:
     assert seen == ["join", "join"]
 
 
-def test_a_strategy_that_raises_is_counted_and_the_bot_plays_on() -> None:
+async def test_a_strategy_that_raises_is_counted_and_the_bot_plays_on() -> None:
     plan = FleetPlan(url="ws://127.0.0.1:9", bots=1, strategy="greedy", duration=1, seed=1)
 
     def broken(sight: object) -> None:

@@ -205,8 +205,7 @@ class Bot:
                     self.deaths += self.lives - me.lives
                 self.lives = me.lives
             self.score = me.score if me.score is not None else self.score
-        # The view's times are its loop's: time.monotonic() on asyncio's loop, the bots' own.
-        elif view.game_over or view.missing(time.monotonic()):
+        elif view.game_over or view.missing(asyncio.get_running_loop().time()):
             if self.playing:
                 self.playing = False
                 self.deaths += 1
