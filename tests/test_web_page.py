@@ -486,3 +486,36 @@ async def test_the_page_reports_its_outcomes_for_the_projector(
     counted = await counts(page)
     assert 0 < reported[("findAll", Outcome.SUCCESS)] <= counted["findAll"]["SUCCESS"]
     assert "report" not in counted  # a report is not one of the page's counted calls
+
+
+async def test_c_clears_the_pages_screen_not_what_the_room_hears(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """The room's totals are cumulative over the exercise: a player's C must not take calls
+    away from what the projector shows, only from their own screen."""
+    page = await playing(open_page, server, "alice")
+
+    def alice() -> tuple[int, int]:
+        view = server.game.room.view(time.monotonic())
+        for player in view.players:
+            if player.user_id == "alice":
+                found = sum(c.calls for c in player.counts if c.outcome is Outcome.SUCCESS)
+                return player.seq, found
+        return 0, 0
+
+    async def reports_after(seq: int, more: int) -> int:
+        async with asyncio.timeout(WAIT / 1000):
+            while True:
+                now, found = alice()
+                if now >= seq + more:
+                    return found
+                await asyncio.sleep(0.05)
+
+    await reports_after(0, 1)  # the first report: its number is the clock's
+    before = await reports_after(alice()[0], 3)  # three seconds of calls later
+    assert before > 0
+    await page.keyboard.press("c")
+    await page.wait_for_function("window.pacnet.counts().join.SUCCESS === 0", timeout=WAIT)
+    after = await reports_after(alice()[0], 1)  # a second of calls: fewer than three seconds'
+
+    assert after > before, "the room still counts the calls C cleared from the screen"

@@ -25,8 +25,8 @@ import pygame
 from pacnet.client.play import article_loop
 from pacnet.client.predict import Prediction
 from pacnet.client.remote import RemoteBoard
-from pacnet.client.reports import report_outcomes
 from pacnet.client.retry import DEFAULT_RETRIES, RetryPolicy
+from pacnet.client.room_report import report_outcomes
 from pacnet.client.sessions import Sessions, join_or_resume
 from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts

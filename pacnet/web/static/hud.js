@@ -43,6 +43,7 @@ export class Hud {
     this.tally = board.tally;
     this.attempts = board.attempts;
     this.failures = [];
+    this.carried = {}; // the exercise's calls a C cleared from this screen, by action and outcome
     this.cells = new Map(); // "action outcome" -> <td>
     this.inspector = new Inspector();
     this.panel = new InspectorPanel(inspector, steps);
@@ -72,12 +73,27 @@ export class Hud {
   }
 
   /** Start the counts afresh, the attempts and the latest failures (C, or a new exercise);
-   * the inspector keeps its rows, as the window's does. */
-  resetCounts() {
+   * the inspector keeps its rows, as the window's does. C clears this screen only: the calls
+   * it cleared are carried into what the page reports, which counts from the exercise's start,
+   * so one player's C never takes calls away from the room's totals. */
+  resetCounts(newExercise = false) {
+    this.carried = newExercise ? {} : this.exerciseCounts();
     this.tally.reset();
     this.attempts.reset();
     this.failures = [];
     this._failuresChanged = true;
+  }
+
+  /** Every call of the exercise so far, by action and outcome, C or no C: what the page reports. */
+  exerciseCounts() {
+    const sums = {};
+    for (const counts of [this.carried, this.tally.counts]) {
+      for (const [action, row] of Object.entries(counts)) {
+        sums[action] ??= {};
+        for (const [outcome, n] of Object.entries(row)) sums[action][outcome] = (sums[action][outcome] ?? 0) + n;
+      }
+    }
+    return sums;
   }
 
   /** Bring the HUD up to date (a few times a second is plenty). */

@@ -82,7 +82,7 @@ async function play(name, retries) {
   const board = new RemoteBoard(socketUrl("/"), name, table, retries ? RETRIES : null);
   const hud = new Hud(document.querySelector("#hud"), board, document.querySelector("#inspector"), table.steps);
   const game = new Game(board, (result) => hud.record(result), window.localStorage);
-  const feed = new FaultFeed(() => hud.resetCounts());
+  const feed = new FaultFeed(() => hud.resetCounts(true));
   let hudDue = 0;
   controls(game, board, hud, () => (hudDue = 0));
   const playing = () => board.sessionHere && !game.needJoin;
@@ -130,7 +130,7 @@ async function play(name, retries) {
   });
   board.connect();
   feed.follow();
-  reportEverySecond(board, feed, playing);
+  reportEverySecond(board, feed, playing, () => hud.exerciseCounts());
   const painter = new Painter(document.querySelector("#board"));
   const frame = (now) => {
     painter.frame(game.view, now);

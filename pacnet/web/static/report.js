@@ -17,13 +17,14 @@ export function reportCounts(counts) {
   return out;
 }
 
-/** Report the board's calls every second while `playing()`, of the exercise `feed` follows. */
-export function reportEverySecond(board, feed, playing) {
+/** Report the calls of the exercise `feed` follows (`counts()`, by action and outcome) every
+ * second while `playing()`. */
+export function reportEverySecond(board, feed, playing, counts) {
   let seq = Date.now(); // counting up from the clock: a page opened again keeps rising
   setInterval(() => {
     if (!playing()) return;
     seq += 1;
-    const counts = reportCounts(board.tally.counts);
-    board.attempt("report", { exercise: feed.exercise?.number ?? 0, seq, counts });
+    const exercise = feed.exercise?.number ?? 0;
+    board.attempt("report", { exercise, seq, counts: reportCounts(counts()) });
   }, REPORT_EVERY_MS);
 }
