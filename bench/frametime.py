@@ -8,11 +8,13 @@ resumes it for 2 s more, and prints frame-time p50/p99/max for each phase. Targe
 20 ms in both (docs/performance.md): the network must never hold a frame up.
 
     uv run python bench/frametime.py --scale 1.5    # the player made the window bigger
+    uv run python bench/frametime.py --size 1920x1080 --panels    # a projector's screen
     uv run python bench/frametime.py --json FILE    # the figures for bench/run.py too
     uv run python bench/frametime.py --panels       # with the calls panel and inspector open
 
 ``--scale`` resizes the window, as a player dragging its corner would, once it is open: every
-frame is then scaled to fit, which is the window's most expensive way to present.
+frame is then scaled to fit, which is the window's most expensive way to present. ``--size``
+resizes it to a given size instead (a full screen's, without taking the screen).
 ``--panels`` opens the calls panel (H) and the request inspector (I), as the workshop's
 facilitator does: their text is the window's costliest drawing.
 """
@@ -48,7 +50,7 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     return server, str(json.loads(line)["url"])
 
 
-def resize(scale: float) -> str:
+def resize(scale: float, to: tuple[int, int] | None = None) -> str:
     """Resize the open window as a window manager would; SDL then sends the window a resize."""
     import warnings
 
@@ -58,12 +60,16 @@ def resize(scale: float) -> str:
         warnings.simplefilter("ignore", DeprecationWarning)  # we only resize, never draw here
         window = pygame.Window.from_display_module()
     width, height = window.size
-    window.size = (round(width * scale), round(height * scale))
+    window.size = to or (round(width * scale), round(height * scale))
     return f"{width} x {height} resized to {window.size[0]} x {window.size[1]}"
 
 
 async def measure(
-    url: str, server: subprocess.Popen[bytes], scale: float, panels: bool
+    url: str,
+    server: subprocess.Popen[bytes],
+    scale: float,
+    panels: bool,
+    to: tuple[int, int] | None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]], str]:
     from pacnet.client.timeouts import Timeouts
     from pacnet.window.window import WindowReport, run_window
@@ -74,7 +80,7 @@ async def measure(
                    timeouts=Timeouts(reply=0.5), hud=panels, inspector=panels)
     )  # fmt: skip
     await asyncio.sleep(0.5)  # joined and drawing
-    resized = resize(scale) if scale != 1 else None
+    resized = resize(scale, to) if scale != 1 or to else None
     await asyncio.sleep(0.5)  # the window manager and SDL have settled on the new size
     begin = asyncio.get_running_loop().time()
     await asyncio.sleep(NORMAL)
@@ -96,9 +102,17 @@ async def measure(
     return phases, work, size
 
 
+def window_size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="resize the window by this")
+    parser.add_argument(
+        "--size", type=window_size, metavar="WIDTHxHEIGHT", help="resize the window to this"
+    )
     parser.add_argument(
         "--panels", action="store_true", help="open the calls panel and the inspector"
     )
@@ -112,7 +126,7 @@ def main() -> int:
     configure_logging("console", level=logging.WARNING)
     server, url = start_server()
     try:
-        phases, work, size = asyncio.run(measure(url, server, args.scale, args.panels))
+        phases, work, size = asyncio.run(measure(url, server, args.scale, args.panels, args.size))
     finally:
         server.send_signal(signal.SIGCONT)
         server.terminate()
