@@ -27,8 +27,8 @@ from pacnet.bots.counts import Gauges, Progress, Samples, Scores
 from pacnet.bots.strategies import Maze, Sight, Strategy, load_strategy
 from pacnet.client.play import article_loop
 from pacnet.client.remote import CallResult, RemoteBoard
-from pacnet.client.reports import report_outcomes
 from pacnet.client.retry import DEFAULT_RETRIES, Reconnects, RetryPolicy
+from pacnet.client.room_report import report_outcomes
 from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
