@@ -11,8 +11,6 @@ from pacnet.protocol.actions import (
     ACTIONS,
     MUTATIONS,
     REPORTED_ACTIONS,
-    REQUEST_TYPES,
-    SUCCESS_REPLY_TYPES,
 )
 from pacnet.protocol.models import Action, CallCount, Request
 from pacnet.protocol.outcome import Outcome
@@ -46,10 +44,3 @@ def test_a_report_counts_every_action_but_reports() -> None:
 
 def test_mutations_are_the_actions_that_change_the_board() -> None:
     assert frozenset({"join", "move", "remove", "leave"}) == MUTATIONS
-
-
-def test_the_derived_maps_follow_the_table() -> None:
-    assert list(REQUEST_TYPES) == list(SUCCESS_REPLY_TYPES) == list(ACTIONS)
-    for name, spec in ACTIONS.items():
-        assert REQUEST_TYPES[name] is spec.request
-        assert SUCCESS_REPLY_TYPES[name] is spec.reply
