@@ -25,7 +25,7 @@ class Sink:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.lost = 0
-        """Lines that could not be written."""
+        """Writes that failed (a structlog line is two: its text, then its newline)."""
 
     def write(self, text: str) -> int:
         try:
