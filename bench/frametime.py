@@ -30,10 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-from pacnet.client.tally import percentile
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from pacnet.client.tally import percentile  # noqa: E402
 
 NORMAL, STALLED, AFTER = 3.0, 3.0, 2.0
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
