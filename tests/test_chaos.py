@@ -18,9 +18,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from pacnet.chaos.fault_flags import FAULT_ARGUMENTS, fault_from
-from pacnet.chaos.switchboard import AdminSwitchboard, Target, Usage
+from pacnet.chaos.switchboard import AdminSwitchboard, Target
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.timeouts import Timeouts
+from pacnet.cmdline.args import Usage
 from pacnet.faults.scenario import (
     ScenarioPlayer,
     StepDone,

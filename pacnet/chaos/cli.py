@@ -29,8 +29,7 @@ from rich.console import Console
 
 from pacnet.chaos.commands import COMMANDS, EXIT_FAILED, PROG, list_scenarios
 from pacnet.chaos.fault_flags import add_fault_arguments
-from pacnet.chaos.switchboard import Usage
-from pacnet.cmdline.args import EXIT_USAGE, fail, positive_float, ws_url
+from pacnet.cmdline.args import EXIT_USAGE, Usage, fail, positive_float, ws_url
 from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL, TOKEN_ENV
 from pacnet.faults.scenario import ScenarioError, SwitchError
 

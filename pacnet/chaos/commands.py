@@ -30,12 +30,11 @@ from pacnet.chaos.switchboard import (
     AdminSwitchboard,
     NotRunning,
     Target,
-    Usage,
     clear,
     listing,
     problems,
 )
-from pacnet.cmdline.args import fail
+from pacnet.cmdline.args import Usage, fail
 from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL, TOKEN_ENV
 from pacnet.cmdline.lifecycle import stop_on_signals
 from pacnet.faults.admin import AdminReply

@@ -15,8 +15,7 @@ from typing import get_args
 
 from pydantic import ValidationError
 
-from pacnet.chaos.switchboard import Usage
-from pacnet.cmdline.args import finite_number, whole_number
+from pacnet.cmdline.args import Usage, finite_number, whole_number
 from pacnet.faults.scenario import client_fault_hint, explain
 from pacnet.faults.spec import Domain, Fault, FaultKind
 

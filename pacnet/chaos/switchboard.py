@@ -16,21 +16,14 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from pacnet.cmdline.args import Usage
+from pacnet.cmdline.defaults import TOKEN_ENV
 from pacnet.faults.admin import AdminClient, AdminReply
 from pacnet.faults.scenario import Scenario, SwitchError, client_fault_hint
 from pacnet.faults.spec import Domain, Fault
 
-DEFAULT_SERVER = "ws://127.0.0.1:8765"
-"""Where ``pacnet serve`` listens by default."""
-DEFAULT_PROXY = "ws://127.0.0.1:8766"
-"""Where ``pacnet proxy`` listens by default."""
-TOKEN_ENV = "PACNET_ADMIN_TOKEN"
 ADMIN_TIMEOUT = 5.0
 """Seconds to reach an ``/admin`` and hear back: it answers in milliseconds when it is up."""
-
-
-class Usage(Exception):
-    """The command line asks for something that makes no sense (exit 2)."""
 
 
 class NotRunning(SwitchError):

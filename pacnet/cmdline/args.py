@@ -46,6 +46,11 @@ def finite_number(text: str) -> float:
     return value
 
 
+class Usage(Exception):
+    """The command line asks for something that makes no sense: one line, exit 2, as a bad
+    flag (for what argparse cannot check alone, such as two flags that exclude each other)."""
+
+
 def positive_float(text: str) -> float:
     """An argparse type: a finite number greater than zero."""
     value = finite_number(text)

@@ -23,7 +23,6 @@ import asyncio
 import hmac
 import json
 import math
-import secrets
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -38,6 +37,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from pacnet.cmdline.defaults import new_token
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.feed import FEED_PATH, Exercise, FaultFeed
 from pacnet.faults.spec import Fault, FaultStatus
@@ -48,12 +48,6 @@ from pacnet.protocol.models import Identifier, WireModel
 ADMIN_PATH = "/admin"
 
 log = structlog.get_logger("pacnet.faults")
-
-
-def new_token() -> str:
-    """A fresh admin token: 128 random bits in hex (never starting with "-", which a
-    command line would take for a flag)."""
-    return secrets.token_hex(16)
 
 
 class ListCommand(WireModel):

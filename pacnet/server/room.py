@@ -32,7 +32,7 @@ from pacnet.protocol.feeds import (
     RateBin,
     RoomView,
 )
-from pacnet.protocol.models import CallCount
+from pacnet.protocol.models import CallCount, ReportedAction
 from pacnet.protocol.outcome import Outcome
 
 LATE_AFTER = 3 * REPORT_EVERY
@@ -105,7 +105,7 @@ class Room:
     def view(self, now: float) -> RoomView:
         """Every player's latest report, and the totals of those in the newest exercise."""
         exercise = max((r.exercise for r in self._latest.values()), default=0)
-        totals: Counter[tuple[str, str]] = Counter()
+        totals: Counter[tuple[ReportedAction, Outcome]] = Counter()
         players = []
         for user_id, report in sorted(self._latest.items()):
             age = max(0.0, now - report.at)
@@ -125,7 +125,7 @@ class Room:
             rates=self.rates(now, exercise),
             players=players,
             totals=[
-                CallCount(action=action, outcome=outcome, calls=calls)  # type: ignore[arg-type]
+                CallCount(action=action, outcome=outcome, calls=calls)
                 for (action, outcome), calls in sorted(totals.items())
             ],
         )
