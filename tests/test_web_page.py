@@ -373,6 +373,19 @@ async def test_a_bad_name_is_refused_with_a_message_and_nothing_joins(
     assert await page.evaluate("window.pacnet.joined") is False
 
 
+async def test_a_link_without_retries_keeps_its_word_through_the_name_form(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """The facilitator hands out /?retries=off for the first exercises; a participant who then
+    types a name must still play without retries."""
+    page = await open_page(f"{http_of(server)}/?retries=off")
+    await page.locator("#ask input[name=name]").fill("carol")
+    await page.locator("#ask button").click()
+    await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+    assert "retries=off" in page.url
+    assert (await page.evaluate("window.pacnet.retries()"))["on"] is False
+
+
 async def test_the_page_fetches_nothing_from_another_origin(
     open_page: OpenPage, server: BoardServer
 ) -> None:

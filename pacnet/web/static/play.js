@@ -31,6 +31,12 @@ function ask(problem) {
   const message = form.querySelector("#problem");
   message.textContent = problem ? `Cannot join: ${problem}.` : "";
   message.hidden = !problem;
+  // A link handed out as /?retries=off keeps its word through the name form.
+  const retries = new URLSearchParams(location.search).get("retries");
+  if (retries !== null && form.querySelector("input[name=retries]") === null) {
+    const kept = Object.assign(document.createElement("input"), { type: "hidden", name: "retries", value: retries });
+    form.append(kept);
+  }
   form.querySelector("input").focus();
   window.pacnet = Object.freeze({ name: null, joined: false, problem, counts: () => ({}) });
 }
