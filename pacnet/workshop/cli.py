@@ -186,6 +186,8 @@ def _announce(room: Addresses, token: str, folder: Path) -> None:
     print(
         f"{PROG}: the room is open\n"
         f"  participants open   {room.play}   (or: pacnet play --server {room.proxy})\n"
+        f"  ... without retries {room.play}?retries=off   (every failure shows: the first "
+        f"exercises)\n"
         f"  the projector       {room.watch}\n"
         f"  the server          {room.server}   (the proxy in front of it: {room.proxy})\n"
         f"  switch faults       export {TOKEN_ENV}={token}\n"
