@@ -410,6 +410,26 @@ async def test_a_new_exercise_starts_the_windows_counts_afresh() -> None:
     assert board.tally.total() == 0
     assert hud.exercise is not None
     assert hud.exercise.label == "step 2: the network drops replies"
+    assert hud.exercise_counts() == []  # what the room hears starts afresh too
+
+
+async def test_c_clears_the_windows_screen_not_what_the_room_hears() -> None:
+    """The room's totals are cumulative over the exercise: C clears the player's own counts,
+    and the window still reports the calls it cleared."""
+    async with (
+        running_server(ServerConfig(port=0, layout="small", seed=1)) as server,
+        RemoteBoard(server.url or "", "pressing-c") as board,
+    ):
+        hud = Hud(board)
+        assert (await board.join()).ok
+        await board.find()
+        hud.reset_counts()  # C
+        await board.find()
+    assert board.tally.total() == 1
+    assert {(c.action, c.outcome, c.calls) for c in hud.exercise_counts()} == {
+        ("join", Outcome.SUCCESS, 1),
+        ("find", Outcome.SUCCESS, 2),
+    }
 
 
 async def test_the_calls_panel_says_when_the_retry_budget_pauses_retries() -> None:

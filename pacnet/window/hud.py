@@ -12,12 +12,12 @@ from urllib.parse import quote
 
 from pacnet.client.predict import Prediction
 from pacnet.client.remote import CallResult, RemoteBoard
-from pacnet.client.tally import RecentCalls
+from pacnet.client.tally import OutcomeTally, RecentCalls
 from pacnet.faults.feed import Exercise, FaultWatch
 from pacnet.faults.spec import FaultStatus
 from pacnet.feeds.reader import FeedWatch, keepalive_watch
 from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
-from pacnet.protocol.models import OkReply
+from pacnet.protocol.models import CallCount, OkReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.trace.verdict import Coverage, Verdict, judge
 
@@ -95,14 +95,19 @@ class Hud:
         """Calls whose outcome broke the protocol's promise: requestId -> what happened."""
         self.exercise: Exercise | None = None
         """The exercise the room is in, as the server last said (None: not known yet)."""
+        self.carried: Counter[tuple[str, Outcome]] = Counter()
+        """The exercise's calls a C cleared from the screen: still reported to the room."""
         self._settle_due = 0.0
         self._truth_since: float | None = None
         """When the server's truth feed was last (re)joined: calls made before are no
         evidence (a server restarted since remembers none of them)."""
 
-    def reset_counts(self) -> None:
+    def reset_counts(self, *, new_exercise: bool = False) -> None:
         """Start the counts afresh: every call's outcome, its attempts, the recent latencies
-        and failures (C, or a new exercise). Broken promises stay on show."""
+        and failures (C, or a new exercise). Broken promises stay on show. C clears this
+        screen only: the calls it cleared are carried into what the window reports, which counts
+        from the exercise's start, so one player's C never takes calls from the room's totals."""
+        self.carried = Counter() if new_exercise else self.carried + self.board.tally.counts
         self.board.tally.reset()
         self.board.attempts.reset()
         self.recent.reset()
@@ -116,8 +121,12 @@ class Hud:
         began = self.exercise is not None and exercise.number != self.exercise.number
         self.exercise = exercise
         if began:
-            self.reset_counts()
+            self.reset_counts(new_exercise=True)
         return began
+
+    def exercise_counts(self) -> list[CallCount]:
+        """Every call of the exercise so far, C or no C: what the window reports to the room."""
+        return OutcomeTally(self.board.tally.counts + self.carried).as_counts()
 
     def feeds(self) -> dict[str, FeedWatch[Any]]:
         """The feeds the HUD follows, by name; each runs (``run()``) as a task of the window."""

@@ -151,7 +151,11 @@ async def _play(
             owned.append(tasks.create_task(network, name="the network loop"))
             for name, feed in hud.feeds().items():
                 owned.append(tasks.create_task(feed.run(), name=f"the {name} feed"))
-            reporting = report_outcomes(board, lambda: hud.exercise.number if hud.exercise else 0)
+            reporting = report_outcomes(
+                board,
+                lambda: hud.exercise.number if hud.exercise else 0,
+                counts=hud.exercise_counts,
+            )
             owned.append(tasks.create_task(reporting, name="the outcome report"))
             try:
                 return await _frames(
