@@ -1,15 +1,10 @@
 """``pacnet play``: the game in a window, its board on a server (an embedded one by default)."""
 
 import argparse
-import asyncio
-import logging
 import os
-import secrets
 from pathlib import Path
 
-from pacnet.client.sessions import Sessions
 from pacnet.cmdline.args import fail, player_name, positive_float
-from pacnet.cmdline.logs import configure_logging
 from pacnet.server import embedded
 
 PROG = "pacnet play"
@@ -62,6 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Open the window the flags describe; returns the exit status."""
+    # Imported here, not above: `pacnet play --help` has no use for the client, its logging
+    # or the event loop, which take most of a second to import.
+    import asyncio
+    import logging
+    import secrets
+
+    from pacnet.client.sessions import Sessions
+    from pacnet.cmdline.logs import configure_logging
+
     if not _has_display():
         return fail(
             PROG,
@@ -100,21 +104,16 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or f"player-{secrets.token_hex(2)}"
 
     async def play() -> int:
-        if args.server is not None:
-            await run_window(args.server, name, **options)
-            return 0
         # Tracing on, so the window can hold its outcomes against the server's truth.
         config = embedded.ServerConfig(port=0, layout=args.layout, trace=True)
-        async with embedded.running_server(config) as server:
-            assert server.url is not None
-            embedded.announce(PROG, server)
-            await run_window(server.url, name, **options)
+        async with embedded.board_url(args.server, config, announce_as=PROG) as url:
+            await run_window(url, name, **options)
         return 0
 
     try:
         return asyncio.run(play())
-    except OSError as exc:
-        return fail(PROG, f"cannot start the embedded server: {exc.strerror or exc}")
+    except embedded.CannotStart as exc:
+        return fail(PROG, str(exc))
     finally:
         if trace_log is not None:
             trace_log.close()
