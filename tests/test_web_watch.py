@@ -19,6 +19,8 @@ from playwright.async_api import Browser, Page
 from pacnet.client.remote import RemoteBoard
 from pacnet.faults.admin import AdminClient
 from pacnet.protocol.outcome import OUTCOME_COLOURS, Outcome
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server
 from pacnet.server.net import BoardServer
@@ -254,3 +256,26 @@ async def test_each_player_has_the_windows_colour_on_the_projector(
         names,
     )
     assert shown == [f"rgb({r} {g} {b})" for r, g, b in map(player_colour, names)]
+
+
+async def test_given_the_proxy_the_projector_lists_the_networks_faults_too(
+    server: BoardServer, browser: Browser
+) -> None:
+    """The server knows only its own faults; the room plays through the proxy. With
+    ?network=, the projector also follows the proxy's fault list, which has both domains."""
+    assert server.url is not None
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy:
+        assert proxy.url is not None
+        await switch_on(proxy, kind="drop", direction="reply", probability=0.2)
+        await switch_on(server, kind="reject", action="findAll")
+        network = proxy.url.removeprefix("ws://").rstrip("/")
+        context = await browser.new_context(viewport=FULL_HD)
+        page = await context.new_page()
+        await page.goto(f"{http_of(server)}/watch?network={network}")
+        await page.wait_for_function(
+            "document.querySelectorAll('#switched li').length === 2", timeout=WAIT
+        )
+        shown = await page.locator("#switched li").all_inner_texts()
+        assert any("drop reply 20%" in line and "network" in line for line in shown), shown
+        assert any("reject" in line and "server" in line for line in shown), shown
+        assert await page.locator("#feeds").inner_text() == "live"

@@ -78,7 +78,10 @@ def test_a_room_opens_serves_the_page_survives_a_crash_and_closes_on_ctrl_c(
     room.read_until("Ctrl-C closes the room")
     said = "".join(room.said)
     assert f"participants open   http://127.0.0.1:{room.port + 1}/" in said
-    assert f"the projector       http://127.0.0.1:{room.port}/watch" in said
+    assert (
+        f"the projector       http://127.0.0.1:{room.port}/watch?network=127.0.0.1:{room.port + 1}"
+        in said
+    )
     assert f"without retries http://127.0.0.1:{room.port + 1}/?retries=off" in said
     with urllib.request.urlopen(f"http://127.0.0.1:{room.port + 1}/", timeout=5) as page:
         assert page.status == 200  # through the proxy: the network's faults reach them

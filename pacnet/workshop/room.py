@@ -41,8 +41,9 @@ class Addresses:
 
     @property
     def watch(self) -> str:
-        """The projector's view: the server's own, read-only feeds and nothing to play."""
-        return f"http://{self.host}:{self.server_port}/watch"
+        """The projector's view: the server's own, read-only feeds and nothing to play, and the
+        proxy's list of faults, which has the network's too (the server knows only its own)."""
+        return f"http://{self.host}:{self.server_port}/watch?network={self.host}:{self.proxy_port}"
 
     @property
     def play(self) -> str:

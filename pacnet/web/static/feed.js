@@ -6,20 +6,22 @@
 
 import { reconnectWait } from "./remote.js";
 
-/** The URL of `path` as a WebSocket on the page's own server (the game's, or a feed's). */
-export function socketUrl(path) {
+/** The URL of `path` as a WebSocket on the page's own server (the game's, or a feed's), or on
+ * `host` (HOST:PORT) if given. */
+export function socketUrl(path, host = location.host) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}${path}`;
+  return `${scheme}//${host}${path}`;
 }
 
 /**
- * Follow the feed at `path`: `onSnapshot(object)` for every message that is JSON,
- * `onState(open)` whenever the feed opens or drops. Runs until the page closes.
+ * Follow the feed at `path` (on `host`, HOST:PORT, if not the page's own server):
+ * `onSnapshot(object)` for every message that is JSON, `onState(open)` whenever the feed opens
+ * or drops. Runs until the page closes.
  */
-export function follow(path, onSnapshot, onState = () => {}) {
+export function follow(path, onSnapshot, onState = () => {}, host = location.host) {
   let failedTries = 0;
   const open = () => {
-    const socket = new WebSocket(socketUrl(path));
+    const socket = new WebSocket(socketUrl(path, host));
     let opened = false;
     socket.onopen = () => {
       opened = true;

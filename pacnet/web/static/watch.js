@@ -1,6 +1,9 @@
 // The projector's view (/watch): the whole board and how the room's calls end, for everyone
 // in the room at once. It joins no game and changes nothing: it only follows the server's
-// read-only feeds. `window.watch` lets tests see what is shown.
+// read-only feeds. The server knows only its own faults; `?network=HOST:PORT` names the proxy
+// the room plays through, whose /faults feed lists the network's faults and the server's, so
+// the view shows both (the proxy's own feeds are never hit by its faults). `window.watch` lets
+// tests see what is shown.
 
 import { follow } from "./feed.js";
 import { BoardPicture } from "./watch-board.js";
@@ -8,6 +11,9 @@ import { RateChart, rateNow } from "./watch-chart.js";
 import { PlayerPages, countdown, showFaults, showRoom, showSuspects } from "./watch-panels.js";
 
 const FEEDS = ["/board", "/room", "/faults", "/keepalive"];
+const network = new URLSearchParams(location.search).get("network");
+const NETWORK = "the network's /faults";
+const watched = network ? [...FEEDS, NETWORK] : FEEDS;
 
 const picture = new BoardPicture(document.getElementById("picture"), document.getElementById("labels"));
 const chart = new RateChart(document.getElementById("rates"));
@@ -16,7 +22,7 @@ const open = new Set();
 const seen = {};
 
 function showFeeds() {
-  const down = FEEDS.filter((path) => !open.has(path));
+  const down = watched.filter((path) => !open.has(path));
   const note = document.getElementById("feeds");
   note.textContent = down.length ? `lost ${down.join(" ")}: reconnecting` : "live";
   note.classList.toggle("bad", down.length > 0);
@@ -35,22 +41,35 @@ const handlers = {
     document.getElementById("rate-now").textContent = rateNow(room.rates, room.rateBinS);
   },
   "/faults": (feed) => {
-    showFaults(feed);
+    if (!(network && open.has(NETWORK))) showFaults(feed); // the network's says all this too
     const left = feed.exercise?.nextStepInS;
     nextStepAt = left === null || left === undefined ? null : performance.now() + left * 1000;
   },
   "/keepalive": (view) => { picture.suspected = showSuspects(view); },
 };
 
+function opened(path) {
+  return (isOpen) => {
+    if (isOpen) open.add(path);
+    else open.delete(path);
+    showFeeds();
+  };
+}
+
 for (const path of FEEDS) {
   follow(path, (snapshot) => {
     seen[path] = snapshot;
     handlers[path](snapshot);
+  }, opened(path));
+}
+if (network) {
+  follow("/faults", (snapshot) => {
+    seen[NETWORK] = snapshot;
+    showFaults(snapshot);
   }, (isOpen) => {
-    if (isOpen) open.add(path);
-    else open.delete(path);
-    showFeeds();
-  });
+    opened(NETWORK)(isOpen);
+    if (!isOpen && seen["/faults"]) showFaults(seen["/faults"]); // the server's, meanwhile
+  }, network);
 }
 
 function animate(now) {
