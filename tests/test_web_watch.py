@@ -250,7 +250,7 @@ async def test_each_player_has_the_windows_colour_on_the_projector(
     page = await watching(browser, server, [], [])
     shown = await page.evaluate(
         """async (names) => {
-            const { playerColour } = await import("/static/colour.js");
+            const { playerColour } = await import("/static/players.js");
             return names.map(playerColour);
         }""",
         names,

@@ -1,9 +1,9 @@
 // The board on a canvas, in the window's colours (pacnet/window/draw.py): the maze's walls as
 // blue lines where a wall meets open floor, the food, the ghosts and the pac-men (ours yellow,
-// every other in its player's colour, colour.js). Pieces glide toward where the latest reply
+// every other in its player's colour, players.js). Pieces glide toward where the latest reply
 // put them. Drawing reads the view; it never changes it.
 
-import { playerColour } from "./colour.js";
+import { playerColour, shortName } from "./players.js";
 
 export const WALL = "#2121de";
 const DOOR = "#ffb8de";
@@ -167,5 +167,5 @@ function drawPacman(ctx, [cx, cy], tile, pacman, mine, now) {
   ctx.textAlign = "center";
   ctx.textBaseline = "bottom";
   ctx.fillStyle = mine ? "#fff" : colour;
-  ctx.fillText(pacman.name.replace(/^pacman-/, ""), cx, cy - r - tile * 0.15);
+  ctx.fillText(shortName(pacman.name), cx, cy - r - tile * 0.15);
 }

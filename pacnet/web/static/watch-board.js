@@ -1,12 +1,12 @@
 // The whole board for the projector: the maze, food and ghosts as the play page draws them
 // (draw.js), the pac-men drawn here, each with its player's name in a label over the canvas
 // (HTML, so it stays as large as the rest of the text), both in the player's own colour, the
-// one the window gives them (colour.js). Labels never pile up: each keeps the
+// one the window gives them (players.js). Labels never pile up: each keeps the
 // place it had if that is still free, else takes the first free one around its pac-man (above,
 // below, right, left, then the corners, then the same twice and three times as far, with a
 // line back to its pac-man), else is left out, and the view says how many are.
 
-import { playerColour } from "./colour.js";
+import { playerColour, shortName } from "./players.js";
 import { Painter } from "./draw.js";
 
 const LABEL_GAP = 4; // CSS px between a label and what it must not cover
@@ -135,12 +135,6 @@ export class BoardPicture {
     while (this.labels.children.length > n) this.labels.lastChild.remove();
     return [...this.labels.children];
   }
-}
-
-/** The name a room knows a pac-man or a player by: the player's, and a bot of `pacnet bots`
- * (`bot-TAG-N`, the tag telling one run from another) by its number alone. */
-export function shortName(name) {
-  return name.replace(/^pacman-/, "").replace(/^bot-[0-9a-f]{6}-(\d+)$/, "bot $1");
 }
 
 // The user a pac-man belongs to (the server names it `pacman-USER`).

@@ -2,7 +2,7 @@
 // the clients report them (/room), and whom the server suspects (/keepalive). Each renders
 // the latest snapshot of its feed; the players' list also turns its pages (PlayerPages).
 
-import { shortName } from "./watch-board.js";
+import { shortName } from "./players.js";
 
 export const CALLS = ["find", "move", "findAll", "remove"];
 export const OUTCOMES = ["SUCCESS", "POST_FAILED", "RETRYABLE", "FATAL", "UNKNOWN"];

@@ -1,5 +1,12 @@
-// Each player's colour, the same on every screen: the window's (pacnet/window/draw.py
-// player_colour), a hue from the CRC-32 of the name's UTF-8 bytes at 80% saturation, full value.
+// How every screen shows a player: by the name the room knows them by, and in their own colour,
+// the window's (pacnet/window/draw.py player_colour): a hue from the CRC-32 of the name's UTF-8
+// bytes at 80% saturation, full value.
+
+/** The name a room knows a pac-man or a player by: the player's, and a bot of `pacnet bots`
+ * (`bot-TAG-N`, the tag telling one run from another) by its number alone. */
+export function shortName(name) {
+  return name.replace(/^pacman-/, "").replace(/^bot-[0-9a-f]{6}-(\d+)$/, "bot $1");
+}
 
 const TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
