@@ -94,18 +94,19 @@ PAGE_SECONDS = 40
 
 def page_texts(user: int) -> list[bytes]:
     """The browser page's calls, a second at a time (pacnet/web/static/game.js and report.js):
-    ten window turns, then the food (findAll :pellet and :energizer), then its report of how
-    its calls ended, numbered up so that each is news the server keeps, until the texts come
-    round again after ``PAGE_SECONDS`` (the server then drops the repeats as old, after
-    reading them: a little cheaper than news)."""
+    ten window turns with the food (findAll :pellet and :energizer) after the fifth and the
+    tenth, then its report of how its calls ended, numbered up so that each is news the server
+    keeps, until the texts come round again after ``PAGE_SECONDS`` (the server then drops the
+    repeats as old, after reading them: a little cheaper than news)."""
     texts: list[bytes] = []
     for second in range(PAGE_SECONDS):
-        texts += [window_text(user, 30 * second + i) for i in range(30)]
-        texts += [
+        food = [
             _request(user, "e", "findAll", kind=":pellet"),
             _request(user, "z", "findAll", kind=":energizer"),
-            _report(user, second + 1),
         ]
+        for half in range(2):
+            texts += [window_text(user, 30 * second + 15 * half + i) for i in range(15)] + food
+        texts.append(_report(user, second + 1))
     return texts
 
 

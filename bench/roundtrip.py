@@ -18,7 +18,7 @@ flight per connection):
   ``findAll :ghost``, ``findAll :pacman`` (its replies grow with the number of connections;
   no target);
 - ``page``: the browser page's calls, a second's worth at a time: ten of the window's turns,
-  then the food (``findAll :pellet``, ``findAll :energizer``), then a ``report`` of how its
+  the food (``findAll :pellet``, ``findAll :energizer``) twice, and a ``report`` of how its
   calls ended (``bench/messages.py`` ``page_texts``; no target). Beside ``window`` in one run,
   it says what the page's food and reports cost the server.
 
@@ -90,7 +90,7 @@ WORKLOADS = {
         "window", window_texts, "the window's loop: move, findAll :ghost, findAll :pacman"
     ),
     "page": Workload(
-        "page", page_texts, "the browser page's second: ten window turns, the food, a report"
+        "page", page_texts, "the browser page's second: ten window turns, the food twice, a report"
     ),
 }
 TARGETED = ("find", "mixed")

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from pacnet.client.play import FOOD_INTERVAL, INPUT_INTERVAL
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.retry import DEFAULT_RETRIES, Reconnects
 from pacnet.client.timeouts import Timeouts
@@ -140,7 +141,7 @@ async def test_the_pages_timings_are_the_python_clients(
             const within = [0, 1, 2, 3, 4, 5, 6, 7].map(remote.reconnectWait);
             Math.random = random;
             return {deadline: remote.DEADLINE_MS, reconnectWithin: within,
-                    missing: game.MISSING_AFTER_MS,
+                    missing: game.MISSING_AFTER_MS, turn: game.TURN_MS, food: game.FOOD_MS,
                     report: report.REPORT_EVERY_MS, version: protocol.VERSION,
                     retries: retry.RETRIES};
         }"""
@@ -150,6 +151,8 @@ async def test_the_pages_timings_are_the_python_clients(
         "deadline": Timeouts.reply * 1000,
         "reconnectWithin": reconnect_limits_ms(8),
         "missing": MISSING_AFTER * 1000,
+        "turn": INPUT_INTERVAL * 1000,
+        "food": FOOD_INTERVAL * 1000,
         "report": REPORT_EVERY * 1000,
         "version": PROTOCOL_VERSION,
         "retries": {

@@ -11,7 +11,7 @@
 // is never in flight beside another.
 
 export const TURN_MS = 100; // ten turns a second, as the window's loop
-export const FOOD_MS = 1000; // pellets and energizers only ever disappear: once a second will do
+export const FOOD_MS = 500; // pellets and energizers only ever disappear: twice a second, as the window
 const FATAL_JOIN_WAIT_MS = 2000; // a refused join (the name plays elsewhere) is not hammered
 // Our pac-man unseen this long is not coming back by itself: twice the 1.5 s a caught one
 // stays off the board (pacnet/client/view.py MISSING_AFTER).
