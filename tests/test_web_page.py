@@ -305,7 +305,8 @@ async def test_the_page_checks_replies_for_the_fields_the_models_have(
         """import("/static/protocol.js").then((m) => {
             const names = (fields) => Object.keys(fields).sort();
             const ok = Object.entries(m.OK_REPLIES).map(([a, fields]) => [a, names(fields)]);
-            return {ok: Object.fromEntries(ok), error: names(m.errorReplyFields([]))};
+            return {ok: Object.fromEntries(ok), error: names(m.errorReplyFields([])),
+                    body: names(m.errorBodyFields([]))};
         })"""
     )
     assert shapes["ok"] == {action: wire_fields(spec.reply) for action, spec in ACTIONS.items()}
@@ -324,7 +325,7 @@ async def test_the_page_checks_replies_for_the_fields_the_models_have(
     assert problems[0] == ""
     assert all(problems[1:]), problems
     assert set(wire_fields(Entity)) <= set(shapes["ok"]["find"])
-    assert wire_fields(ErrorBody) == ["code", "message", "retryable"]
+    assert shapes["body"] == wire_fields(ErrorBody)
 
 
 def pixels(png: bytes, box: dict[str, float]) -> set[tuple[int, int, int]]:

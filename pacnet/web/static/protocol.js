@@ -105,9 +105,14 @@ export const OK_REPLIES = {
   report: OK,
 };
 
-/** The fields of an error reply; `codes` are the error codes the protocol has. */
+/** The fields of an error reply's `error` body; `codes` are the error codes the protocol has. */
+export function errorBodyFields(codes) {
+  return { code: need(oneOf(codes)), retryable: need(bool), message: need((v) => typeof v === "string") };
+}
+
+/** The fields of an error reply. */
 export function errorReplyFields(codes) {
-  const body = { code: need(oneOf(codes)), retryable: need(bool), message: need((v) => typeof v === "string") };
+  const body = errorBodyFields(codes);
   return {
     v: need((v) => v === VERSION),
     requestId: need(orNull(id)),
