@@ -279,3 +279,39 @@ async def test_given_the_proxy_the_projector_lists_the_networks_faults_too(
         assert any("drop reply 20%" in line and "network" in line for line in shown), shown
         assert any("reject" in line and "server" in line for line in shown), shown
         assert await page.locator("#feeds").inner_text() == "live"
+
+
+PROMPT = (
+    "step 2: The network now loses one reply in five on its way back to you. The server did "
+    "the work; your call ends UNKNOWN. Can you tell this from step 5? (Not from the client.)"
+)
+
+
+async def test_a_long_prompt_wraps_and_leaves_the_board_and_the_panels_in_place(
+    server: BoardServer, browser: Browser
+) -> None:
+    """A scenario's step is a sentence or two for the room: all of it on the projector, and the
+    board and the panels where they were."""
+    assert server.url is not None
+    page = await watching(browser, server, [], [])
+    await page.wait_for_function("window.watch.seen['/faults']", timeout=WAIT)
+    before = await page.locator("aside").bounding_box()
+    async with AdminClient(server.url, server.admin.token) as admin:
+        assert (await admin.mark(PROMPT, next_step_in=60)).ok
+    await page.locator("#headline-label", has_text="Not from the client").wait_for(timeout=WAIT)
+    headline = await page.evaluate(
+        "(() => { const h = document.getElementById('headline');"
+        " return [h.scrollHeight, h.clientHeight]; })()"
+    )
+    assert headline[0] <= headline[1] + 1, "the whole prompt shows"
+    aside = await page.locator("aside").bounding_box()
+    board = await page.locator("#picture").bounding_box()
+    assert before is not None
+    assert aside is not None
+    assert board is not None
+    assert aside["x"] == before["x"]
+    assert aside["x"] + aside["width"] <= FULL_HD["width"]
+    assert board["x"] >= 0
+    assert board["x"] + board["width"] <= aside["x"] + 1
+    assert await page.evaluate(SMALL_TEXT) == []
+    await page.screenshot(path="/tmp/watch-long-prompt.png")
