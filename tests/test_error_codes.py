@@ -60,6 +60,17 @@ INVALID_FRAMES = {
     "version-as-string": frame(action="ping").replace('"v": 1', '"v": "1"'),
     "empty-request-id": frame(action="ping").replace('"r-1"', '""'),
     "binary-frame": b'{"v": 1, "requestId": "r-1", "userId": "8765309", "action": "ping"}',
+    # Hostile, found from outside the project: each was INTERNAL or a dropped connection.
+    "nested-1000-deep": frame(action="ping").replace(
+        "}", ', "x": ' + "[" * 1000 + "]" * 1000 + "}"
+    ),
+    "nested-past-1024": "[" * 5000 + "]" * 5000,
+    "object-nested-deep": '{"a":' * 2000 + "1" + "}" * 2000,
+    "lone-surrogate-request-id": frame(action="ping").replace('"r-1"', '"\\udfff"'),
+    "lone-surrogate-user-id": frame(action="ping").replace(f'"{ME}"', '"\\ud800"'),
+    "lone-surrogate-name": frame(action="find", name="\udc00x"),
+    "huge-number": frame(action="move", name="pacman", direction="up", seq=10**400),
+    "nan": frame(action="move", name="pacman", direction="up").replace("}", ', "seq": NaN}'),
 }
 
 

@@ -4,7 +4,6 @@ Requests are parsed and validated in one pass (pydantic's JSON validation); the 
 path that works out *why* a message was refused runs only for refused messages.
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
@@ -170,8 +169,12 @@ def read_request_id(raw: str | bytes) -> str | None:
 
 
 def _loads_object(raw: str | bytes) -> dict[str, Any] | None:
+    """The frame's top-level object, if it is one. orjson, not ``json``: it refuses what the
+    validator refuses too, text that is not Unicode (a lone surrogate such as ``"\\udfff"``,
+    which no reply could echo) and nesting past 1,024 levels (``json`` recurses until Python's
+    stack limit, a RecursionError), as a ValueError."""
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
@@ -180,7 +183,7 @@ def _loads_object(raw: str | bytes) -> dict[str, Any] | None:
 def _explain(raw: str, exc: ValidationError) -> DecodeFailure:
     data = _loads_object(raw)
     if data is None:
-        what = "not a JSON object" if _is_json(raw) else "not valid JSON"
+        what = _not_json(raw) or "not a JSON object"
         return DecodeFailure(ErrorCode.INVALID_MESSAGE, f"the message is {what}", None)
     request_id = read_request_id(raw)
     version = data.get("v")
@@ -193,12 +196,15 @@ def _explain(raw: str, exc: ValidationError) -> DecodeFailure:
     return DecodeFailure(ErrorCode.INVALID_MESSAGE, _summarize(exc), request_id)
 
 
-def _is_json(raw: str) -> bool:
+def _not_json(raw: str) -> str:
+    """What the frame is instead of a JSON object: "" if it is JSON (of another kind)."""
     try:
-        json.loads(raw)
-    except ValueError:
-        return False
-    return True
+        orjson.loads(raw)
+    except ValueError as exc:
+        if "depth limit" in str(exc):
+            return "nested too deeply (at most 1,024 levels)"
+        return "not valid JSON (or not valid Unicode)"
+    return ""
 
 
 def _summarize(exc: ValidationError) -> str:
