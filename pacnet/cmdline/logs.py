@@ -81,3 +81,41 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(level, LIBRARY_LEVEL))
+
+
+class LineQuota:
+    """How many lines of one kind a process may log: ``rate`` a second, in bursts of up to
+    ``burst``; the rest are counted, not written, and ``suppressed`` says how many (and of
+    what) once a second, for one summary line. So a peer that makes the server refuse 20,000
+    requests costs the log a few hundred lines and a count, not 20,000 lines, and the tick
+    that shares the event loop with the logging is not held up by it.
+
+    Pure: the caller passes the time.
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._at: float | None = None
+        self._counts: dict[str, int] = {}
+        self._said_at: float | None = None
+
+    def allow(self, now: float, what: str = "") -> bool:
+        """Whether a line (of ``what``, for the summary) may be written now."""
+        if self._at is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        self._counts[what] = self._counts.get(what, 0) + 1
+        return False
+
+    def suppressed(self, now: float) -> dict[str, int]:
+        """The lines not written since the last summary, by ``what``, when a summary is due
+        (a second since the last, and something to say); else empty."""
+        if not self._counts or (self._said_at is not None and now - self._said_at < 1.0):
+            return {}
+        counts, self._counts, self._said_at = self._counts, {}, now
+        return counts

@@ -25,6 +25,7 @@ from websockets.http11 import Request, Response
 
 from pacnet.cmdline.defaults import CRASH_EXIT_STATUS
 from pacnet.cmdline.lifecycle import started_fields
+from pacnet.cmdline.logs import LineQuota
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
@@ -45,6 +46,14 @@ from pacnet.server.trace import Truth, log_trace, trace_stages
 from pacnet.web.site import Site, is_page_request, respond
 
 log = structlog.get_logger("pacnet.server")
+
+FAILURE_LINES = (200.0, 1000)
+"""Lines a second, and in a burst, for refused and crashed requests (``request_failed``,
+``request_crashed``); past them the refusals are only counted, and one
+``request_failures_unlogged`` line a second says how many, by error code. A workshop's fault
+(one call in five refused for a room of thirty) stays about within it; a peer flooding bad
+frames does not turn the log into a weapon (about 50 KB a second at most, where 20,000
+refusals wrote 5 MiB). Tracing (``--trace``) logs every request regardless: it was asked for."""
 
 YOUNG_PER_CONNECTION = 4
 """Allocations between young garbage collections, per open connection, once there are
@@ -102,6 +111,7 @@ class BoardServer:
         self._server: Server | None = None
         self._stop = asyncio.Event()
         self._connections = 0
+        self._failure_lines = LineQuota(*FAILURE_LINES)
         self._young_floor = gc.get_threshold()[0]
         self._keepalive_feed = Snapshot(lambda now: self.game.keepalive_view(now).model_dump_json())
         self._room_feed = Snapshot(lambda now: self.game.room.view(now).model_dump_json())
@@ -296,7 +306,7 @@ class BoardServer:
                 if exchange.frame is not None:
                     await websocket.send(exchange.frame, text=True)
                 if exchange.failed:
-                    _log_failure(exchange)
+                    self._log_failure(exchange)
                 if exchange.trace is not None:
                     log_trace(exchange, sent=exchange.frame is not None)
                     self.truth.record(exchange)
@@ -313,6 +323,28 @@ class BoardServer:
             self._connections -= 1
             if state.user_id is not None:
                 self.game.disconnect(state.user_id, state.id)
+
+    def _log_failure(self, exchange: Exchange) -> None:
+        """One line for a refused or crashed request, within ``FAILURE_LINES``: past it they
+        are counted, and the tick loop says how many once a second."""
+        fields = exchange.log_fields()
+        if not self._failure_lines.allow(exchange.now, str(fields.get("code"))):
+            return
+        latency_ms = round((time.monotonic() - exchange.now) * 1000, 3)
+        if exchange.crash is not None:
+            log.error(
+                "request_crashed", domain="server", latencyMs=latency_ms,
+                exc_info=exchange.crash, **fields,
+            )  # fmt: skip
+        else:
+            log.info("request_failed", domain="server", latencyMs=latency_ms, **fields)
+
+    def _say_suppressed(self, now: float) -> None:
+        if counts := self._failure_lines.suppressed(now):
+            log.warning(
+                "request_failures_unlogged", count=sum(counts.values()), byCode=counts,
+                why=f"more than {FAILURE_LINES[0]:g} a second",
+            )  # fmt: skip
 
     async def _tick_loop(self) -> None:
         """Tick at a fixed rate against absolute deadlines, so the clock does not drift."""
@@ -337,18 +369,7 @@ class BoardServer:
                 self.truth.prune(self.game.sessions)
             if self.game.board.clock % max(1, round(self.config.tick_rate)) == 0:  # once a second
                 self._fit_gc(self._connections)
+                self._say_suppressed(time.monotonic())
             if self.store is not None and time.monotonic() >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
                 await self._save_in_background()
-
-
-def _log_failure(exchange: Exchange) -> None:
-    latency_ms = round((time.monotonic() - exchange.now) * 1000, 3)
-    fields = exchange.log_fields()
-    if exchange.crash is not None:
-        log.error(
-            "request_crashed", domain="server", latencyMs=latency_ms, exc_info=exchange.crash,
-            **fields,
-        )  # fmt: skip
-    else:
-        log.info("request_failed", domain="server", latencyMs=latency_ms, **fields)

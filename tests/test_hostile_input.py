@@ -1,0 +1,134 @@
+"""Hostile input over real sockets: every frame gets a definite answer, never INTERNAL, the
+connection and the game go on, and a flood of refusals cannot fill the log."""
+
+import asyncio
+import json
+import string
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.asyncio.client import connect
+
+from pacnet.cmdline.logs import LineQuota
+from pacnet.protocol.errors import ErrorCode
+from pacnet.server.config import ServerConfig
+from pacnet.server.embedded import running_server
+from pacnet.server.net import FAILURE_LINES
+from tests.conftest import MS, ServerProcess
+
+ACTIONS = ["join", "find", "move", "findAll", "remove", "ping", "leave", "report", "fly", ""]
+FIELDS = ["v", "action", "requestId", "userId", "name", "kind", "direction", "seq", "token",
+          "exercise", "counts", "x"]  # fmt: skip
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text()
+    | st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3),  # lone surrogates
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def request_like(draw: st.DrawFn) -> str:
+    """A frame shaped like a request, with any field missing, extra, or of any value."""
+    fields: dict[str, Any] = {"v": 1, "requestId": "r", "userId": "fuzz"}
+    fields["action"] = draw(st.sampled_from(ACTIONS))
+    for name in draw(st.lists(st.sampled_from(FIELDS), max_size=5)):
+        fields[name] = draw(json_values)
+    return json.dumps(fields)
+
+
+frames = st.one_of(
+    request_like(),
+    json_values.map(json.dumps),
+    st.text(max_size=200),  # anything, JSON or not, lone surrogates included (escaped below)
+    st.sampled_from(string.punctuation).map(lambda c: c * 3000),
+    st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth),
+    st.binary(max_size=200),
+)
+
+
+def text_of(frame: str | bytes) -> str | bytes:
+    """What a client can put in a text frame: a lone surrogate only as a JSON escape."""
+    if isinstance(frame, bytes):
+        return frame
+    return frame.encode("utf-8", "backslashreplace").decode("utf-8").replace("\\x", "\\u00")
+
+
+def test_the_quota_lets_a_burst_through_then_counts_and_says_so_once_a_second() -> None:
+    quota = LineQuota(rate=10, burst=3)
+    allowed = [quota.allow(0.0, "INVALID_MESSAGE") for _ in range(10)]
+    assert allowed == [True] * 3 + [False] * 7
+    assert quota.suppressed(0.0) == {"INVALID_MESSAGE": 7}
+    assert not quota.allow(0.05, "THROTTLED")  # half a token back: not yet
+    assert quota.allow(0.1, "THROTTLED")  # a whole one
+    assert quota.suppressed(0.5) == {}  # the next summary waits for its second
+    assert quota.suppressed(1.0) == {"THROTTLED": 1}
+    assert quota.suppressed(5.0) == {}  # nothing more to say
+
+
+def test_any_frame_gets_a_definite_answer_and_the_connection_goes_on() -> None:
+    """Hypothesis-made frames of every kind, one connection and one server for them all."""
+
+    async def exchange(url: str, frame: str | bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+        async with connect(url, max_size=None) as ws:
+            await ws.send(text_of(frame))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            await ws.send(
+                json.dumps({"v": 1, "requestId": "p", "userId": "fuzz", "action": "ping"})
+            )
+            after = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            return reply, after
+
+    async def run() -> None:
+        async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+            url = server.url or ""
+
+            @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(frames)
+            def check(frame: str | bytes) -> None:
+                reply, after = asyncio.run_coroutine_threadsafe(exchange(url, frame), loop).result(
+                    30
+                )
+                assert reply["v"] == 1, reply
+                assert reply["status"] in ("ok", "error"), reply
+                if reply["status"] == "error":
+                    assert reply["error"]["code"] != ErrorCode.INTERNAL.value, (frame, reply)
+                assert after["requestId"] == "p"  # the connection still answers
+
+            loop = asyncio.get_running_loop()
+            await asyncio.to_thread(check)
+
+    asyncio.run(run())
+
+
+def test_a_flood_of_refusals_costs_the_log_a_few_lines_and_a_count(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    refused = 20_000
+    process = server_process()
+
+    async def flood() -> None:
+        async with connect(process.url) as ws:
+            for i in range(refused):
+                await ws.send(f'{{"v": 1, "requestId": "r-{i}", "action": "teleport"}}')
+            for _ in range(refused):
+                await ws.recv()  # every one answered
+        await asyncio.sleep(1500 * MS)  # the next summary line
+
+    asyncio.run(flood())
+    events = process.events()
+    failed = [e for e in events if e["event"] == "request_failed"]
+    unlogged = [e for e in events if e["event"] == "request_failures_unlogged"]
+    assert len(failed) < refused / 4, "most refusals are counted, not written"
+    assert len(failed) >= FAILURE_LINES[1], "a burst of them is written"
+    assert sum(e["count"] for e in unlogged) + len(failed) == refused
+    assert all(e["byCode"].keys() == {"INVALID_MESSAGE"} for e in unlogged)
