@@ -83,8 +83,11 @@ class Connection:
         except InvalidURI as exc:
             raise ConnectFailed(f"{url!r} is not a ws:// or wss:// URL") from exc
         except InvalidStatus as exc:
+            # The server's first line says why (a refuse fault, a connection limit).
+            why = (exc.response.body or b"").decode(errors="replace").strip().splitlines()
+            reason = f": {why[0][:200]}" if why else ""
             raise ConnectFailed(
-                f"{url} rejected the handshake with HTTP {exc.response.status_code}"
+                f"{url} rejected the handshake with HTTP {exc.response.status_code}{reason}"
             ) from exc
         except InvalidHandshake as exc:
             raise ConnectFailed(f"{url} failed the WebSocket handshake: {exc}") from exc
