@@ -1,69 +1,92 @@
-"""The keepalive table and the throttle: time is an argument, so no clock is needed."""
+"""The connection limits: in all and from one address, refused at the handshake with the
+reason, every kind of connection counted, and a slot freed when a connection closes."""
+
+import asyncio
+import resource
+import urllib.request
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from pacnet.server.keepalive import KeepaliveTable
-from pacnet.server.throttle import Throttle
-
-
-def test_a_user_silent_past_the_timeout_expires_and_others_stay() -> None:
-    table = KeepaliveTable(timeout=10.0)
-    table.refresh("a", 0.0)
-    table.refresh("b", 5.0)
-    assert table.expire(now=9.0) == []
-    assert table.expire(now=10.5) == ["a"]
-    assert "a" not in table
-    assert "b" in table
+from pacnet.client.remote import RemoteBoard
+from pacnet.feeds.addresses import endpoint_url
+from pacnet.protocol.feeds import BOARD_PATH
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.config import ServerConfig, ServerLimits
+from pacnet.server.doors import FILE_HEADROOM, default_max_connections, default_per_peer
+from pacnet.server.embedded import running_server
+from tests.conftest import ServerProcess
 
 
-def test_refreshing_moves_a_user_to_the_back_of_the_line() -> None:
-    table = KeepaliveTable(timeout=10.0)
-    table.refresh("a", 0.0)
-    table.refresh("b", 1.0)
-    table.refresh("a", 8.0)
-    assert table.expire(now=12.0) == ["b"]
+def status_of(address: str) -> int:
+    with urllib.request.urlopen(address, timeout=5) as response:
+        return int(response.status)
 
 
-def test_forgotten_users_never_expire() -> None:
-    table = KeepaliveTable(timeout=1.0)
-    table.refresh("a", 0.0)
-    table.forget("a")
-    assert table.expire(now=100.0) == []
+def limited(total: int, per_peer: int) -> ServerConfig:
+    limits = ServerLimits(max_connections=total, max_connections_per_peer=per_peer)
+    return ServerConfig(port=0, layout="small", seed=1, limits=limits)
 
 
-def test_a_bucket_allows_its_burst_then_says_how_long_to_wait() -> None:
-    throttle = Throttle(rate=2.0, burst=3)
-    assert [throttle.take("u", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert throttle.take("u", now=0.0) == pytest.approx(0.5)
-    assert throttle.take("u", now=0.5) == 0.0
+async def test_one_address_gets_its_share_and_another_gets_in() -> None:
+    async with running_server(limited(10, 3)) as server, AsyncExitStack() as stack:
+        url = server.url or ""
+        for _ in range(3):
+            await stack.enter_async_context(connect(url))
+        with pytest.raises(InvalidStatus) as refused:
+            await stack.enter_async_context(connect(url))
+        assert refused.value.response.status_code == 503
+        assert b"too many connections from 127.0.0.1: at most 3" in refused.value.response.body
+        # Another address on this machine is another peer.
+        await stack.enter_async_context(connect(url, local_addr=("127.0.0.2", 0)))
+        assert server.statistics()["connectionsRefused"] == 1
 
 
-def test_buckets_are_per_user() -> None:
-    throttle = Throttle(rate=1.0, burst=1)
-    assert throttle.take("a", now=0.0) == 0.0
-    assert throttle.take("a", now=0.0) > 0
-    assert throttle.take("b", now=0.0) == 0.0
+async def test_the_server_holds_at_most_its_total_and_a_closed_one_frees_a_slot() -> None:
+    async with running_server(limited(3, 3)) as server, AsyncExitStack() as stack:
+        url = server.url or ""
+        feed = await stack.enter_async_context(connect(endpoint_url(url, BOARD_PATH)))
+        await stack.enter_async_context(connect(url))
+        alice = await stack.enter_async_context(RemoteBoard(url, "alice"))
+        assert (await alice.join()).ok
+        async with RemoteBoard(url, "bob") as bob:
+            joined = await bob.join()
+        assert joined.outcome is Outcome.POST_FAILED, "refused at the handshake: nothing sent"
+        assert "too many connections: the server holds at most 3" in joined.message
+        # The page and the health check are not WebSockets: served even when full.
+        http = url.replace("ws://", "http://").rstrip("/")
+        for path in ("/healthz", "/"):
+            assert await asyncio.to_thread(status_of, http + path) == 200
+        await feed.close()  # a feed is a connection too: closing it frees its slot
+        async with RemoteBoard(url, "bob") as bob:
+            assert (await bob.join()).ok
 
 
-def test_buckets_refill_at_the_rate_up_to_the_burst() -> None:
-    throttle = Throttle(rate=10.0, burst=2)
-    throttle.take("u", now=0.0)
-    throttle.take("u", now=0.0)
-    # A long quiet spell refills to the burst, not beyond it.
-    assert [throttle.take("u", now=100.0) for _ in range(3)][:2] == [0.0, 0.0]
-    assert throttle.take("u", now=100.0) > 0
+def test_the_defaults_leave_the_server_its_own_files_and_a_quarter_for_others() -> None:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert default_max_connections() == max(FILE_HEADROOM, soft - FILE_HEADROOM)
+    assert default_per_peer(960) == 720
+    assert default_per_peer(1) == 1
 
 
-def test_idle_buckets_are_pruned_so_memory_follows_active_users() -> None:
-    throttle = Throttle(rate=10.0, burst=10)
-    for i in range(1000):
-        throttle.take(f"user-{i}", now=0.0)
-    throttle.take("active", now=1.5)
-    throttle.prune(now=1.5)
-    assert len(throttle) == 1
+def test_pacnet_serve_takes_the_limits_as_flags_and_says_them_when_it_starts(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    process = server_process("--max-connections-per-peer", "2")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 
+    async def third_is_refused() -> None:
+        async with connect(process.url), connect(process.url):
+            with pytest.raises(InvalidStatus):
+                await connect(process.url)
 
-@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
-def test_a_throttle_needs_a_positive_rate_and_burst(rate: float, burst: int) -> None:
-    with pytest.raises(ValueError, match="rate must be"):
-        Throttle(rate, burst)
+    asyncio.run(third_is_refused())
+    (started,) = [e for e in process.events() if e["event"] == "server_started"]
+    assert started["maxConnectionsPerPeer"] == 2
+    if hard != resource.RLIM_INFINITY:  # raised to the system's limit, less the server's own
+        assert started["maxConnections"] == hard - FILE_HEADROOM
+    refused = [e for e in process.events() if e["event"] == "connection_refused"]
+    assert refused[0]["reason"] == "too many connections from 127.0.0.1: at most 2 from one address"

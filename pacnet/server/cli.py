@@ -45,6 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="users the board holds before joins get OVERLOADED (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--max-connections", type=positive_int, metavar="N",
+        help="connections open at once, every kind; one more is refused at its handshake "
+        "(HTTP 503); default: the open-file limit less 64",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-connections-per-peer", type=positive_int, metavar="N",
+        help="connections open at once from one address; default: three quarters of "
+        "--max-connections (a bot fleet from one machine may take most, never all)",
+    )  # fmt: skip
+    parser.add_argument(
         "--layout", type=layout_argument, default=defaults.layout, metavar="NAME_OR_PATH",
         help=f"maze: one of {', '.join(builtin_layouts())}, or a layout file (%(default)s)",
     )  # fmt: skip
@@ -78,13 +88,16 @@ def run(args: argparse.Namespace) -> int:
     # or its event loop, which take most of a second to import.
     from pacnet.cmdline.lifecycle import run_on, run_until_signalled
     from pacnet.cmdline.logs import configure_logging
+    from pacnet.server.doors import raise_file_limit
     from pacnet.server.net import BoardServer
 
     configure_logging(args.log_format)
+    raise_file_limit()  # so the connection limits' default is the system's, not select()'s
     try:
         limits = ServerLimits(
             keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
-            max_users=args.max_users,
+            max_users=args.max_users, max_connections=args.max_connections,
+            max_connections_per_peer=args.max_connections_per_peer,
         )  # fmt: skip
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,

@@ -26,6 +26,17 @@ class ServerLimits:
     """Users one board holds; a join past it is refused with OVERLOADED (retryable: someone
     may leave). Sized for the thousands of bots later issues bring to one server."""
 
+    max_connections: int | None = None
+    """Connections open at once, of every kind (the game's, the feeds', the admin's); one more
+    is refused at its handshake with HTTP 503. None: the open-file limit less 64 for the
+    server's own files (``pacnet.server.doors``; ``pacnet serve`` first raises its limit to the
+    most the system allows it, as Go programs do)."""
+
+    max_connections_per_peer: int | None = None
+    """Connections open at once from one address. None: three quarters of
+    ``max_connections``, so a bot fleet from one machine, or a room behind one proxy, may take
+    most of the server but never all of it."""
+
     max_message_bytes: int = 64 * 1024
     """Largest frame accepted. Requests are a few hundred bytes; websockets' default of
     1 MiB would let one client make the server parse a megabyte per message."""
@@ -39,6 +50,10 @@ class ServerLimits:
             raise ValueError("burst must be at least 1 request")
         if self.max_users < 1:
             raise ValueError("max users must be at least 1")
+        for name in ("max_connections", "max_connections_per_peer"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be at least 1")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,6 +34,7 @@ from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
+from pacnet.server.doors import Doors, default_max_connections, default_per_peer
 from pacnet.server.entities import entity
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
@@ -112,6 +113,11 @@ class BoardServer:
         self._stop = asyncio.Event()
         self._connections = 0
         self._failure_lines = LineQuota(*FAILURE_LINES)
+        limits = config.limits
+        total = limits.max_connections or default_max_connections()
+        self.doors = Doors(total, limits.max_connections_per_peer or default_per_peer(total))
+        """Every connection open, and the limits on them."""
+        self._refusal_lines = LineQuota(*FAILURE_LINES)
         self._young_floor = gc.get_threshold()[0]
         self._keepalive_feed = Snapshot(lambda now: self.game.keepalive_view(now).model_dump_json())
         self._room_feed = Snapshot(lambda now: self.game.room.view(now).model_dump_json())
@@ -154,6 +160,8 @@ class BoardServer:
             keepaliveTimeout=config.limits.keepalive_timeout,
             rate=config.limits.rate,
             burst=config.limits.burst,
+            maxConnections=self.doors.total,
+            maxConnectionsPerPeer=self.doors.per_peer,
             **started_fields(self.admin),
             state=str(self.store.path) if self.store is not None else None,
         )
@@ -188,6 +196,11 @@ class BoardServer:
         if urlsplit(request.path).path != HEALTH_PATH:
             if is_page_request(request.headers.get("Upgrade")):
                 return respond(self.site.page(request.path))
+            host = connection.remote_address[0] if connection.remote_address else "?"
+            if (reason := self.doors.refusal(host)) is not None:
+                if self._refusal_lines.allow(time.monotonic(), "connection_refused"):
+                    log.warning("connection_refused", peer=host, reason=reason)
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
             return self.admin.process_request(connection, request)
         verdict = self.health.check(time.monotonic())
         body = verdict.body(
@@ -276,9 +289,20 @@ class BoardServer:
 
     def statistics(self) -> dict[str, Any]:
         """A snapshot of the server: the game's size and the open connections."""
-        return {**self.game.statistics(), "connections": self._connections}
+        return {
+            **self.game.statistics(), "connections": self._connections,
+            "connectionsRefused": self.doors.refused,
+        }  # fmt: skip
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
+        host = websocket.remote_address[0] if websocket.remote_address else "?"
+        self.doors.opened(host)
+        try:
+            await self._serve_route(websocket)
+        finally:
+            self.doors.closed(host)
+
+    async def _serve_route(self, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request is not None else "/"
         if self.admin.owns(path):
             await self.admin.serve(websocket)
@@ -345,6 +369,8 @@ class BoardServer:
                 "request_failures_unlogged", count=sum(counts.values()), byCode=counts,
                 why=f"more than {FAILURE_LINES[0]:g} a second",
             )  # fmt: skip
+        if counts := self._refusal_lines.suppressed(now):
+            log.warning("connection_refusals_unlogged", count=sum(counts.values()))
 
     async def _tick_loop(self) -> None:
         """Tick at a fixed rate against absolute deadlines, so the clock does not drift."""

@@ -1,0 +1,82 @@
+"""How many connections a server holds, in all and from each peer address, and whether one
+more may open: the limits that keep one address (or a crowd) from taking every socket.
+
+Every kind of connection counts (the game's, the feeds', the admin's), for each is an open file.
+A connection past a limit is refused at its handshake, with HTTP 503 and the reason, before it
+holds anything: the client sees the handshake rejected (POST_FAILED: nothing was sent).
+"""
+
+import resource
+from collections import Counter
+from dataclasses import dataclass
+
+FILE_HEADROOM = 64
+"""Open files the server keeps for itself (its log, the saved game, the listening socket,
+Python's own) out of the process's limit when it sizes ``max_connections``."""
+
+
+def raise_file_limit() -> int:
+    """Raise this process's open-file limit (the soft one) to what the system allows it (the
+    hard one), as Go programs have done at start since Go 1.19: the soft limit of 1,024 dates
+    from ``select()``, which a server on epoll does not use. Returns the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # not allowed here (a container's seccomp, a sandbox)
+            return soft
+        return hard
+    return soft
+
+
+def default_max_connections() -> int:
+    """The open-file limit (the soft one: what this process may open now) less
+    ``FILE_HEADROOM``: past it, a connection would fail in the middle of an ``accept`` or a
+    save, for everyone; refused at the handshake, it fails alone. 1,024, a common limit, gives
+    960."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(FILE_HEADROOM, soft - FILE_HEADROOM)
+
+
+def default_per_peer(total: int) -> int:
+    """Three quarters of ``total``: a bot fleet run from one machine (or a room behind one
+    proxy, whose connections all come from its address) may take most of the server, never
+    all of it; a quarter stays for everyone else."""
+    return max(1, total * 3 // 4)
+
+
+@dataclass
+class Doors:
+    """The connections open now, and the limits on them."""
+
+    total: int
+    per_peer: int
+
+    def __post_init__(self) -> None:
+        self.open = 0
+        self.by_peer: Counter[str] = Counter()
+        self.refused = 0
+        """Handshakes refused for a limit, since the start."""
+
+    def refusal(self, peer: str) -> str | None:
+        """Why one more connection from ``peer`` may not open (counted as refused), or None."""
+        if self.open >= self.total:
+            reason = f"too many connections: the server holds at most {self.total}"
+        elif self.by_peer[peer] >= self.per_peer:
+            reason = f"too many connections from {peer}: at most {self.per_peer} from one address"
+        else:
+            return None
+        self.refused += 1
+        return reason
+
+    def opened(self, peer: str) -> None:
+        self.open += 1
+        self.by_peer[peer] += 1
+
+    def closed(self, peer: str) -> None:
+        self.open -= 1
+        self.by_peer[peer] -= 1
+        if self.by_peer[peer] <= 0:
+            del self.by_peer[peer]
