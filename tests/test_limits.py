@@ -2,14 +2,16 @@
 reason, every kind of connection counted, and a slot freed when a connection closes."""
 
 import asyncio
+import json
 import resource
+import socket
 import urllib.request
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.addresses import endpoint_url
@@ -90,3 +92,30 @@ def test_pacnet_serve_takes_the_limits_as_flags_and_says_them_when_it_starts(
         assert started["maxConnections"] == hard - FILE_HEADROOM
     refused = [e for e in process.events() if e["event"] == "connection_refused"]
     assert refused[0]["reason"] == "too many connections from 127.0.0.1: at most 2 from one address"
+
+
+async def flood(ws: ClientConnection, frame: str) -> None:
+    """Send ``frame`` again and again, reading nothing, until the connection closes."""
+    async with asyncio.timeout(30):
+        while True:
+            await ws.send(frame)
+
+
+async def test_a_client_that_stops_reading_is_cut_off_and_the_others_play_on() -> None:
+    """It sends and never reads: the server holds a bounded buffer for it, then cuts it."""
+    limits = ServerLimits(send_timeout=0.5)
+    async with running_server(
+        ServerConfig(port=0, layout="small", seed=1, limits=limits)
+    ) as server:
+        url = server.url or ""
+        deaf = socket.socket()
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+        deaf.connect(("127.0.0.1", int(url.rstrip("/").rsplit(":", 1)[1])))
+        deaf.setblocking(False)
+        ping = json.dumps({"v": 1, "requestId": "p", "userId": "deaf", "action": "ping"})
+        async with RemoteBoard(url, "alice") as alice, connect(url, sock=deaf, max_queue=4) as ws:
+            assert (await alice.join()).ok
+            with pytest.raises(ConnectionClosed):
+                await flood(ws, ping)
+            assert (await alice.find()).ok, "the other players play on"
+        assert server.statistics()["connectionsCut"] == 1

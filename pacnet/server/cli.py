@@ -45,6 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="users the board holds before joins get OVERLOADED (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--send-timeout", type=positive_float, default=limits.send_timeout, metavar="SECONDS",
+        help="cut a client whose replies cannot be written this long: it stopped reading "
+        "(%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--handshake-timeout", type=positive_float, default=limits.handshake_timeout,
+        metavar="SECONDS", help="close a connection that has not completed its WebSocket "
+        "handshake in this long (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--max-connections", type=positive_int, metavar="N",
         help="connections open at once, every kind; one more is refused at its handshake "
         "(HTTP 503); default: the open-file limit less 64",
@@ -98,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
             max_users=args.max_users, max_connections=args.max_connections,
             max_connections_per_peer=args.max_connections_per_peer,
+            send_timeout=args.send_timeout, handshake_timeout=args.handshake_timeout,
         )  # fmt: skip
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,

@@ -37,6 +37,18 @@ class ServerLimits:
     ``max_connections``, so a bot fleet from one machine, or a room behind one proxy, may take
     most of the server but never all of it."""
 
+    send_timeout: float = 10.0
+    """Seconds a reply may wait to be written to a client that has stopped reading (its
+    buffers full: the server holds at most websockets' 32 KiB write buffer for it, and stops
+    reading its requests meanwhile). Past it the connection is cut with close code 1008 (policy
+    violation), logged ``connection_cut``; its user stays until the keepalive timeout, as
+    after any lost connection. Ten seconds: a player on a slow network drains a few KiB in far
+    less; only a client that reads nothing waits this long."""
+
+    handshake_timeout: float = 10.0
+    """Seconds a new connection has to complete its WebSocket handshake (websockets' own
+    ``open_timeout``): a silent TCP connection is closed after it."""
+
     max_message_bytes: int = 64 * 1024
     """Largest frame accepted. Requests are a few hundred bytes; websockets' default of
     1 MiB would let one client make the server parse a megabyte per message."""
@@ -50,6 +62,8 @@ class ServerLimits:
             raise ValueError("burst must be at least 1 request")
         if self.max_users < 1:
             raise ValueError("max users must be at least 1")
+        if self.send_timeout <= 0 or self.handshake_timeout <= 0:
+            raise ValueError("the send and handshake timeouts must be > 0 seconds")
         for name in ("max_connections", "max_connections_per_peer"):
             value = getattr(self, name)
             if value is not None and value < 1:

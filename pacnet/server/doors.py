@@ -59,6 +59,8 @@ class Doors:
         self.by_peer: Counter[str] = Counter()
         self.refused = 0
         """Handshakes refused for a limit, since the start."""
+        self.cut = 0
+        """Connections cut because their client stopped reading its replies."""
 
     def refusal(self, peer: str) -> str | None:
         """Why one more connection from ``peer`` may not open (counted as refused), or None."""

@@ -148,6 +148,7 @@ class BoardServer:
             compression=None,  # frames are a few hundred bytes: deflate costs more than it saves
             max_size=config.limits.max_message_bytes,
             ping_interval=config.ping_interval,
+            open_timeout=config.limits.handshake_timeout,
             process_request=self._process_request,
         )
         self.url = url_of(self._server, config.host)
@@ -291,7 +292,7 @@ class BoardServer:
         """A snapshot of the server: the game's size and the open connections."""
         return {
             **self.game.statistics(), "connections": self._connections,
-            "connectionsRefused": self.doors.refused,
+            "connectionsRefused": self.doors.refused, "connectionsCut": self.doors.cut,
         }  # fmt: skip
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
@@ -324,11 +325,17 @@ class BoardServer:
         state = ConnectionState(next(self._connection_ids), peer=peer(websocket))
         self._connections += 1
         handle = self.pipeline.handle
+        send_timeout = self.config.limits.send_timeout
         try:
             async for raw in websocket:
                 exchange = handle(state, raw, time.monotonic())
                 if exchange.frame is not None:
-                    await websocket.send(exchange.frame, text=True)
+                    try:
+                        async with asyncio.timeout(send_timeout):
+                            await websocket.send(exchange.frame, text=True)
+                    except TimeoutError:
+                        await self._cut(websocket, state)
+                        return
                 if exchange.failed:
                     self._log_failure(exchange)
                 if exchange.trace is not None:
@@ -347,6 +354,21 @@ class BoardServer:
             self._connections -= 1
             if state.user_id is not None:
                 self.game.disconnect(state.user_id, state.id)
+
+    async def _cut(self, websocket: ServerConnection, state: ConnectionState) -> None:
+        """Close a connection whose client stopped reading: 1008, if the close frame can still
+        get through in a second, else at once (the peer sees the connection drop)."""
+        self.doors.cut += 1
+        waited = self.config.limits.send_timeout
+        log.warning(
+            "connection_cut", connection=state.id, peer=state.peer, userId=state.user_id,
+            reason=f"not reading its replies: none could be written for {waited:g} s",
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(1.0):
+                await websocket.close(1008, "not reading replies")
+        except TimeoutError:
+            websocket.transport.abort()
 
     def _log_failure(self, exchange: Exchange) -> None:
         """One line for a refused or crashed request, within ``FAILURE_LINES``: past it they
