@@ -63,6 +63,9 @@ class FaultSet:
         self.on_change: Callable[[], None] | None = None
         """Called after every change (an injector may unhook itself while the set is empty)."""
         self._faults: dict[str, _Active] = {}
+        self.fired: dict[tuple[str, str], int] = {}
+        """Times a fault fired since the start, by the step it breaks and its kind: kept when
+        the fault is gone, for the counters operators scrape (``/metrics``)."""
         self._ids = itertools.count(1)
         self._prefix = ID_PREFIX[domain]
 
@@ -151,6 +154,8 @@ class FaultSet:
             if fault.probability < 1.0 and self.random.random() >= fault.probability:
                 continue
             active.fired += 1
+            key = (fault.step.name, fault.kind.value)
+            self.fired[key] = self.fired.get(key, 0) + 1
             hits.append(fault)
             if first:
                 break

@@ -32,6 +32,7 @@ from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
+from pacnet.protocol.models import ErrorReply
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
 from pacnet.server.doors import Doors, default_max_connections, default_per_peer
@@ -40,6 +41,15 @@ from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
 from pacnet.server.health import Health
 from pacnet.server.layout import load_layout
+from pacnet.server.metrics import (
+    METRICS_PATH,
+    METRICS_TYPE,
+    RequestFigures,
+    ServerCounts,
+    Sources,
+    exposition,
+    registry_of,
+)
 from pacnet.server.pieces import KINDS
 from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
 from pacnet.server.store import StateError, StateStore
@@ -124,6 +134,17 @@ class BoardServer:
         self.doors = Doors(total, limits.max_connections_per_peer or default_per_peer(total))
         """Every connection open, and the limits on them."""
         self._refusal_lines = LineQuota(*FAILURE_LINES)
+        self.figures = RequestFigures()
+        self.counts = ServerCounts()
+        self.metrics = registry_of(
+            Sources(
+                requests=self.figures, counts=self.counts,
+                connections=lambda: self.doors.open, users=lambda: len(self.game.sessions),
+                refused=lambda: self.doors.refused, cut=lambda: self.doors.cut,
+                faults_fired=lambda: self.faults.fired,
+            )
+        )  # fmt: skip
+        """What ``GET /metrics`` says (``pacnet.server.metrics``)."""
         self._young_floor = gc.get_threshold()[0]
         self._keepalive_feed = Snapshot(lambda now: self.game.keepalive_view(now).model_dump_json())
         self._room_feed = Snapshot(lambda now: self.game.room.view(now).model_dump_json())
@@ -200,7 +221,15 @@ class BoardServer:
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer ``GET /healthz`` and the pages (``pacnet.web``) over plain HTTP; refuse
         ``/admin`` without the token; let every other request open a WebSocket."""
-        if urlsplit(request.path).path != HEALTH_PATH:
+        route = urlsplit(request.path).path
+        if route == METRICS_PATH and is_page_request(request.headers.get("Upgrade")):
+            response = connection.respond(HTTPStatus.OK, "")
+            response.body = exposition(self.metrics)
+            del response.headers["Content-Type"], response.headers["Content-Length"]
+            response.headers["Content-Type"] = METRICS_TYPE
+            response.headers["Content-Length"] = str(len(response.body))
+            return response
+        if route != HEALTH_PATH:
             if is_page_request(request.headers.get("Upgrade")):
                 return respond(self.site.page(request.path))
             host = connection.remote_address[0] if connection.remote_address else "?"
@@ -254,9 +283,11 @@ class BoardServer:
         try:
             save(*args)
         except StateError as exc:
+            self.counts.snapshot_failures += 1
             if self.health.save_failed(str(exc)):
                 log.error("snapshot_failed", reason=str(exc))
             return
+        self.counts.snapshots_written += 1
         if self.health.saved():
             log.info("snapshot_recovered")
 
@@ -333,6 +364,7 @@ class BoardServer:
         handle = self.pipeline.handle
         send_timeout = self.config.limits.send_timeout
         handled = 0
+        figures = self.figures
         try:
             async for raw in websocket:
                 handled += 1
@@ -346,6 +378,12 @@ class BoardServer:
                     except TimeoutError:
                         await self._cut(websocket, state)
                         return
+                request, reply = exchange.request, exchange.reply
+                figures.record(
+                    request["action"] if request is not None else "invalid",
+                    "ok" if isinstance(reply, dict) else _code_of(reply),
+                    time.monotonic() - exchange.now,
+                )
                 if exchange.failed:
                     self._log_failure(exchange)
                 if exchange.trace is not None:
@@ -415,12 +453,14 @@ class BoardServer:
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
+                self.counts.tick_overruns += 1
                 log.warning(
                     "tick_overrun", behindMs=round(-delay * 1000), clock=self.game.board.clock
                 )
                 next_tick = time.monotonic()
             expired = self.game.tick(time.monotonic())
             self.health.ticked(time.monotonic())
+            self.counts.keepalive_expiries += len(expired)
             for user_id in expired:
                 log.info("user_expired", userId=user_id, clock=self.game.board.clock)
             if expired:
@@ -431,3 +471,9 @@ class BoardServer:
             if self.store is not None and time.monotonic() >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
                 await self._save_in_background()
+
+
+def _code_of(reply: object) -> str:
+    """How a request that did not succeed ended, for the metrics: its error code, or that it
+    got no reply at all."""
+    return reply.error.code.value if isinstance(reply, ErrorReply) else "NO_REPLY"

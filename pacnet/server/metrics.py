@@ -1,0 +1,141 @@
+"""The server's figures for the tools operators already use: ``GET /metrics``, in the text
+format Prometheus scrapes, written by prometheus-client.
+
+The request path counts with plain dicts and a bucket list (``RequestFigures.record``: a few
+hundred nanoseconds), and the metric families are made only when someone scrapes, from those
+counts and the server's own state (``ServerCollector``). prometheus-client's labelled
+``Counter`` and ``Histogram`` would cost a lock and a label lookup on every request, a share of
+the request path worth keeping (docs/performance.md). Each server has its own registry, so
+servers in one process (the tests, an embedded one) never mix their figures.
+"""
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+METRICS_PATH = "/metrics"
+METRICS_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+"""Seconds from a frame's arrival to its reply being written: a localhost request takes a tenth
+of a millisecond, one held by a slow client's buffer or a busy loop far more."""
+
+
+@dataclass
+class RequestFigures:
+    """Every request the server answered (or did not), by action and how it ended."""
+
+    requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(action, code) -> requests; the code is ``ok`` for a success, else the error code (or
+    ``NO_REPLY``); an action the frame did not name is ``invalid``."""
+    buckets: dict[str, list[int]] = field(default_factory=dict)
+    """action -> observations per latency bucket (not cumulative), the last one past them."""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def record(self, action: str, code: str, seconds: float) -> None:
+        key = (action, code)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        counts = self.buckets.get(action)
+        if counts is None:
+            counts = self.buckets[action] = [0] * (len(LATENCY_BUCKETS) + 1)
+        counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.seconds[action] = self.seconds.get(action, 0.0) + seconds
+
+
+@dataclass
+class ServerCounts:
+    """The server's events that operators count, beside its requests."""
+
+    keepalive_expiries: int = 0
+    tick_overruns: int = 0
+    snapshots_written: int = 0
+    snapshot_failures: int = 0
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the collector reads the server's state at scrape time."""
+
+    requests: RequestFigures
+    counts: ServerCounts
+    connections: Callable[[], int]
+    users: Callable[[], int]
+    refused: Callable[[], int]
+    cut: Callable[[], int]
+    faults_fired: Callable[[], dict[tuple[str, str], int]]
+    """(step, kind) -> times fired, since the start."""
+
+
+class ServerCollector(Collector):
+    """The metric families of one server, made from its counts when scraped."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.sources
+        requests = CounterMetricFamily(
+            "pacnet_requests", "Requests answered, by action and code (ok, or the error code).",
+            labels=["action", "code"],
+        )  # fmt: skip
+        for (action, code), n in sorted(s.requests.requests.items()):
+            requests.add_metric([action, code], n)
+        yield requests
+        latency = HistogramMetricFamily(
+            "pacnet_request_seconds", "From a frame's arrival to its reply written, by action.",
+            labels=["action"],
+        )  # fmt: skip
+        for action, counts in sorted(s.requests.buckets.items()):
+            running, cumulative = 0, []
+            for bound, n in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
+                running += n
+                cumulative.append((_bound(bound), running))
+            latency.add_metric([action], cumulative, s.requests.seconds[action])
+        yield latency
+        yield GaugeMetricFamily(
+            "pacnet_connections", "Connections open now, every kind.", value=s.connections()
+        )
+        yield GaugeMetricFamily("pacnet_users", "Users on the board now.", value=s.users())
+        for name, what, value in (
+            ("pacnet_connections_refused", "Handshakes refused for a limit.", s.refused()),
+            ("pacnet_connections_cut", "Connections cut: their client stopped reading.", s.cut()),
+            ("pacnet_keepalive_expiries", "Users dropped after the keepalive timeout.",
+             s.counts.keepalive_expiries),
+            ("pacnet_tick_overruns", "Times the tick fell ten ticks behind and skipped.",
+             s.counts.tick_overruns),
+            ("pacnet_snapshots_written", "Saves of the game.", s.counts.snapshots_written),
+            ("pacnet_snapshot_failures", "Saves of the game that failed.",
+             s.counts.snapshot_failures),
+        ):  # fmt: skip
+            yield CounterMetricFamily(name, what, value=value)
+        fired = CounterMetricFamily(
+            "pacnet_faults_fired", "Faults injected, by the article's step and the fault's kind.",
+            labels=["domain", "step", "kind"],
+        )  # fmt: skip
+        for (step, kind), n in sorted(s.faults_fired().items()):
+            fired.add_metric(["server", step, kind], n)
+        yield fired
+
+
+def _bound(seconds: float) -> str:
+    return "+Inf" if seconds == float("inf") else repr(seconds)
+
+
+def registry_of(sources: Sources) -> CollectorRegistry:
+    """A registry of its own for one server."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServerCollector(sources))
+    return registry
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The registry's metrics, in the text format."""
+    return generate_latest(registry)
