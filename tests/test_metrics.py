@@ -10,15 +10,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import Proxy, running_proxy
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server
 from pacnet.server.net import BoardServer
 from tests.conftest import switch_on
 
 
-def scrape(server: BoardServer) -> tuple[str, str]:
+def scrape(component: BoardServer | Proxy) -> tuple[str, str]:
     """The metrics page's content type and text."""
-    address = (server.url or "").replace("ws://", "http://").rstrip("/") + "/metrics"
+    address = (component.url or "").replace("ws://", "http://").rstrip("/") + "/metrics"
     with urllib.request.urlopen(address, timeout=5) as response:
         return response.headers["Content-Type"], response.read().decode()
 
@@ -61,20 +63,41 @@ async def test_the_metrics_count_what_the_server_did() -> None:
         assert (f"pacnet_{name}_total", ()) in seen, name
 
 
+async def test_the_proxys_metrics_count_its_traffic_and_the_networks_faults() -> None:
+    async with (
+        running_server(ServerConfig(port=0, layout="small", seed=1)) as server,
+        running_proxy(ProxyConfig(port=0, upstream=server.url or "", seed=1)) as proxy,
+        RemoteBoard(proxy.url or "", "alice") as alice,
+    ):
+        assert (await alice.join()).ok
+        await switch_on(proxy, kind="drop", direction="reply", action="find", count=2)
+        for _ in range(4):
+            await alice.find()
+        assert alice.tally.count("find", Outcome.UNKNOWN) == 2
+        _, text = await asyncio.to_thread(scrape, proxy)
+    seen = samples(text)
+    fired = (("domain", "network"), ("kind", "drop"), ("step", "DELIVER_REPLY"))
+    assert seen["pacnet_faults_fired_total", fired] == 2
+    assert seen["pacnet_proxy_requests_total", ()] >= 5  # the join and four finds
+    assert seen["pacnet_proxy_connections", ()] == 1
+    assert seen["pacnet_proxy_connections_accepted_total", ()] == 1
+
+
 def test_promtool_finds_nothing_wrong_with_the_metrics() -> None:
     promtool = shutil.which("promtool")
     assert promtool is not None, "promtool comes with the OS's prometheus package (.ci/run)"
 
-    async def metrics_of_a_game() -> str:
+    async def metrics_of_a_game() -> list[str]:
         async with (
             running_server(ServerConfig(port=0, layout="small", seed=1)) as server,
-            RemoteBoard(server.url or "", "alice") as alice,
+            running_proxy(ProxyConfig(port=0, upstream=server.url or "", seed=1)) as proxy,
+            RemoteBoard(proxy.url or "", "alice") as alice,
         ):
             assert (await alice.join()).ok
-            return (await asyncio.to_thread(scrape, server))[1]
+            return [(await asyncio.to_thread(scrape, c))[1] for c in (server, proxy)]
 
-    checked = subprocess.run(
-        [promtool, "check", "metrics"], input=asyncio.run(metrics_of_a_game()),
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for text in asyncio.run(metrics_of_a_game()):
+        checked = subprocess.run(
+            [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -43,6 +43,7 @@ from pacnet.faults.engine import FaultSet, Message
 from pacnet.faults.feed import FaultWatch
 from pacnet.faults.spec import Direction, Domain, Fault, FaultKind, FaultStatus
 from pacnet.feeds.addresses import peer, url_of
+from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import serve_feed
 from pacnet.protocol.feeds import (
     BOARD_PATH,
@@ -53,6 +54,7 @@ from pacnet.protocol.feeds import (
 )
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.link import Link
+from pacnet.proxy.metrics import ProxyCollector
 from pacnet.proxy.policy import NetworkFaults, Plan, Seen
 from pacnet.proxy.traffic import ProxyStatistics, Traffic
 from pacnet.web.site import Site, is_page_request, respond
@@ -97,6 +99,8 @@ class Proxy:
         self._handshakes: dict[ServerConnection, tuple[int, ClientConnection]] = {}
         self._upstream = FaultWatch(config.upstream)
         self._stats = ProxyStatistics()
+        self.metrics = registry_of(ProxyCollector(self.statistics, lambda: self.faults.fired))
+        """What ``GET /metrics`` says (``pacnet.proxy.metrics``)."""
 
     async def start(self) -> str:
         """Listen on the configured address; returns the proxy's ``ws://`` URL.
@@ -156,6 +160,8 @@ class Proxy:
         """Refuse ``/admin`` without the token, a connection a refuse fault hits, and one
         whose upstream cannot be reached; else open its upstream connection."""
         if is_page_request(request.headers.get("Upgrade")):
+            if urlsplit(request.path).path == METRICS_PATH:
+                return metrics_response(connection, self.metrics)
             return respond(self.site.page(request.path))  # the proxy's own pages
         refused = self.admin.process_request(connection, request)
         if refused is not None or self.admin.owns(request.path):

@@ -13,7 +13,6 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -22,8 +21,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-METRICS_PATH = "/metrics"
-METRICS_TYPE = CONTENT_TYPE_LATEST
+from pacnet.feeds.metrics import counter, faults_fired
+
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 """Seconds from a frame's arrival to its reply being written: a localhost request takes a tenth
 of a millisecond, one held by a slow client's buffer or a busy loop far more."""
@@ -115,27 +114,9 @@ class ServerCollector(Collector):
             ("pacnet_snapshot_failures", "Saves of the game that failed.",
              s.counts.snapshot_failures),
         ):  # fmt: skip
-            yield CounterMetricFamily(name, what, value=value)
-        fired = CounterMetricFamily(
-            "pacnet_faults_fired", "Faults injected, by the article's step and the fault's kind.",
-            labels=["domain", "step", "kind"],
-        )  # fmt: skip
-        for (step, kind), n in sorted(s.faults_fired().items()):
-            fired.add_metric(["server", step, kind], n)
-        yield fired
+            yield counter(name, what, value)
+        yield faults_fired("server", s.faults_fired())
 
 
 def _bound(seconds: float) -> str:
     return "+Inf" if seconds == float("inf") else repr(seconds)
-
-
-def registry_of(sources: Sources) -> CollectorRegistry:
-    """A registry of its own for one server."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ServerCollector(sources))
-    return registry
-
-
-def exposition(registry: CollectorRegistry) -> bytes:
-    """The registry's metrics, in the text format."""
-    return generate_latest(registry)

@@ -30,6 +30,7 @@ from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
+from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.protocol.models import ErrorReply
@@ -41,15 +42,7 @@ from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
 from pacnet.server.health import Health
 from pacnet.server.layout import load_layout
-from pacnet.server.metrics import (
-    METRICS_PATH,
-    METRICS_TYPE,
-    RequestFigures,
-    ServerCounts,
-    Sources,
-    exposition,
-    registry_of,
-)
+from pacnet.server.metrics import RequestFigures, ServerCollector, ServerCounts, Sources
 from pacnet.server.pieces import KINDS
 from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
 from pacnet.server.store import StateError, StateStore
@@ -137,11 +130,13 @@ class BoardServer:
         self.figures = RequestFigures()
         self.counts = ServerCounts()
         self.metrics = registry_of(
-            Sources(
+            ServerCollector(
+                Sources(
                 requests=self.figures, counts=self.counts,
                 connections=lambda: self.doors.open, users=lambda: len(self.game.sessions),
                 refused=lambda: self.doors.refused, cut=lambda: self.doors.cut,
                 faults_fired=lambda: self.faults.fired,
+                )
             )
         )  # fmt: skip
         """What ``GET /metrics`` says (``pacnet.server.metrics``)."""
@@ -223,12 +218,7 @@ class BoardServer:
         ``/admin`` without the token; let every other request open a WebSocket."""
         route = urlsplit(request.path).path
         if route == METRICS_PATH and is_page_request(request.headers.get("Upgrade")):
-            response = connection.respond(HTTPStatus.OK, "")
-            response.body = exposition(self.metrics)
-            del response.headers["Content-Type"], response.headers["Content-Length"]
-            response.headers["Content-Type"] = METRICS_TYPE
-            response.headers["Content-Length"] = str(len(response.body))
-            return response
+            return metrics_response(connection, self.metrics)
         if route != HEALTH_PATH:
             if is_page_request(request.headers.get("Upgrade")):
                 return respond(self.site.page(request.path))
