@@ -46,6 +46,7 @@ async def test_the_metrics_count_what_the_server_did() -> None:
         for _ in range(3):
             await alice.find_all(":ghost")
         assert alice.tally.count("findAll", Outcome.FATAL) == 2
+        assert (await alice.report(0, 1, alice.tally.as_counts())).ok
         kind, text = await asyncio.to_thread(scrape, server)
     assert kind.startswith("text/plain")
     seen = samples(text)
@@ -57,6 +58,10 @@ async def test_the_metrics_count_what_the_server_did() -> None:
     fired = (("domain", "server"), ("kind", "reject"), ("step", "VALIDATE_REQUEST"))
     assert seen["pacnet_faults_fired_total", fired] == 2, "counted though the fault is spent"
     assert seen["pacnet_users", ()] == 1
+    # The room's outcomes as the client reported them: the projector's rates and grid.
+    assert seen["pacnet_room_calls_total", (("outcome", "SUCCESS"),)] == 4  # 3 finds, a findAll
+    assert seen["pacnet_room_calls_total", (("outcome", "FATAL"),)] == 2
+    assert seen["pacnet_room_exercise_calls", (("action", "find"), ("outcome", "SUCCESS"))] == 3
     assert seen["pacnet_connections", ()] == 1  # the scrape is not a WebSocket
     for name in ("keepalive_expiries", "tick_overruns", "snapshot_failures", "connections_cut",
                  "connections_refused"):  # fmt: skip

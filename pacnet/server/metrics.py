@@ -22,6 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from pacnet.feeds.metrics import counter, faults_fired
+from pacnet.protocol.feeds import RoomView
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 """Seconds from a frame's arrival to its reply being written: a localhost request takes a tenth
@@ -71,6 +72,10 @@ class Sources:
     cut: Callable[[], int]
     faults_fired: Callable[[], dict[tuple[str, str], int]]
     """(step, kind) -> times fired, since the start."""
+    room: Callable[[], RoomView]
+    """The room's reports, as the projector's ``/room`` feed shows them."""
+    room_calls: Callable[[], dict[str, int]]
+    """The room's article calls since the start, by outcome, as the reports' growth says."""
 
 
 class ServerCollector(Collector):
@@ -116,6 +121,24 @@ class ServerCollector(Collector):
         ):  # fmt: skip
             yield counter(name, what, value)
         yield faults_fired("server", s.faults_fired())
+        # The room's outcomes, as its clients report them: only a client knows how its call
+        # ended (UNKNOWN is its verdict), so these, not pacnet_requests_total, are the grid and
+        # the rates the projector shows.
+        reported = CounterMetricFamily(
+            "pacnet_room_calls", "The room's article calls by how they ended, as the clients "
+            "report them (the projector's rates).", labels=["outcome"],
+        )  # fmt: skip
+        for outcome, n in s.room_calls().items():
+            reported.add_metric([outcome], n)
+        yield reported
+        grid = GaugeMetricFamily(
+            "pacnet_room_exercise_calls", "The room's calls in the current exercise by action "
+            "and outcome, as the clients report them (the projector's grid).",
+            labels=["action", "outcome"],
+        )  # fmt: skip
+        for count in s.room().totals:
+            grid.add_metric([count.action, count.outcome.value], count.calls)
+        yield grid
 
 
 def _bound(seconds: float) -> str:

@@ -60,6 +60,9 @@ class Room:
     def __init__(self) -> None:
         self._latest: dict[str, Report] = {}
         self._bins: dict[int, _Bin] = {}
+        self.charted: dict[str, int] = dict.fromkeys(_SLOT, 0)
+        """Every article call charted since the start, by outcome: what ``/metrics`` counts
+        as ``pacnet_room_calls_total``, the rates chart's figures for Prometheus."""
         """The outcome rates, by bin number (``now // RATE_BIN``): the last ``RATE_BINS``."""
 
     def record(
@@ -83,6 +86,8 @@ class Room:
             rate = self._bins[number] = _Bin(exercise, [0] * len(_SLOT))
         rate.exercise = max(rate.exercise, exercise)
         rate.calls = [a + b for a, b in zip(rate.calls, grown, strict=True)]
+        for outcome, n in zip(_SLOT, grown, strict=True):
+            self.charted[outcome] += n
 
     def rates(self, now: float, exercise: int) -> list[RateBin]:
         """The last ``RATE_BINS`` bins, oldest first, the current one last; a bin no report
