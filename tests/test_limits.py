@@ -15,10 +15,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.addresses import endpoint_url
+from pacnet.feeds.doors import FILE_HEADROOM, default_max_connections, default_per_peer
 from pacnet.protocol.feeds import BOARD_PATH
 from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server.config import ServerConfig, ServerLimits
-from pacnet.server.doors import FILE_HEADROOM, default_max_connections, default_per_peer
 from pacnet.server.embedded import running_server
 from tests.conftest import ServerProcess
 
@@ -119,3 +121,18 @@ async def test_a_client_that_stops_reading_is_cut_off_and_the_others_play_on() -
                 await flood(ws, ping)
             assert (await alice.find()).ok, "the other players play on"
         assert server.statistics()["connectionsCut"] == 1
+
+
+async def test_the_proxy_keeps_the_same_limits_before_it_opens_anything_upstream() -> None:
+    async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+        config = ProxyConfig(port=0, upstream=server.url or "", seed=1, max_connections_per_peer=2)
+        async with running_proxy(config) as proxy, AsyncExitStack() as stack:
+            url = proxy.url or ""
+            for _ in range(2):
+                await stack.enter_async_context(connect(url))
+            upstream = server.doors.open  # the two relayed, and the proxy's own feed
+            with pytest.raises(InvalidStatus) as refused:
+                await stack.enter_async_context(connect(url))
+            assert b"at most 2 from one address" in refused.value.response.body
+            assert server.doors.open == upstream, "the refused one never reached the server"
+            assert proxy.statistics().refused == 1

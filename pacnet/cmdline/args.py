@@ -100,6 +100,21 @@ def port_number(text: str) -> int:
     return value
 
 
+def add_connection_limits(parser: argparse.ArgumentParser) -> None:
+    """``--max-connections`` and ``--max-connections-per-peer``: the server's and the proxy's
+    limits on the connections they hold (``pacnet.feeds.doors`` has the defaults and why)."""
+    parser.add_argument(
+        "--max-connections", type=positive_int, metavar="N",
+        help="connections open at once, every kind; one more is refused at its handshake "
+        "(HTTP 503); default: the open-file limit less 64",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-connections-per-peer", type=positive_int, metavar="N",
+        help="connections open at once from one address; default: three quarters of "
+        "--max-connections (a bot fleet from one machine may take most, never all)",
+    )  # fmt: skip
+
+
 PLACEHOLDERS = frozenset({"NAME", "THEIR_NAME", "YOUR_NAME", "USER", "USER_ID"})
 """What the docs write where a person's own name goes: typed as it is, it is a mistake."""
 

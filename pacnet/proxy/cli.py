@@ -4,7 +4,13 @@ until SIGINT or SIGTERM.
 
 import argparse
 
-from pacnet.cmdline.args import add_component_arguments, fail, port_number, ws_url
+from pacnet.cmdline.args import (
+    add_component_arguments,
+    add_connection_limits,
+    fail,
+    port_number,
+    ws_url,
+)
 from pacnet.cmdline.defaults import HOST, PROXY_PORT, SERVER_URL
 
 PROG = "pacnet proxy"
@@ -34,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--upstream", type=ws_url, default=SERVER_URL, metavar="URL",
         help="the board server to relay to (%(default)s)",
     )  # fmt: skip
+    add_connection_limits(parser)
     add_component_arguments(parser, seeds="every random choice of the faults")
 
 
@@ -43,15 +50,19 @@ def run(args: argparse.Namespace) -> int:
     # its event loop or websockets, which take most of a second to import.
     from pacnet.cmdline.lifecycle import run_on, run_until_signalled
     from pacnet.cmdline.logs import configure_logging
+    from pacnet.feeds.doors import raise_file_limit
     from pacnet.proxy.config import ProxyConfig
     from pacnet.proxy.relay import Proxy
 
     configure_logging(args.log_format)
+    raise_file_limit()  # so the connection limits' default is the system's, not select()'s
     host, port = args.listen
     try:
         config = ProxyConfig(
             host=host, port=port, upstream=args.upstream, seed=args.seed,
             admin_token=args.admin_token or None, trace=args.trace,
+            max_connections=args.max_connections,
+            max_connections_per_peer=args.max_connections_per_peer,
         )  # fmt: skip
     except ValueError as exc:
         return fail(PROG, str(exc))

@@ -27,6 +27,10 @@ class ProxyConfig:
     the proxy should not be the one to refuse a frame the server would judge."""
     trace: bool = False
     """Log every message relayed (``message_relayed``), for ``pacnet trace``."""
+    max_connections: int | None = None
+    """Client connections open at once; None: as the server's (``pacnet.feeds.doors``)."""
+    max_connections_per_peer: int | None = None
+    """Client connections open at once from one address; None: as the server's."""
     connect_timeout: float = 3.0
     """Seconds to open the upstream connection during a client's handshake (the client's
     own connect timeout is 3 s by default, and the server's handshake takes 10 s)."""
@@ -40,5 +44,8 @@ class ProxyConfig:
             raise ValueError(f"port {self.port} is not a port number (0-65535)")
         if self.max_message_bytes < 1:
             raise ValueError("max message bytes must be at least 1")
+        for limit in (self.max_connections, self.max_connections_per_peer):
+            if limit is not None and limit < 1:
+                raise ValueError("a connection limit must be at least 1")
         if self.connect_timeout <= 0:
             raise ValueError("connect timeout must be > 0 seconds")

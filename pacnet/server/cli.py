@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pacnet.cmdline.args import (
     add_component_arguments,
+    add_connection_limits,
     fail,
     port_number,
     positive_float,
@@ -54,16 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS", help="close a connection that has not completed its WebSocket "
         "handshake in this long (%(default)s)",
     )  # fmt: skip
-    parser.add_argument(
-        "--max-connections", type=positive_int, metavar="N",
-        help="connections open at once, every kind; one more is refused at its handshake "
-        "(HTTP 503); default: the open-file limit less 64",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-connections-per-peer", type=positive_int, metavar="N",
-        help="connections open at once from one address; default: three quarters of "
-        "--max-connections (a bot fleet from one machine may take most, never all)",
-    )  # fmt: skip
+    add_connection_limits(parser)
     parser.add_argument(
         "--layout", type=layout_argument, default=defaults.layout, metavar="NAME_OR_PATH",
         help=f"maze: one of {', '.join(builtin_layouts())}, or a layout file (%(default)s)",
@@ -98,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     # or its event loop, which take most of a second to import.
     from pacnet.cmdline.lifecycle import run_on, run_until_signalled
     from pacnet.cmdline.logs import configure_logging
-    from pacnet.server.doors import raise_file_limit
+    from pacnet.feeds.doors import raise_file_limit
     from pacnet.server.net import BoardServer
 
     configure_logging(args.log_format)

@@ -29,7 +29,7 @@ class ServerLimits:
     max_connections: int | None = None
     """Connections open at once, of every kind (the game's, the feeds', the admin's); one more
     is refused at its handshake with HTTP 503. None: the open-file limit less 64 for the
-    server's own files (``pacnet.server.doors``; ``pacnet serve`` first raises its limit to the
+    server's own files (``pacnet.feeds.doors``; ``pacnet serve`` first raises its limit to the
     most the system allows it, as Go programs do)."""
 
     max_connections_per_peer: int | None = None

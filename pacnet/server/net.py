@@ -30,13 +30,13 @@ from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet
 from pacnet.faults.spec import Domain
 from pacnet.feeds.addresses import peer, url_of
+from pacnet.feeds.doors import Doors, default_max_connections, default_per_peer
 from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.protocol.models import ErrorReply
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
-from pacnet.server.doors import Doors, default_max_connections, default_per_peer
 from pacnet.server.entities import entity
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
