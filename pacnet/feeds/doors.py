@@ -8,7 +8,21 @@ holds anything: the client sees the handshake rejected (POST_FAILED: nothing was
 
 import resource
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
+
+import structlog
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Response
+
+from pacnet.cmdline.logs import LineQuota
+
+log = structlog.get_logger("pacnet.doors")
+
+REFUSAL_LINES = (200.0, 1000)
+"""Lines a second, and in a burst, for refused handshakes; the rest are only counted."""
 
 FILE_HEADROOM = 64
 """Open files the server keeps for itself (its log, the saved game, the listening socket,
@@ -57,6 +71,7 @@ class Doors:
     def __post_init__(self) -> None:
         self.open = 0
         self.by_peer: Counter[str] = Counter()
+        self.lines = LineQuota(*REFUSAL_LINES)
         self.refused = 0
         """Handshakes refused for a limit, since the start."""
         self.cut = 0
@@ -73,12 +88,32 @@ class Doors:
         self.refused += 1
         return reason
 
-    def opened(self, peer: str) -> None:
-        self.open += 1
-        self.by_peer[peer] += 1
+    def turn_away(self, connection: ServerConnection, now: float) -> Response | None:
+        """The answer to a handshake past a limit: HTTP 503 with the reason, logged within
+        ``REFUSAL_LINES`` (the rest counted, in ``refused``); None to let it open."""
+        host = _host(connection)
+        reason = self.refusal(host)
+        if reason is None:
+            return None
+        if self.lines.allow(now, "connection_refused"):
+            log.warning("connection_refused", peer=host, reason=reason)
+        return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
 
-    def closed(self, peer: str) -> None:
-        self.open -= 1
-        self.by_peer[peer] -= 1
-        if self.by_peer[peer] <= 0:
-            del self.by_peer[peer]
+    @asynccontextmanager
+    async def holding(self, connection: ServerConnection) -> AsyncIterator[None]:
+        """Count ``connection`` as open for the duration of the block."""
+        host = _host(connection)
+        self.open += 1
+        self.by_peer[host] += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
+            self.by_peer[host] -= 1
+            if self.by_peer[host] <= 0:
+                del self.by_peer[host]
+
+
+def _host(connection: ServerConnection) -> str:
+    """The peer's address, without its port: one machine is one peer."""
+    return str(connection.remote_address[0]) if connection.remote_address else "?"

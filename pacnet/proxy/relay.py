@@ -38,7 +38,6 @@ from websockets.exceptions import InvalidHandshake
 from websockets.http11 import Request, Response
 
 from pacnet.cmdline.lifecycle import running, started_fields
-from pacnet.cmdline.logs import LineQuota
 from pacnet.faults.admin import AdminEndpoint
 from pacnet.faults.engine import FaultSet, Message
 from pacnet.faults.feed import FaultWatch
@@ -104,7 +103,6 @@ class Proxy:
         total = config.max_connections or default_max_connections()
         self.doors = Doors(total, config.max_connections_per_peer or default_per_peer(total))
         """Every connection open, and the limits on them (as the server's)."""
-        self._refusal_lines = LineQuota(200.0, 1000)
         self.metrics = registry_of(ProxyCollector(self.statistics, lambda: self.faults.fired))
         """What ``GET /metrics`` says (``pacnet.proxy.metrics``)."""
 
@@ -169,12 +167,9 @@ class Proxy:
             if urlsplit(request.path).path == METRICS_PATH:
                 return metrics_response(connection, self.metrics)
             return respond(self.site.page(request.path))  # the proxy's own pages
-        host = connection.remote_address[0] if connection.remote_address else "?"
-        if (reason := self.doors.refusal(host)) is not None:
-            self._count(refused=1)  # every refusal counted, a few hundred a second logged
-            if self._refusal_lines.allow(self._clock(), "connection_refused"):
-                log.warning("connection_refused", peer=host, reason=reason)
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
+        if (turned := self.doors.turn_away(connection, self._clock())) is not None:
+            self._count(refused=1)
+            return turned
         refused = self.admin.process_request(connection, request)
         if refused is not None or self.admin.owns(request.path):
             return refused
@@ -223,12 +218,8 @@ class Proxy:
     # --- connections ---
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
-        host = websocket.remote_address[0] if websocket.remote_address else "?"
-        self.doors.opened(host)
-        try:
+        async with self.doors.holding(websocket):
             await self._serve_route(websocket)
-        finally:
-            self.doors.closed(host)
 
     async def _serve_route(self, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request is not None else "/"

@@ -126,7 +126,6 @@ class BoardServer:
         total = limits.max_connections or default_max_connections()
         self.doors = Doors(total, limits.max_connections_per_peer or default_per_peer(total))
         """Every connection open, and the limits on them."""
-        self._refusal_lines = LineQuota(*FAILURE_LINES)
         self.figures = RequestFigures()
         self.counts = ServerCounts()
         self.metrics = registry_of(
@@ -224,11 +223,8 @@ class BoardServer:
         if route != HEALTH_PATH:
             if is_page_request(request.headers.get("Upgrade")):
                 return respond(self.site.page(request.path))
-            host = connection.remote_address[0] if connection.remote_address else "?"
-            if (reason := self.doors.refusal(host)) is not None:
-                if self._refusal_lines.allow(time.monotonic(), "connection_refused"):
-                    log.warning("connection_refused", peer=host, reason=reason)
-                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
+            if (turned := self.doors.turn_away(connection, time.monotonic())) is not None:
+                return turned
             return self.admin.process_request(connection, request)
         verdict = self.health.check(time.monotonic())
         body = verdict.body(
@@ -325,12 +321,8 @@ class BoardServer:
         }  # fmt: skip
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
-        host = websocket.remote_address[0] if websocket.remote_address else "?"
-        self.doors.opened(host)
-        try:
+        async with self.doors.holding(websocket):
             await self._serve_route(websocket)
-        finally:
-            self.doors.closed(host)
 
     async def _serve_route(self, websocket: ServerConnection) -> None:
         path = websocket.request.path if websocket.request is not None else "/"
@@ -440,7 +432,7 @@ class BoardServer:
                 "request_failures_unlogged", count=sum(counts.values()), byCode=counts,
                 why=f"more than {FAILURE_LINES[0]:g} a second",
             )  # fmt: skip
-        if counts := self._refusal_lines.suppressed(now):
+        if counts := self.doors.lines.suppressed(now):
             log.warning("connection_refusals_unlogged", count=sum(counts.values()))
 
     async def _tick_loop(self) -> None:
