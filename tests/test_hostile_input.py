@@ -141,3 +141,22 @@ def test_a_flood_of_refusals_costs_the_log_a_few_lines_and_a_count(
     assert len(failed) >= FAILURE_LINES[1], "a burst of them is written"
     assert sum(e["count"] for e in unlogged) + len(failed) == refused
     assert all(e["byCode"].keys() == {"INVALID_MESSAGE"} for e in unlogged)
+
+
+def test_a_fragmented_request_is_one_request_and_an_endless_one_is_cut_at_the_size_limit() -> None:
+    async def run() -> None:
+        async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
+            url = server.url or ""
+            join = json.dumps({"v": 1, "requestId": "j", "userId": "frag", "action": "join"})
+            async with connect(url) as ws:
+                await ws.send(iter(join))  # one fragment a character
+                assert json.loads(await ws.recv())["status"] == "ok"
+            async with connect(url) as ws:
+                await ws.send(iter(["[" * 1000] * 100))  # 100 KB in fragments: past 64 KiB
+                await ws.wait_closed()
+                assert ws.close_code == 1009  # message too big
+            async with connect(url) as ws:  # and the server serves the next one
+                await ws.send(join.replace('"j"', '"k"'))
+                assert json.loads(await ws.recv())["requestId"] == "k"
+
+    asyncio.run(run())
