@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from pacnet.feeds.metrics import counter, faults_fired
-from pacnet.protocol.feeds import RoomView
+from pacnet.protocol.models import CallCount
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 """Seconds from a frame's arrival to its reply being written: a localhost request takes a tenth
@@ -72,8 +72,8 @@ class Sources:
     cut: Callable[[], int]
     faults_fired: Callable[[], dict[tuple[str, str], int]]
     """(step, kind) -> times fired, since the start."""
-    room: Callable[[], RoomView]
-    """The room's reports, as the projector's ``/room`` feed shows them."""
+    room_totals: Callable[[], list[CallCount]]
+    """The room's calls in the current exercise, as the projector's grid shows them."""
     room_calls: Callable[[], dict[str, int]]
     """The room's article calls since the start, by outcome, as the reports' growth says."""
 
@@ -136,7 +136,7 @@ class ServerCollector(Collector):
             "and outcome, as the clients report them (the projector's grid).",
             labels=["action", "outcome"],
         )  # fmt: skip
-        for count in s.room().totals:
+        for count in s.room_totals():
             grid.add_metric([count.action, count.outcome.value], count.calls)
         yield grid
 

@@ -135,7 +135,7 @@ class BoardServer:
                 connections=lambda: self.doors.open, users=lambda: len(self.game.sessions),
                 refused=lambda: self.doors.refused, cut=lambda: self.doors.cut,
                 faults_fired=lambda: self.faults.fired,
-                room=lambda: self.game.room.view(time.monotonic()),
+                room_totals=self.game.room.totals,
                 room_calls=lambda: self.game.room.charted,
                 )
             )

@@ -107,10 +107,27 @@ class Room:
         """The player left the board (or the server gave up on them)."""
         self._latest.pop(user_id, None)
 
-    def view(self, now: float) -> RoomView:
-        """Every player's latest report, and the totals of those in the newest exercise."""
-        exercise = max((r.exercise for r in self._latest.values()), default=0)
+    def exercise(self) -> int:
+        """The newest exercise any player reported."""
+        return max((r.exercise for r in self._latest.values()), default=0)
+
+    def totals(self) -> list[CallCount]:
+        """The sum of the reports of the players in the newest exercise (the projector's grid,
+        and ``/metrics``' ``pacnet_room_exercise_calls``)."""
+        exercise = self.exercise()
         totals: Counter[tuple[ReportedAction, Outcome]] = Counter()
+        for report in self._latest.values():
+            if report.exercise == exercise:
+                for count in report.counts:
+                    totals[count.action, count.outcome] += count.calls
+        return [
+            CallCount(action=action, outcome=outcome, calls=calls)
+            for (action, outcome), calls in sorted(totals.items())
+        ]
+
+    def view(self, now: float) -> RoomView:
+        """Every player's latest report, the totals of those in the newest exercise, and the
+        outcome rates."""
         players = []
         for user_id, report in sorted(self._latest.items()):
             age = max(0.0, now - report.at)
@@ -120,19 +137,14 @@ class Room:
                     counts=list(report.counts), age_s=round(age, 3), late=age > LATE_AFTER,
                 )
             )  # fmt: skip
-            if report.exercise == exercise:
-                for count in report.counts:
-                    totals[count.action, count.outcome] += count.calls
+        exercise = self.exercise()
         return RoomView(
             exercise=exercise,
             report_every_s=REPORT_EVERY,
             rate_bin_s=RATE_BIN,
             rates=self.rates(now, exercise),
             players=players,
-            totals=[
-                CallCount(action=action, outcome=outcome, calls=calls)
-                for (action, outcome), calls in sorted(totals.items())
-            ],
+            totals=self.totals(),
         )
 
 
