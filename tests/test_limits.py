@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.addresses import endpoint_url
-from pacnet.feeds.doors import FILE_HEADROOM, default_max_connections, default_per_peer
+from pacnet.feeds.doors import FILE_HEADROOM
 from pacnet.protocol.feeds import BOARD_PATH
 from pacnet.protocol.outcome import Outcome
 from pacnet.proxy.config import ProxyConfig
@@ -69,11 +69,16 @@ async def test_the_server_holds_at_most_its_total_and_a_closed_one_frees_a_slot(
             assert (await bob.join()).ok
 
 
-def test_the_defaults_leave_the_server_its_own_files_and_a_quarter_for_others() -> None:
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    assert default_max_connections() == max(FILE_HEADROOM, soft - FILE_HEADROOM)
-    assert default_per_peer(960) == 720
-    assert default_per_peer(1) == 1
+async def test_by_default_one_address_takes_most_of_the_server_never_all() -> None:
+    limits = ServerLimits(max_connections=4)  # per peer: the default, three quarters
+    config = ServerConfig(port=0, layout="small", seed=1, limits=limits)
+    async with running_server(config) as server, AsyncExitStack() as stack:
+        url = server.url or ""
+        for _ in range(3):
+            await stack.enter_async_context(connect(url))
+        with pytest.raises(InvalidStatus):
+            await stack.enter_async_context(connect(url))
+        await stack.enter_async_context(connect(url, local_addr=("127.0.0.2", 0)))
 
 
 def test_pacnet_serve_takes_the_limits_as_flags_and_says_them_when_it_starts(
