@@ -33,6 +33,7 @@ from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
 from pacnet.faults.feed import FaultWatch
+from pacnet.protocol.feeds import REPORT_EVERY as ROOM_REPORT_EVERY
 from pacnet.protocol.models import CallCount, Direction, JoinReply, OkReply
 from pacnet.protocol.outcome import Outcome
 
@@ -171,7 +172,8 @@ class Bot:
             await loop
             return
         async with asyncio.TaskGroup() as tasks:  # cancelled together
-            offset = self.plan.rng_of(self.index, "report").uniform(0, REPORT_EVERY)
+            # Spread over the room's report period, so a fleet started at once reports evenly.
+            offset = self.plan.rng_of(self.index, "report").uniform(0, ROOM_REPORT_EVERY)
             tasks.create_task(
                 report_outcomes(
                     self.board, self.room_exercise, counts=self.room_counts, offset=offset
