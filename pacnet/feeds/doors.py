@@ -78,15 +78,12 @@ class Doors:
         """Connections cut because their client stopped reading its replies."""
 
     def refusal(self, peer: str) -> str | None:
-        """Why one more connection from ``peer`` may not open (counted as refused), or None."""
+        """Why one more connection from ``peer`` may not open, or None."""
         if self.open >= self.total:
-            reason = f"too many connections: the server holds at most {self.total}"
-        elif self.by_peer[peer] >= self.per_peer:
-            reason = f"too many connections from {peer}: at most {self.per_peer} from one address"
-        else:
-            return None
-        self.refused += 1
-        return reason
+            return f"too many connections: the server holds at most {self.total}"
+        if self.by_peer[peer] >= self.per_peer:
+            return f"too many connections from {peer}: at most {self.per_peer} from one address"
+        return None
 
     def turn_away(self, connection: ServerConnection, now: float) -> Response | None:
         """The answer to a handshake past a limit: HTTP 503 with the reason, logged within
@@ -95,6 +92,7 @@ class Doors:
         reason = self.refusal(host)
         if reason is None:
             return None
+        self.refused += 1
         if self.lines.allow(now, "connection_refused"):
             log.warning("connection_refused", peer=host, reason=reason)
         return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
