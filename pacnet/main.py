@@ -59,6 +59,8 @@ COMMANDS = (
             "the truth behind an outcome: one call as every domain logged it"),
     Command("workshop", "pacnet.workshop.cli",
             "open a room: the server and the proxy, a fresh game, what to hand out"),
+    Command("matrix", "pacnet.matrix.cli",
+            "run the article's test matrix: every call of ten scenarios by five outcomes"),
 )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""``pacnet matrix``: the article's test matrix (docs/matrix.md)."""
