@@ -178,7 +178,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ends={_FATAL_MOVE: End(status="caught", lives=2, moved=False), _FATAL_JOIN: NOT_JOINED},
     ),
     Scenario(
-        name="frightened-ghost",
+        name="frightened",
         title="eat a frightened ghost",
         maze="""
 #####
@@ -271,7 +271,7 @@ _P#._
         ends={_FATAL_MOVE: End(tile=(1, 1), score=0, moved=False), _FATAL_JOIN: NOT_JOINED},
     ),
     Scenario(
-        name="ghost-on-start",
+        name="start-ghost",
         title="join while a ghost sits on the start tile",
         maze="""
 #####
