@@ -10,10 +10,13 @@ to the read of the whole reply; ``Fleet.tally`` counts since its last reset.
 """
 
 import asyncio
+import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from wslink import TEXT, Link, client_frame, open_link
 
@@ -49,12 +52,17 @@ class Tally:
     lost: int = 0
     """Connections the server closed or dropped."""
     first_lost: str | None = None
+    shed: int = 0
+    """Replies ``OVERLOADED`` (``OpenUser``)."""
+    shed_latencies: list[float] = field(default_factory=list)
+    deferred: int = 0
+    """Turns a user let pass, told to wait by an ``OVERLOADED`` reply (``OpenUser``)."""
 
     def reset(self) -> None:
         """Start counting afresh (a stage's hold): the first wrong reply and the first lost
         connection shown are then this hold's, like the counts beside them."""
-        self.sent = self.skipped = self.wrong = self.lost = 0
-        self.latencies = []
+        self.sent = self.skipped = self.wrong = self.lost = self.shed = self.deferred = 0
+        self.latencies, self.shed_latencies = [], []
         self.first_wrong = self.first_lost = None
 
 
@@ -98,6 +106,56 @@ class User:
         self.tally.first_lost = self.tally.first_lost or str(error)
 
 
+class OpenUser(User):
+    """A user that sends on every turn, whether or not its last replies came back: an open
+    loop, whose offered load does not fall when the server slows (a crowd's does not), so a
+    saturated server's queue grows for as long as it serves every request. Replies come back
+    in order on one connection, so each is timed from the oldest request still out.
+
+    A reply that is not ``ok`` but ``OVERLOADED`` is counted as shed (``Tally.shed``), not
+    wrong; with ``obeys`` the user then lets its turns pass until the reply's ``retryAfterMs``
+    is over (counted in ``Tally.deferred``), as pacnet's clients wait before they try again.
+    """
+
+    __slots__ = ("obeys", "out", "resume_at")
+
+    def __init__(self, *args: Any, obeys: bool = False) -> None:
+        super().__init__(*args)
+        self.obeys = obeys
+        self.out: deque[tuple[float, bytes]] = deque()
+        """(when written, text) of each request still out, oldest first."""
+        self.resume_at = 0.0
+
+    def due(self) -> None:
+        now = time.perf_counter()
+        if now < self.resume_at:
+            self.tally.deferred += 1
+            return
+        text = self.texts(self.number, self.index)
+        self.index += 1
+        self.out.append((now, text))
+        self.link.send(client_frame(TEXT, text, self.link.mask))
+        self.tally.sent += 1
+
+    def on_reply(self, payload: bytes) -> None:
+        tally, now = self.tally, time.perf_counter()
+        sent_at, text = self.out.popleft()
+        if self.accepts(text, payload):
+            tally.latencies.append(now - sent_at)
+        elif b'"OVERLOADED"' in payload:
+            tally.shed += 1
+            tally.shed_latencies.append(now - sent_at)
+            if self.obeys:
+                self.resume_at = now + json.loads(payload).get("retryAfterMs", 0) / 1000
+        else:
+            tally.wrong += 1
+            tally.first_wrong = tally.first_wrong or payload[:300]
+
+    def oldest(self, now: float) -> float:
+        """Seconds the oldest request still out has waited (0: none out)."""
+        return now - self.out[0][0] if self.out else 0.0
+
+
 @dataclass
 class Opened:
     """What opening and joining a batch of users came to."""
@@ -117,12 +175,17 @@ class Fleet:
         texts: each user's requests.
         join: the join text of user number N (the echo server gets it too).
         leave: the leave text of user number N, sent when the fleet closes.
+        make_user: how a user is made (``User``, or an ``OpenUser``).
+        rejoin: a join answered ``OVERLOADED`` is sent again after its ``retryAfterMs``, as
+            pacnet's clients do, until ``OPEN_TIMEOUT``; else the user counts as refused.
     """
 
     def __init__(
         self, server: str, url: str, texts: Texts, join: Callable[[int], bytes],
-        leave: Callable[[int], bytes],
+        leave: Callable[[int], bytes], make_user: Callable[..., User] = User,
+        rejoin: bool = False,
     ) -> None:  # fmt: skip
+        self.make_user, self.rejoin = make_user, rejoin
         self.url = url
         self.texts, self.join_text, self.leave_text = texts, join, leave
         self.accepts = accepts_for(server)
@@ -144,6 +207,9 @@ class Fleet:
                         link = await open_link(self.url)
                         join = self.join_text(number)
                         reply = await link.request(client_frame(TEXT, join, link.mask))
+                        while self.rejoin and b'"OVERLOADED"' in reply:
+                            await asyncio.sleep(json.loads(reply).get("retryAfterMs", 0) / 1000)
+                            reply = await link.request(client_frame(TEXT, join, link.mask))
                 except (OSError, TimeoutError) as exc:
                     refusals.append(f"{type(exc).__name__}: {exc}")
                     return
@@ -151,7 +217,7 @@ class Fleet:
                     refusals.append(reply[:300].decode(errors="replace"))
                     await link.close()
                     return
-                user = User(number, link, self.texts, self.tally, self.accepts)
+                user = self.make_user(number, link, self.texts, self.tally, self.accepts)
                 self.users.append(user)
                 if self._wheel:  # paced from now on, like the others
                     self._wheel[number % len(self._wheel)].append(user)

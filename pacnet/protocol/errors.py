@@ -68,7 +68,10 @@ _WHEN: dict[ErrorCode, str] = {
     ErrorCode.NOT_FOUND: "no entity of that name (or, for `findAll`, no such kind)",
     ErrorCode.FORBIDDEN: ("acting as another user, or moving/removing an entity that is not yours"),
     ErrorCode.THROTTLED: "the user's token bucket is empty (the reply carries `retryAfterMs`)",
-    ErrorCode.OVERLOADED: "the server sheds load (today: a `join` when the board is full)",
+    ErrorCode.OVERLOADED: (
+        "the server sheds load: the request waited too long to be read (the reply carries "
+        "`retryAfterMs`), a new player's `join` while it sheds, or the board is full"
+    ),
     ErrorCode.STATE_UPDATE_FAILED: ("the state update did not happen (used by fault injection)"),
     ErrorCode.REQUEST_ID_REUSED: (
         "the user already sent a different request with this requestId (recent mutations are "

@@ -358,7 +358,7 @@ class ErrorReply(ReplyBase):
     retry_after_ms: Annotated[int, Field(ge=0)] | None = Field(
         default=None,
         exclude_if=_absent_if_none,
-        description="With THROTTLED: how long to wait before the bucket has a token again.",
+        description="With THROTTLED and OVERLOADED: how long to wait before trying again.",
     )
 
 

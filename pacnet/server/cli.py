@@ -7,6 +7,7 @@ from pacnet.cmdline.args import (
     add_component_arguments,
     add_connection_limits,
     fail,
+    non_negative_seconds,
     port_number,
     positive_float,
     positive_int,
@@ -55,6 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS", help="close a connection that has not completed its WebSocket "
         "handshake in this long (%(default)s)",
     )  # fmt: skip
+    parser.add_argument(
+        "--max-wait", type=non_negative_seconds, default=limits.max_wait, metavar="SECONDS",
+        help="refuse a request OVERLOADED if it waited this long to be read; 0: serve every "
+        "request however late (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--overload-wait", type=non_negative_seconds, default=limits.overload_wait,
+        metavar="SECONDS", help="once no request was read within this for a whole --max-wait, "
+        "the server is overloaded: it refuses whatever waited longer, and new players "
+        "(%(default)s)",
+    )  # fmt: skip
     add_connection_limits(parser)
     parser.add_argument(
         "--layout", type=layout_argument, default=defaults.layout, metavar="NAME_OR_PATH",
@@ -101,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             max_users=args.max_users, max_connections=args.max_connections,
             max_connections_per_peer=args.max_connections_per_peer,
             send_timeout=args.send_timeout, handshake_timeout=args.handshake_timeout,
+            max_wait=args.max_wait, overload_wait=args.overload_wait,
         )  # fmt: skip
         config = ServerConfig(
             host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,

@@ -1,6 +1,7 @@
 """The server's settings: small frozen objects whose defaults say why they are what they are."""
 
 from dataclasses import dataclass, field
+from math import inf
 from pathlib import Path
 
 from pacnet.cmdline.defaults import HOST, SERVER_PORT
@@ -49,6 +50,19 @@ class ServerLimits:
     """Seconds a new connection has to complete its WebSocket handshake (websockets' own
     ``open_timeout``): a silent TCP connection is closed after it."""
 
+    max_wait: float = 0.25
+    """Seconds a request may wait to be read, in a burst, before it is refused OVERLOADED
+    (``pacnet.server.admission``); 0 serves every request however late. Half the half second
+    a player's call has before it ends UNKNOWN: served later, the reply would mostly be work
+    wasted. CoDel's and Facebook's 0.1 s shed a fifth of the calls of a server at three
+    quarters of its core, whose loop stalls past 0.1 s now and then (docs/limits.md)."""
+
+    overload_wait: float = 0.05
+    """Seconds a request may wait to be read once requests queue (the loop's lag above this
+    for a whole ``max_wait``): what is served then is served soon, and the queue drains by
+    refusals. Fifty milliseconds: an asyncio server's loop is this late only when it is
+    behind; CoDel's 5 ms is a single request's service time in this server's busiest loop."""
+
     max_message_bytes: int = 64 * 1024
     """Largest frame accepted. Requests are a few hundred bytes; websockets' default of
     1 MiB would let one client make the server parse a megabyte per message."""
@@ -62,6 +76,8 @@ class ServerLimits:
             raise ValueError("burst must be at least 1 request")
         if self.max_users < 1:
             raise ValueError("max users must be at least 1")
+        if self.max_wait < 0 or not 0 <= self.overload_wait <= (self.max_wait or inf):
+            raise ValueError("the waits must be >= 0 s, the overload wait at most the longest")
         if self.send_timeout <= 0 or self.handshake_timeout <= 0:
             raise ValueError("the send and handshake timeouts must be > 0 seconds")
         for name in ("max_connections", "max_connections_per_peer"):

@@ -94,9 +94,16 @@ class Game:
     # --- actions ---
 
     def join(
-        self, user_id: str, token: str | None, connection: int, now: float
+        self,
+        user_id: str,
+        token: str | None,
+        connection: int,
+        now: float,
+        crowded: float | None = None,
     ) -> tuple[Session, Piece, bool]:
         """Put ``user_id`` on the board, or resume them on ``connection`` with ``token``.
+        ``crowded``: the server is overloaded, and a new user is told to come back in that
+        many seconds (a user already here resumes as usual).
 
         Returns the session, the user's pac-man (on the board, or caught and about to come
         back) and whether the session was already there (resumed: same pac-man, same score).
@@ -111,6 +118,12 @@ class Game:
                     ErrorCode.USER_NOT_FOUND,
                     f"no session of user {user_id!r} to resume (it expired or left); "
                     "join without a token to start again",
+                )
+            if crowded is not None:
+                raise Refusal(
+                    ErrorCode.OVERLOADED,
+                    "the server is overloaded: it takes no new players until it catches up",
+                    retry_after=crowded,
                 )
             if len(self.sessions) >= self.limits.max_users:
                 raise Refusal(

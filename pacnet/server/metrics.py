@@ -70,6 +70,10 @@ class Sources:
     users: Callable[[], int]
     refused: Callable[[], int]
     cut: Callable[[], int]
+    shed: Callable[[], int]
+    """Requests refused OVERLOADED for waiting too long to be read."""
+    overloaded: Callable[[], bool]
+    """Whether requests queue now (``pacnet.server.admission``)."""
     faults_fired: Callable[[], dict[tuple[str, str], int]]
     """(step, kind) -> times fired, since the start."""
     room_totals: Callable[[], list[CallCount]]
@@ -108,9 +112,16 @@ class ServerCollector(Collector):
             "pacnet_connections", "Connections open now, every kind.", value=s.connections()
         )
         yield GaugeMetricFamily("pacnet_users", "Users on the board now.", value=s.users())
+        yield GaugeMetricFamily(
+            "pacnet_overloaded", "1 while requests queue: none read on time for a whole "
+            "--max-wait (the server sheds them and takes no new players).",
+            value=int(s.overloaded()),
+        )  # fmt: skip
         for name, what, value in (
             ("pacnet_connections_refused", "Handshakes refused for a limit.", s.refused()),
             ("pacnet_connections_cut", "Connections cut: their client stopped reading.", s.cut()),
+            ("pacnet_requests_shed", "Requests refused OVERLOADED: they waited too long to be "
+             "read.", s.shed()),
             ("pacnet_keepalive_expiries", "Users dropped after the keepalive timeout.",
              s.counts.keepalive_expiries),
             ("pacnet_tick_overruns", "Times the tick fell ten ticks behind and skipped.",

@@ -12,6 +12,7 @@ import random
 import secrets
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +22,7 @@ import orjson
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import DATA_OPCODES
 from websockets.http11 import Request, Response
 
 from pacnet.cmdline.defaults import CRASH_EXIT_STATUS
@@ -33,8 +35,10 @@ from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.doors import Doors, default_max_connections, default_per_peer
 from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import Snapshot, serve_feed
+from pacnet.protocol.actions import ACTIONS
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
 from pacnet.protocol.models import ErrorReply
+from pacnet.server.admission import Admission
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
 from pacnet.server.entities import entity
@@ -72,6 +76,22 @@ CPython collects everything once promotions reach a quarter of the long-lived ob
 5,000 connections (~500,000 objects, nearly all websockets' and asyncio's) that stopped the
 server for about half a second every 9 s at Python's 700. At 4 per connection, none came in
 a 40 s hold (docs/performance.md)."""
+
+
+class TimedConnection(ServerConnection):
+    """A server connection that notes when each message arrives, so the server knows how long
+    each waited before it was read (``pacnet.server.admission``). The time is the moment the
+    message's last frame was parsed, when websockets queues it; what waited in the kernel's
+    buffer before that is not seen, a loop iteration at most while the server reads at all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: deque[float] = deque()
+
+    def process_event(self, event: Any) -> None:
+        if self.request is not None and event.fin and event.opcode in DATA_OPCODES:
+            self.arrivals.append(time.monotonic())
+        super().process_event(event)
 
 
 def young_threshold(connections: int, floor: int) -> int:
@@ -114,7 +134,12 @@ class BoardServer:
         # fault hook is in the path only while a fault is on: calm costs nothing.
         self._hooks = [*tracing, *hooks]
         self._fault_hook = ServerFaults(self.faults)
-        self.pipeline = Pipeline(self.game, self._hooks)
+        self.admission = Admission(
+            config.limits.max_wait, config.limits.overload_wait, time.monotonic(),
+            random.Random(self.seed),
+        )  # fmt: skip
+        """Which requests a saturated server still serves."""
+        self.pipeline = Pipeline(self.game, self._hooks, admission=self.admission)
         self.faults.on_change = self._hook_faults
         self.url: str | None = None
         self._connection_ids = itertools.count(1)
@@ -134,6 +159,8 @@ class BoardServer:
                 requests=self.figures, counts=self.counts,
                 connections=lambda: self.doors.open, users=lambda: len(self.game.sessions),
                 refused=lambda: self.doors.refused, cut=lambda: self.doors.cut,
+                shed=lambda: self.admission.shed,
+                overloaded=lambda: self.admission.overloaded(time.monotonic()),
                 faults_fired=lambda: self.faults.fired,
                 room_totals=self.game.room.totals,
                 room_calls=lambda: self.game.room.charted,
@@ -173,6 +200,7 @@ class BoardServer:
             ping_interval=config.ping_interval,
             open_timeout=config.limits.handshake_timeout,
             process_request=self._process_request,
+            create_connection=TimedConnection,
         )
         self.url = url_of(self._server, config.host)
         log.info(
@@ -186,6 +214,8 @@ class BoardServer:
             burst=config.limits.burst,
             maxConnections=self.doors.total,
             maxConnectionsPerPeer=self.doors.per_peer,
+            maxWait=config.limits.max_wait,
+            overloadWait=config.limits.overload_wait,
             **started_fields(self.admin),
             state=str(self.store.path) if self.store is not None else None,
         )
@@ -318,6 +348,7 @@ class BoardServer:
         return {
             **self.game.statistics(), "connections": self._connections,
             "connectionsRefused": self.doors.refused, "connectionsCut": self.doors.cut,
+            "requestsShed": self.admission.shed,
         }  # fmt: skip
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
@@ -354,12 +385,15 @@ class BoardServer:
         room_to_write = websocket.write_limit_high - 14
         handled = 0
         figures = self.figures
+        assert isinstance(websocket, TimedConnection)
+        arrivals = websocket.arrivals
         try:
             async for raw in websocket:
                 handled += 1
                 if handled % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the tick and the other connections in
-                exchange = handle(state, raw, time.monotonic())
+                now = time.monotonic()
+                exchange = handle(state, raw, now, now - arrivals.popleft() if arrivals else 0.0)
                 frame = exchange.frame
                 if frame is not None:
                     if not websocket.paused and buffered() + len(frame) < room_to_write:
@@ -373,9 +407,9 @@ class BoardServer:
                             return
                 request, reply = exchange.request, exchange.reply
                 figures.record(
-                    request["action"] if request is not None else "invalid",
+                    request["action"] if request is not None else _action_named(exchange),
                     "ok" if isinstance(reply, dict) else _code_of(reply),
-                    time.monotonic() - exchange.now,
+                    time.monotonic() - now + exchange.waited,
                 )
                 if exchange.failed:
                     self._log_failure(exchange)
@@ -445,7 +479,11 @@ class BoardServer:
             delay = next_tick - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
+                # How late the timer fired: how long whatever is ready waits for the loop now
+                # (not measured on a tick already behind, which does not wait for the loop).
+                woke = time.monotonic()
+                self.admission.note_lag(max(0.0, woke - next_tick), woke)
+            if delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
                 self.counts.tick_overruns += 1
                 log.warning(
                     "tick_overrun", behindMs=round(-delay * 1000), clock=self.game.board.clock
@@ -464,6 +502,13 @@ class BoardServer:
             if self.store is not None and time.monotonic() >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
                 await self._save_in_background()
+
+
+def _action_named(exchange: Exchange) -> str:
+    """The action a request that was never validated (refused before, or invalid) names, for
+    the metrics: one of pacnet's, else ``invalid`` (a label takes no value a client makes up)."""
+    _, action, _ = exchange.identity()
+    return action if action is not None and action in ACTIONS else "invalid"
 
 
 def _code_of(reply: object) -> str:
