@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
@@ -76,8 +77,14 @@ def test_the_quota_lets_a_burst_through_then_counts_and_says_so_once_a_second() 
     assert quota.suppressed(5.0) == {}  # nothing more to say
 
 
-def test_any_frame_gets_a_definite_answer_and_the_connection_goes_on() -> None:
-    """Hypothesis-made frames of every kind, one connection and one server for them all."""
+FULL_FUZZ = 5000
+"""Frames the full fuzz sends (``-m explore``); the default run sends 300."""
+
+
+def fuzz(frames_sent: int) -> None:
+    """Send ``frames_sent`` hypothesis-made frames of every kind to one server, each on a
+    connection of its own followed by a ping: each gets a definite answer, never INTERNAL,
+    and the connection still answers."""
 
     async def exchange(url: str, frame: str | bytes) -> tuple[dict[str, Any], dict[str, Any]]:
         async with connect(url, max_size=None) as ws:
@@ -93,7 +100,9 @@ def test_any_frame_gets_a_definite_answer_and_the_connection_goes_on() -> None:
         async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
             url = server.url or ""
 
-            @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=frames_sent, deadline=None, suppress_health_check=list(HealthCheck)
+            )
             @given(frames)
             def check(frame: str | bytes) -> None:
                 reply, after = asyncio.run_coroutine_threadsafe(exchange(url, frame), loop).result(
@@ -109,6 +118,16 @@ def test_any_frame_gets_a_definite_answer_and_the_connection_goes_on() -> None:
             await asyncio.to_thread(check)
 
     asyncio.run(run())
+
+
+def test_any_frame_gets_a_definite_answer_and_the_connection_goes_on() -> None:
+    fuzz(300)
+
+
+@pytest.mark.explore
+@pytest.mark.timeout(3600)
+def test_thousands_of_frames_each_get_a_definite_answer_and_the_connection_goes_on() -> None:
+    fuzz(FULL_FUZZ)
 
 
 def test_a_flood_of_refusals_costs_the_log_a_few_lines_and_a_count(
