@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from pacnet.protocol.codec import decode_reply
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import ErrorReply
-from pacnet.server.admission import JOIN_RETRY, RETRY_SPREAD, Admission
+from pacnet.server.admission import JOIN_RETRY, RETRY_HINT, Admission
 from pacnet.server.board import Board
 from pacnet.server.config import ServerLimits
 from pacnet.server.game import Game
@@ -40,10 +40,12 @@ def test_a_burst_is_served_whole_and_only_the_very_late_are_refused() -> None:
     assert gate.shed == 1
 
 
-def test_the_loops_lag_counts_as_waiting() -> None:
+def test_a_moment_of_lag_is_a_burst_not_a_standing_queue() -> None:
     gate = admission()
-    gate.note_lag(0.06, now=1.0)  # its bytes waited this long before they could be read
-    assert not gate.admit(0.05, now=1.0)
+    gate.note_lag(0.001, now=1.0)
+    gate.note_lag(0.06, now=1.02)  # the loop stalled once (a collection, a snapshot)
+    assert not gate.overloaded(1.03)
+    assert gate.admit(0.05, now=1.03), "within max_wait: served"
 
 
 def test_a_standing_queue_is_cut_to_the_overload_wait_until_the_loop_catches_up() -> None:
@@ -53,7 +55,8 @@ def test_a_standing_queue_is_cut_to_the_overload_wait_until_the_loop_catches_up(
     for now in (1.02, 1.05, 1.09, 1.11):
         gate.note_lag(0.01, now=now)
     assert gate.overloaded(1.11)
-    assert not gate.admit(0.0, now=1.11), "the lag alone is past 5 ms: refused"
+    assert not gate.admit(0.006, now=1.11), "now 5 ms is the most a request may wait"
+    assert gate.admit(0.004, now=1.11)
     gate.note_lag(0.003, now=1.12)
     assert not gate.overloaded(1.12), "the loop caught up"
     assert gate.admit(0.05, now=1.12), "a burst again: up to max_wait is served"
@@ -71,12 +74,15 @@ def test_with_no_max_wait_every_request_is_served_however_late() -> None:
 def test_retry_hints_are_spread_and_a_join_waits_longer() -> None:
     gate = admission()
     hints = [gate.retry_after() for _ in range(200)]
-    assert min(hints) >= MAX
-    assert max(hints) <= MAX * RETRY_SPREAD
+    assert min(hints) >= MAX * RETRY_HINT[0]
+    assert max(hints) <= MAX * RETRY_HINT[1]
     assert max(hints) - min(hints) > MAX / 2, (
         "spread, so those refused together do not return together"
     )
-    assert gate.retry_after(joining=True) >= MAX * JOIN_RETRY
+    assert not gate.admit(1.0, now=5.0)
+    assert gate.crowded(5.0)
+    join_after = gate.join_retry_after(5.1)
+    assert not gate.crowded(5.1 + join_after), "a new player told to wait finds room"
 
 
 @pytest.mark.parametrize("waits", [(-0.1, 0.0), (0.1, 0.2)])
@@ -110,7 +116,7 @@ def test_a_shed_request_gets_overloaded_with_its_id_and_changes_nothing(hooked: 
     assert reply["requestId"] == "m1", "the client can tell which call was refused"
     assert reply["error"]["code"] == ErrorCode.OVERLOADED
     assert reply["error"]["retryable"]
-    assert MAX * 1000 <= reply["retryAfterMs"] <= MAX * RETRY_SPREAD * 1000
+    assert MAX * RETRY_HINT[0] * 1000 <= reply["retryAfterMs"] <= MAX * RETRY_HINT[1] * 1000
     assert "waited too long" in reply["error"]["message"]
     assert isinstance(decode_reply("move", shed.frame.decode()), ErrorReply), "the contract's shape"
     (pacman,) = path.game.board.all_of(":pacman")
@@ -131,7 +137,7 @@ def test_after_a_refusal_a_new_player_is_turned_away_but_a_player_here_resumes()
     refused = json.loads(path.handle(ben, frame("ben", "join", "j2"), soon).frame or "")
     assert refused["error"]["code"] == ErrorCode.OVERLOADED
     assert "no new players" in refused["error"]["message"]
-    assert refused["retryAfterMs"] >= MAX * JOIN_RETRY * 1000
+    assert soon + refused["retryAfterMs"] / 1000 >= later - 0.01
     assert "ben" not in path.game.sessions
     again = frame("ann", "join", "j3", token=joined["sessionToken"])
     assert json.loads(path.handle(ConnectionState(3), again, soon).frame or "")["resumed"]
@@ -184,7 +190,7 @@ async def test_a_saturated_server_sheds_what_waited_too_long_and_serves_the_rest
     for reply in shed:
         assert reply["error"]["code"] == ErrorCode.OVERLOADED, reply
         assert reply["error"]["retryable"]
-        assert reply["retryAfterMs"] >= 250
+        assert reply["retryAfterMs"] >= 50  # a fifth of --max-wait at least
     assert server.admission.shed == len(shed)
     assert server.statistics()["requestsShed"] == len(shed)
     # The game goes on; a new player waits a quiet second (the burst ended a moment ago).

@@ -9,10 +9,11 @@ the rest on time.
 
 The rule is CoDel's (Nichols and Jacobson, "Controlling Queue Delay", 2012) as Facebook's
 servers apply it to requests (Maurer, "Fail at Scale", ACM Queue 2015), with two measures of
-waiting. A request's own wait: from its arrival to its being read, plus ``lag``, how long the
-event loop makes anything ready wait before it even reads the bytes. And the loop's lag
-alone, which every connection shares (a request's own wait also counts the requests its own
-connection sent before it, a queue only that client fills):
+waiting. A request's own wait, from its arrival to its being read, decides whether it is
+served. Whether the server is saturated is decided by the event loop's lag (how late its
+timer fires), which every connection shares: a request's own wait also counts the requests
+its own connection sent before it, a queue only that client fills, and a client that sends a
+thousand at once must not make the server refuse everyone else:
 
 - while the loop's lag falls within ``overload_wait`` at least once every ``max_wait``, the
   server keeps up: what queues is a burst, and a request is refused only if it waited longer
@@ -30,14 +31,17 @@ on.
 import random
 from math import inf
 
-RETRY_SPREAD = 2.0
-"""A refused client is told to come back after ``max_wait`` times 1 to this: spread over the
-interval, so the clients refused together do not return together."""
+RETRY_HINT = (0.2, 1.0)
+"""A refused client is told to come back after ``max_wait`` times a number between these, at
+random: within the longest the server lets its queue grow, so it finds the queue drained,
+and spread, so the clients refused together do not return together. Told to wait longer (1
+to 2 or 4 times ``max_wait``), the clients a saturated server refused left it idle a fifth of
+the time, then came back as a wave that was shed in its turn (docs/limits.md)."""
 
 JOIN_RETRY = 4.0
-"""How many ``max_wait`` a server takes no new player after it refused a request, and a
-refused join is told to wait this many times longer: a new player is more load for as long
-as they play, so they come back once the queue has had time to drain for good."""
+"""How many ``max_wait`` a server takes no new player after it refused a request: a new
+player is more load for as long as they play, so they come back once the queue has had time
+to drain for good."""
 
 
 class Admission:
@@ -64,9 +68,7 @@ class Admission:
         """When the loop's lag was last within ``overload_wait``."""
         self._rng = rng
         self.lag = 0.0
-        """Seconds the server's loop is behind (its last timer fired this late): how long a
-        request's bytes wait to be read at all, on top of what ``admit`` is told
-        (``note_lag``)."""
+        """Seconds the server's loop is behind: its last timer fired this late (``note_lag``)."""
         self._refused = -inf
         """When a request was last refused."""
         self.shed = 0
@@ -89,8 +91,7 @@ class Admission:
 
     def admit(self, waited: float, now: float) -> bool:
         """Whether a request read at ``now``, ``waited`` seconds after it was received, is
-        served (it waited ``lag`` more before that); a refused one is counted in ``shed``."""
-        waited += self.lag
+        served; a refused one is counted in ``shed``."""
         if waited <= self.overload_wait or not self.max_wait:
             return True
         limit = self.overload_wait if now - self._drained > self.max_wait else self.max_wait
@@ -100,8 +101,11 @@ class Admission:
         self._refused = now
         return False
 
-    def retry_after(self, *, joining: bool = False) -> float:
-        """Seconds a refused client should wait before it tries again (a new player's join:
-        ``JOIN_RETRY`` times longer)."""
-        wait = self.max_wait * self._rng.uniform(1.0, RETRY_SPREAD)
-        return wait * JOIN_RETRY if joining else wait
+    def retry_after(self) -> float:
+        """Seconds a refused client should wait before it tries again."""
+        return self.max_wait * self._rng.uniform(*RETRY_HINT)
+
+    def join_retry_after(self, now: float) -> float:
+        """Seconds a new player turned away at ``now`` should wait: until the server takes new
+        players again, and a ``retry_after`` more, so those turned away come back spread."""
+        return self._refused + self.max_wait * JOIN_RETRY - now + self.retry_after()

@@ -74,6 +74,8 @@ class Sources:
     """Requests refused OVERLOADED for waiting too long to be read."""
     overloaded: Callable[[], bool]
     """Whether requests queue now (``pacnet.server.admission``)."""
+    lag: Callable[[], float]
+    """Seconds late the server's loop last fired a timer."""
     faults_fired: Callable[[], dict[tuple[str, str], int]]
     """(step, kind) -> times fired, since the start."""
     room_totals: Callable[[], list[CallCount]]
@@ -116,6 +118,10 @@ class ServerCollector(Collector):
             "pacnet_overloaded", "1 while requests queue: none read on time for a whole "
             "--max-wait (the server sheds them and takes no new players).",
             value=int(s.overloaded()),
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "pacnet_loop_lag_seconds", "How late the server's event loop last fired a timer: "
+            "how long whatever is ready waits for it.", value=s.lag(),
         )  # fmt: skip
         for name, what, value in (
             ("pacnet_connections_refused", "Handshakes refused for a limit.", s.refused()),

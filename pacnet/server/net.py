@@ -161,6 +161,7 @@ class BoardServer:
                 refused=lambda: self.doors.refused, cut=lambda: self.doors.cut,
                 shed=lambda: self.admission.shed,
                 overloaded=lambda: self.admission.overloaded(time.monotonic()),
+                lag=lambda: self.admission.lag,
                 faults_fired=lambda: self.faults.fired,
                 room_totals=self.game.room.totals,
                 room_calls=lambda: self.game.room.charted,

@@ -417,7 +417,8 @@ class Pipeline:
     def _join(self, exchange: Exchange, request: RequestFields, reply: dict[str, Any]) -> None:
         game, user_id = self.game, request["user_id"]
         admission = self.admission
-        crowded = admission.retry_after(joining=True) if admission.crowded(exchange.now) else None
+        now = exchange.now
+        crowded = admission.join_retry_after(now) if admission.crowded(now) else None
         session, pacman, resumed = game.join(
             user_id, request["token"], exchange.connection.id, exchange.now, crowded
         )
