@@ -1,6 +1,7 @@
 """``pacnet matrix``, the article's test matrix: it runs every case and passes, says so as
-JSON, and can fail: a wrong expectation, or a server that forgot its idempotency, is reported
-as failed, with the reason, and exit status 1."""
+JSON, and can fail: a wrong expectation, or a server that forgot its idempotency (behind a
+lost reply, the server's or the network's), is reported as failed, with the reason, and exit
+status 1."""
 
 import json
 import shutil
@@ -12,19 +13,31 @@ from typing import Any
 import pytest
 
 from pacnet.main import main
+from pacnet.matrix.provoke import WAYS
 from pacnet.matrix.scenarios import BY_NAME, CALLS, SCENARIOS, End
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.idempotency import IdempotencyCache
 from tests.test_cli import pacnet
 
 PROVOKED = {
-    "SUCCESS": (None, "-", None),
-    "POST_FAILED": (1, "client", "offline"),
-    "RETRYABLE": (4, "server", "update_fails"),
-    "FATAL": (3, "server", "reject"),
-    "UNKNOWN": (5, "server", "no_reply"),
+    "SUCCESS": ("SUCCESS", None, "-", None),
+    "POST_FAILED-offline": ("POST_FAILED", 1, "client", "offline"),
+    "RETRYABLE-update-fails": ("RETRYABLE", 4, "server", "update_fails"),
+    "FATAL-request-corrupted": ("FATAL", 2, "network", "corrupt"),
+    "FATAL-rejected": ("FATAL", 3, "server", "reject"),
+    "UNKNOWN-request-dropped": ("UNKNOWN", 2, "network", "drop"),
+    "UNKNOWN-no-reply": ("UNKNOWN", 5, "server", "no_reply"),
+    "UNKNOWN-reply-dropped": ("UNKNOWN", 6, "network", "drop"),
 }
-"""Each outcome's step, domain and fault, as docs/matrix.md gives them."""
+"""Each way to an outcome (the end of a case's id): its outcome, step, domain and fault, as
+docs/matrix.md gives them."""
+
+
+def way_of(case: dict[str, Any]) -> str:
+    """``pellet-move-UNKNOWN-reply-dropped`` -> ``UNKNOWN-reply-dropped``."""
+    prefix = f"{case['scenario']}-{case['call']}-"
+    assert case["id"].startswith(prefix)
+    return str(case["id"][len(prefix) :])
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -47,9 +60,15 @@ def test_the_whole_matrix_passes_every_call_of_every_scenario_by_every_outcome(
     assert data["seconds"] < 60
     assert {case["scenario"] for case in cases} == {s.name for s in SCENARIOS}
     assert len(SCENARIOS) >= 10
+    assert len(WAYS) == len(PROVOKED)
     for scenario in SCENARIOS:
-        ran = {(c["call"], c["outcome"]) for c in cases if c["scenario"] == scenario.name}
-        assert ran == {(call, o.value) for call in scenario.calls for o in Outcome}, scenario.name
+        ran = {(c["call"], way_of(c)) for c in cases if c["scenario"] == scenario.name}
+        assert ran == {(call, way) for call in scenario.calls for way in PROVOKED}, scenario.name
+    for case in cases:
+        assert (case["outcome"], case["step"]) == PROVOKED[way_of(case)][:2], case["id"]
+    network = {(c["outcome"], c["step"]) for c in cases if c["domain"] == "network"}
+    assert network == {("FATAL", 2), ("UNKNOWN", 2), ("UNKNOWN", 6)}, "the network's ways"
+    assert sum(c["domain"] == "network" for c in cases) == 3 * len(cases) // len(PROVOKED)
     covered = {c["call"] for c in cases}
     assert covered == set(CALLS), "the join and the article's four calls, each somewhere"
     assert f"{len(cases)} cases, {len(cases)} passed, 0 failed" in done.stdout
@@ -64,11 +83,14 @@ def test_every_case_says_where_its_outcome_was_provoked_and_what_came_of_it(
     done = pacnet("matrix", "--scenario", "pellet", "--json", str(report), timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     cases = read(report)["cases"]
-    assert len(cases) == len(BY_NAME["pellet"].calls) * len(Outcome)
+    assert len(cases) == len(BY_NAME["pellet"].calls) * len(PROVOKED)
     for case in cases:
-        step, domain, kind = PROVOKED[case["outcome"]]
-        assert (case["step"], case["domain"]) == (step, domain), case["id"]
+        outcome, step, domain, kind = PROVOKED[way_of(case)]
+        assert (case["outcome"], case["step"], case["domain"]) == (outcome, step, domain)
         assert (case["fault"] or {}).get("kind") == kind
+        if kind is not None:
+            assert case["fault"]["action"] == case["call"], "aimed at the call"
+            assert case["fault"]["count"] == 1, "and at its first attempt only"
         assert case["did"]["attempts"][0] == case["outcome"], "the call ended as provoked"
         assert case["did"]["attempts"] == case["expected"]["attempts"]
         assert set(case["end"]) >= {"status", "tile", "score", "lives", "level", "pellets"}
@@ -76,14 +98,23 @@ def test_every_case_says_where_its_outcome_was_provoked_and_what_came_of_it(
         assert case["title"] == "eat a pellet"
         assert case["passed"] is True
         assert case["why"] == []
-    unknown_move = next(c for c in cases if c["id"] == "pellet-move-UNKNOWN")
-    assert unknown_move["did"]["attempts"] == ["UNKNOWN", "SUCCESS"]
-    assert unknown_move["did"]["serverRuns"] == 1, "the retry answered from the server's memory"
-    assert unknown_move["end"]["score"] == 10, "the pellet scored once"
-    fatal_move = next(c for c in cases if c["id"] == "pellet-move-FATAL")
-    assert fatal_move["did"]["attempts"] == ["FATAL"]
-    assert fatal_move["end"]["score"] == 0
-    assert "eat a pellet: call by outcome" in done.stdout
+    by_id = {c["id"]: c for c in cases}
+    for lost in ("pellet-move-UNKNOWN-no-reply", "pellet-move-UNKNOWN-reply-dropped"):
+        assert by_id[lost]["did"]["attempts"] == ["UNKNOWN", "SUCCESS"]
+        assert by_id[lost]["did"]["serverRuns"] == 1, "the retry answered from memory"
+        assert by_id[lost]["end"]["score"] == 10, "the pellet scored once"
+    reply_dropped = by_id["pellet-move-UNKNOWN-reply-dropped"]
+    assert reply_dropped["stepName"] == "DELIVER_REPLY"
+    assert reply_dropped["fault"]["direction"] == "reply"
+    # A read whose reply was lost runs again; one whose request was lost runs once.
+    assert by_id["pellet-find-UNKNOWN-reply-dropped"]["did"]["serverRuns"] == 2
+    assert by_id["pellet-find-UNKNOWN-request-dropped"]["did"]["serverRuns"] == 1
+    assert by_id["pellet-find-UNKNOWN-request-dropped"]["stepName"] == "DELIVER_REQUEST"
+    for fatal in ("pellet-move-FATAL-rejected", "pellet-move-FATAL-request-corrupted"):
+        assert by_id[fatal]["did"]["attempts"] == ["FATAL"]
+        assert by_id[fatal]["did"]["serverRuns"] == 0
+        assert by_id[fatal]["end"]["score"] == 0
+    assert "eat a pellet: each call, each way" in done.stdout
 
 
 def test_a_case_whose_expectation_is_wrong_fails_with_the_reason(
@@ -98,24 +129,39 @@ def test_a_case_whose_expectation_is_wrong_fails_with_the_reason(
     data = read(report)
     failed = {c["id"]: c["why"] for c in data["cases"] if not c["passed"]}
     # A FATAL move has its own end (the pellet stays: score 0), which is right.
-    assert failed.keys() == {f"pellet-move-{o}" for o in PROVOKED} - {"pellet-move-FATAL"}
+    fatal = {f"pellet-move-{way}" for way in PROVOKED if way.startswith("FATAL")}
+    assert failed.keys() == {f"pellet-move-{way}" for way in PROVOKED} - fatal
     assert all(why == ["score is 10, expected 20"] for why in failed.values())
     out = capsys.readouterr().out
-    assert "FAILED pellet-move-UNKNOWN" in out
+    assert "FAILED pellet-move-UNKNOWN-reply-dropped" in out
     assert "score is 10, expected 20" in out
-    assert "1 passed, 4 failed" in out
+    assert "2 passed, 6 failed" in out
 
 
-def test_a_server_that_forgot_its_idempotency_fails_the_unknown_mutations(
+def test_a_server_that_forgot_its_idempotency_fails_the_mutations_whose_reply_was_lost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(IdempotencyCache, "get", lambda self, request, now: None)
     report = tmp_path / "forgetful.json"
     status = main(["matrix", "--scenario", "ghost", "--json", str(report)])
     assert status == 1
-    failed = {c["id"]: c["why"] for c in read(report)["cases"] if not c["passed"]}
-    assert failed.keys() == {"ghost-join-UNKNOWN", "ghost-move-UNKNOWN", "ghost-remove-UNKNOWN"}
-    assert failed["ghost-remove-UNKNOWN"] == ["the server ran the remove 2x, expected 1x"]
+    cases = read(report)["cases"]
+    failed = {c["id"]: c["why"] for c in cases if not c["passed"]}
+    # The server acted, then its reply was lost (step 5, the server's; step 6, the
+    # network's): the retry runs the mutation again. A request lost on the way (step 2)
+    # was never run, so its retry runs once, memory or not.
+    assert failed.keys() == {
+        f"ghost-{call}-UNKNOWN-{lost}"
+        for call in ("join", "move", "remove")
+        for lost in ("no-reply", "reply-dropped")
+    }
+    for lost in ("no-reply", "reply-dropped"):
+        assert failed[f"ghost-remove-UNKNOWN-{lost}"] == [
+            "the server ran the remove 2x, expected 1x"
+        ]
+    dropped = next(c for c in cases if c["id"] == "ghost-move-UNKNOWN-reply-dropped")
+    assert (dropped["domain"], dropped["step"]) == ("network", 6)
+    assert "the server ran the move 2x, expected 1x" in dropped["why"]
 
 
 def test_a_wrong_end_of_one_outcome_fails_that_case_alone(
@@ -128,7 +174,10 @@ def test_a_wrong_end_of_one_outcome_fails_that_case_alone(
     report = tmp_path / "wall.json"
     assert main(["matrix", "--scenario", "wall", "--json", str(report)]) == 1
     failed = {c["id"]: c["why"] for c in read(report)["cases"] if not c["passed"]}
-    assert failed == {"wall-move-FATAL": ["moved is False, expected True"]}
+    assert failed == {
+        "wall-move-FATAL-rejected": ["moved is False, expected True"],
+        "wall-move-FATAL-request-corrupted": ["moved is False, expected True"],
+    }
 
 
 @pytest.mark.parametrize(

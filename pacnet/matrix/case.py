@@ -1,5 +1,5 @@
 """One case of the matrix: a scenario, played once, with one of its calls made to end in one
-outcome by a real fault, against a real server of its own.
+outcome by a real fault, against a real server of its own behind a chaos proxy of its own.
 
 The player is pacnet's own client: a ``RemoteBoard`` with the window's and the bots' retry
 policy, joined as ``pacnet play`` joins, then the article's loop
@@ -23,10 +23,12 @@ from pacnet.faults.admin import AdminClient
 from pacnet.faults.spec import Domain
 from pacnet.matrix.board import Runs, place_ghost, set_lives, truth
 from pacnet.matrix.judge import Observed, judge
-from pacnet.matrix.provoke import Provocation, Reaction, provoke, reaction
+from pacnet.matrix.provoke import Provocation, Reaction, Way, provoke, reaction
 from pacnet.matrix.scenarios import End, Scenario
 from pacnet.protocol.models import Direction, OkReply
 from pacnet.protocol.outcome import Outcome
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
 from pacnet.server import embedded
 
 PLAYER = "p1"
@@ -39,16 +41,21 @@ STANDING_STILL = 0.001
 
 @dataclass(frozen=True)
 class Case:
-    """A scenario, with ``call`` made to end ``outcome``."""
+    """A scenario, with ``call`` made to end an outcome one ``way``."""
 
     scenario: Scenario
     call: str
-    outcome: Outcome
+    way: Way
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.way.outcome
 
     @property
     def id(self) -> str:
-        """E.g. ``pellet-move-UNKNOWN``."""
-        return f"{self.scenario.name}-{self.call}-{self.outcome.value}"
+        """E.g. ``pellet-move-UNKNOWN-reply-dropped``, ``pellet-move-SUCCESS``."""
+        name = f"{self.scenario.name}-{self.call}-{self.outcome.value}"
+        return f"{name}-{self.way.name}" if self.way.name else name
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,8 @@ class Player:
 
 
 async def run_case(case: Case, maze: Path, *, index: int = 0) -> CaseResult:
-    """Play ``case`` on a server of its own, started on 127.0.0.1 on a free port."""
+    """Play ``case`` on a server of its own, started on 127.0.0.1 on a free port, through a
+    chaos proxy of its own in front of it (every client connects through the proxy)."""
     started = time.perf_counter()
     scenario = case.scenario
     config = embedded.ServerConfig(
@@ -135,16 +143,26 @@ async def run_case(case: Case, maze: Path, *, index: int = 0) -> CaseResult:
         tick_rate=60.0 if scenario.ticking else STANDING_STILL,
     )  # fmt: skip
     runs = Runs()
-    provocation = provoke(case.call, case.outcome, PLAYER)
-    async with embedded.running_server(config, hooks=(runs,)) as server:
+    provocation = provoke(case.call, case.way, PLAYER)
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(embedded.running_server(config, hooks=(runs,)))
+        assert server.url is not None
+        # Seeded by the case: a corrupted request is damaged the same way on every run.
+        proxy = await stack.enter_async_context(
+            running_proxy(ProxyConfig(port=0, upstream=server.url, seed=index))
+        )
+        assert proxy.url is not None
         ghost = scenario.ghost
         if ghost is not None and ghost.arrives == "before the join":
             place_ghost(server, ghost)
-        assert server.url is not None
-        us = Player(_board(server.url, PLAYER, index))
-        await _switch_on(provocation, us.board, server.url, server.admin.token)
+        us = Player(_board(proxy.url, PLAYER, index))
+        admins = {
+            Domain.SERVER: (server.url, server.admin.token),
+            Domain.NETWORK: (proxy.url, proxy.admin.token),
+        }
+        await _switch_on(provocation, us.board, admins)
         others = [
-            Player(_board(server.url, f"p{n + 2}", index)) for n in range(len(scenario.others))
+            Player(_board(proxy.url, f"p{n + 2}", index)) for n in range(len(scenario.others))
         ]
         async with us.board:
             if await us.join():
@@ -177,7 +195,7 @@ async def run_case(case: Case, maze: Path, *, index: int = 0) -> CaseResult:
         seen=(mine.x_pos, mine.y_pos) if mine is not None else None,
         removes=sum(c.action == "remove" for c in us.calls),
     )
-    expected = reaction(case.call, case.outcome)
+    expected = reaction(case.call, case.way)
     end = scenario.end_of(case.call, case.outcome)
     reasons = judge(case.call, expected, end, observed)
     return CaseResult(
@@ -193,19 +211,23 @@ def _board(url: str, user: str, index: int) -> RemoteBoard:
     )  # fmt: skip
 
 
-async def _switch_on(provocation: Provocation, board: RemoteBoard, url: str, token: str) -> None:
+async def _switch_on(
+    provocation: Provocation, board: RemoteBoard, admins: dict[Domain, tuple[str, str]]
+) -> None:
     """Switch the case's fault on in its own domain: the client's on its board, the
-    server's through the server's ``/admin``, as ``pacnet chaos`` does."""
+    server's through the server's ``/admin``, the network's through the proxy's, as
+    ``pacnet chaos`` does."""
     fault = provocation.fault
     if fault is None:
         return
     if fault.domain is Domain.CLIENT:
         board.faults.add(fault, asyncio.get_running_loop().time())
         return
+    url, token = admins[fault.domain]
     async with AdminClient(url, token) as admin:
         reply = await admin.add(fault)
     if not reply.ok:
-        raise RuntimeError(f"the server refused the fault {fault.describe()}: {reply.error}")
+        raise RuntimeError(f"the {fault.domain} refused {fault.describe()}: {reply.error}")
 
 
 def _attempts(result: CallResult[OkReply]) -> tuple[Outcome, ...]:

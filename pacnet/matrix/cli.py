@@ -1,6 +1,7 @@
 """``pacnet matrix``: the article's test matrix, run: every call of ten single-machine
-scenarios made to end in each of the five outcomes by a real fault, the client's reaction
-and the board it ends as checked, and the grid printed for a projector."""
+scenarios made to end in each of the five outcomes by a real fault in each domain that causes
+it, the client's reaction and the board it ends as checked, and the grids printed for a
+projector."""
 
 import argparse
 from pathlib import Path
@@ -14,10 +15,11 @@ DESCRIPTION = (
     "Run the article's test matrix: ten single-machine scenarios of the game (move into a "
     "wall, eat a pellet, ... join while a ghost sits on the start tile), each call in each "
     "made to end SUCCESS, POST_FAILED, RETRYABLE, FATAL or UNKNOWN by a real fault in its "
-    "own domain (the client's offline, the server's reject, update_fails and no_reply), "
-    "each case on a server of its own in this process. Every case checks what the client did "
-    "next and the board it ended as. Prints the grid, call by outcome, passed out of run; "
-    "exit status 1 if a case failed."
+    "own domain (the client's offline; the server's update_fails, reject and no_reply; the "
+    "network's corrupted request, dropped request and dropped reply), each case on a server "
+    "of its own behind a chaos proxy of its own, in this process. Every case checks what the "
+    "client did next and the board it ended as. Prints the grids, passed out of run; exit "
+    "status 1 if a case failed."
 )
 EPILOG = "docs/matrix.md says what each case checks and why."
 
@@ -39,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--json", type=Path, metavar="FILE",
-        help="also write every case (scenario, call, outcome, step, domain, what the client "
-        "did, the end state, passed, why not) as JSON to FILE",
+        help="also write every case (scenario, call, outcome, step, domain, fault, what the "
+        "client did, the end state, passed, why not) as JSON to FILE",
     )  # fmt: skip
     parser.add_argument(
         "--jobs", type=positive_int, default=JOBS, metavar="N",

@@ -1,7 +1,8 @@
-"""Run the matrix: every (scenario, call, outcome), a few at a time, each on its own server.
+"""Run the matrix: every (scenario, call, way to an outcome), a few at a time, each on its
+own server behind its own proxy.
 
 A case spends most of its time waiting (the loop's tenth of a second between turns, a lost
-reply's 300 ms), so cases run side by side in one event loop, ``jobs`` at a time.
+request's or reply's 300 ms), so cases run side by side in one event loop, ``jobs`` at a time.
 """
 
 import asyncio
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pacnet.matrix.case import Case, CaseResult, run_case
+from pacnet.matrix.provoke import WAYS
 from pacnet.matrix.scenarios import Scenario
-from pacnet.protocol.outcome import Outcome
 
 JOBS = 12
 """Cases at once: enough to keep two cores busy while most cases wait, few enough that no
@@ -31,8 +32,8 @@ class MatrixRun:
 
 
 def cases_of(scenarios: Sequence[Scenario]) -> list[Case]:
-    """Every case: each scenario's every call ending each of the five outcomes."""
-    return [Case(s, call, outcome) for s in scenarios for call in s.calls for outcome in Outcome]
+    """Every case: each scenario's every call ending each of the five outcomes, each way."""
+    return [Case(s, call, way) for s in scenarios for call in s.calls for way in WAYS]
 
 
 async def run_matrix(

@@ -1,8 +1,10 @@
-"""How the matrix looks: the grid for a projector (rich), and every case for machines (JSON).
+"""How the matrix looks: the grids for a projector (rich), and every case for machines (JSON).
 
-The grid is call by outcome; each column is headed by its outcome in its colour and the step
-its fault breaks, each cell is the cases passed out of those run. A cell with a failure is
-marked and reversed, so it shows from the back of the room.
+Two grids, each under 80 columns. By scenario: a column per outcome, headed by the steps
+whose faults provoke it, each cell counting every way the scenario's calls were made to end
+that outcome. In total: a row per way to an outcome (the outcome, the step its fault breaks,
+the domain that injects it), a column per call. A cell is the cases passed out of those run;
+a cell with a failure is marked and reversed, so it shows from the back of the room.
 """
 
 from collections.abc import Iterable, Sequence
@@ -15,19 +17,23 @@ from rich.text import Text
 
 from pacnet.matrix.case import CaseResult
 from pacnet.matrix.command import MatrixRun
-from pacnet.matrix.provoke import provoke
+from pacnet.matrix.provoke import WAYS, Way
 from pacnet.matrix.scenarios import CALLS
 from pacnet.protocol.outcome import Outcome
 
-_HOW = {outcome: provoke("any", outcome, "any") for outcome in Outcome}
+
+def _steps(outcome: Outcome) -> str:
+    """Where ``outcome``'s faults strike: ``step 1``, ``steps 2 5 6``, ``no fault``."""
+    steps = [way.step for way in WAYS if way.outcome is outcome and way.step is not None]
+    if not steps:
+        return "no fault"
+    return f"step{'s' if len(steps) > 1 else ''} {' '.join(str(s.value) for s in steps)}"
 
 
 def _heading(outcome: Outcome) -> Text:
-    """``UNKNOWN`` in its colour, and under it where its fault strikes: ``step 5 server``."""
-    how = _HOW[outcome]
+    """``UNKNOWN`` in its colour, and under it the steps its faults break."""
     text = Text(outcome.value, style=f"bold {outcome.colour}")
-    where = "no fault\n" if how.fault is None else f"step {how.step}\n{how.domain}"
-    text.append(f"\n{where}", style="dim")
+    text.append(f"\n{_steps(outcome)}", style="dim")
     return text
 
 
@@ -40,13 +46,12 @@ def _cell(results: Sequence[CaseResult], outcome: Outcome) -> Text:
     return Text(f"x {passed}/{len(results)}", style="bold reverse red")
 
 
-def _table(title: str, first: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column(first)
-    for outcome in Outcome:
-        table.add_column(_heading(outcome), justify="right")
-    table.add_column("passed", justify="right")
-    return table
+def _table(title: str) -> Table:
+    # Two spaces between columns, not rich's three, so that the grids fit 80 columns.
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+        padding=(0, 0, 0, 1),
+    )  # fmt: skip
 
 
 def _total(results: Sequence[CaseResult]) -> Text:
@@ -56,19 +61,37 @@ def _total(results: Sequence[CaseResult]) -> Text:
 
 
 def calls_grid(results: Sequence[CaseResult], title: str) -> Table:
-    """Call by outcome, over ``results``."""
-    table = _table(title, "call")
-    for call in CALLS:
-        row = [r for r in results if r.case.call == call]
+    """A row per way to an outcome, a column per call, over ``results``."""
+    table = _table(title)
+    table.add_column("outcome")
+    table.add_column("step", justify="right")
+    table.add_column("domain")
+    calls = [call for call in CALLS if any(r.case.call == call for r in results)]
+    for call in calls:
+        table.add_column(call, justify="right")
+    table.add_column("passed", justify="right")
+    for way in WAYS:
+        row = [r for r in results if r.case.way == way]
         if row:
-            cells = [_cell([r for r in row if r.case.outcome is o], o) for o in Outcome]
-            table.add_row(call, *cells, _total(row))
+            cells = [_cell([r for r in row if r.case.call == call], way.outcome) for call in calls]
+            table.add_row(*_way(way), *cells, _total(row))
     return table
 
 
+def _way(way: Way) -> tuple[Text, str, str]:
+    """A row's heading: the outcome in its colour, the step its fault breaks, the domain."""
+    step = way.step
+    outcome = Text(way.outcome.value, style=f"bold {way.outcome.colour}")
+    return outcome, str(step.value) if step is not None else "-", way.domain
+
+
 def scenarios_grid(results: Sequence[CaseResult]) -> Table:
-    """Scenario by outcome: each cell counts the scenario's calls."""
-    table = _table("by scenario: each cell counts the scenario's calls", "scenario")
+    """Scenario by outcome: each cell counts the scenario's calls, every way."""
+    table = _table("by scenario: each cell counts the scenario's calls, every way")
+    table.add_column("scenario")
+    for outcome in Outcome:
+        table.add_column(_heading(outcome), justify="right")
+    table.add_column("passed", justify="right")
     for name in dict.fromkeys(r.case.scenario.name for r in results):
         row = [r for r in results if r.case.scenario.name == name]
         cells = [_cell([r for r in row if r.case.outcome is o], o) for o in Outcome]
@@ -93,11 +116,11 @@ def grid(run: MatrixRun, *, one_scenario: bool) -> Group:
     results = run.results
     parts: list[Any] = []
     if one_scenario:
-        title = f"{results[0].case.scenario.title}: call by outcome" if results else "no cases"
+        title = f"{results[0].case.scenario.title}: each call, each way" if results else "no cases"
         parts.append(calls_grid(results, title))
     else:
         parts.append(scenarios_grid(results))
-        parts.append(calls_grid(results, "in total: call by outcome"))
+        parts.append(calls_grid(results, "in total: each call, each way to each outcome"))
     parts.extend(failures(results))
     failed = sum(not r.passed for r in results)
     summary = Text(f"{len(results)} cases, {len(results) - failed} passed, ")
@@ -128,6 +151,7 @@ def _case(result: CaseResult) -> dict[str, Any]:
         "title": case.scenario.title,
         "call": case.call,
         "outcome": case.outcome.value,
+        "way": case.way.name or None,
         "step": how.step,
         "stepName": how.step_name,
         "domain": how.domain,
