@@ -5,6 +5,7 @@ so a slow CI machine can stretch every timeout at once instead of flaking.
 """
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+import structlog
 from websockets.asyncio.client import ClientConnection, connect
 
 from pacnet.faults.admin import AdminClient, AdminEndpoint
@@ -62,6 +64,20 @@ async def switch_on(target: Controlled, **fault: Any) -> str:
         reply = await admin.add(fault)
     assert reply.ok, reply.error
     return str(reply.faults[-1].fault.id)
+
+
+@pytest.fixture(autouse=True)
+def own_logging() -> Iterator[None]:
+    """A command run in-process configures logging for the whole process: each test ends with
+    the configuration it began with, so one command's level (``pacnet matrix`` logs warnings
+    only) never hides the lines a later test captures."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
