@@ -247,3 +247,24 @@ def test_a_crowd_that_lost_its_server_does_not_crowd_its_first_tries() -> None:
     (100 ms), about a quarter came in the busiest 10 ms."""
     assert restart.busiest(_tries_of_a_crowd(200, 2.0))[0] < 200 / 5
     assert restart.busiest(_tries_of_a_crowd(200, 2.0, first=0.1))[0] >= 200 / 5  # what it was
+
+
+def test_the_overload_bench_runs_each_server_and_reports_every_stage(tmp_path: Path) -> None:
+    """A short run of bench/overload.py: both servers, light load (nothing to shed), every
+    figure in the table and the JSON."""
+    report = tmp_path / "overload.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "overload.py"), "--users", "20", "--rates", "2,4",
+         "--hold", "0.5", "--runs", "0", "--json", str(report)],
+        capture_output=True, text=True, timeout=120, cwd=BENCH,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| no shedding")]
+    assert len(rows) == 2, done.stdout
+    stages = json.loads(report.read_text())["stages"]
+    assert [s["users"] for s in stages] == [20, 20]
+    for stage in stages:
+        assert stage["shed"] == 0
+        assert stage["wrong"] == 0
+        assert stage["goodput"] > 0
+        assert stage["late"] == 0.0
