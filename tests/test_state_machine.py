@@ -25,6 +25,7 @@ import math
 import random
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,6 +98,11 @@ def fatal(code: ErrorCode) -> Expected:
 
 def expected(outcome: Outcome, code: ErrorCode | None) -> str:
     return f"{outcome.value} {code.value}" if code is not None else outcome.value
+
+
+OUTCOMES_SEEN: Counter[str] = Counter()
+"""Every call's outcome, over all of a run's examples: the long exploration prints the mix
+(``pytest -m explore -s``)."""
 
 
 @dataclass(frozen=True)
@@ -424,6 +430,7 @@ class PacnetMachine(RuleBasedStateMachine):
         player.opened = True
         self._learn(done)
         self.done.append(done)
+        OUTCOMES_SEEN[result.outcome.value] += 1
         return done
 
     async def _send(self, player: Player, call: Call) -> CallResult[Any]:
@@ -836,4 +843,6 @@ def test_players_under_faults_restarts_and_gaps_never_see_the_server_break_a_pro
 @pytest.mark.explore
 @pytest.mark.timeout(3600)
 def test_a_long_exploration_of_players_under_faults_restarts_and_gaps() -> None:
+    OUTCOMES_SEEN.clear()
     run_state_machine_as_test(PacnetMachine, settings=EXPLORE)
+    print(f"\ncalls by outcome: {dict(OUTCOMES_SEEN.most_common())}")
