@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from pacnet.client.play import FOOD_INTERVAL, INPUT_INTERVAL
 from pacnet.client.remote import RemoteBoard
@@ -451,9 +451,10 @@ async def test_the_pages_counts_start_afresh(
     await page.wait_for_function("window.pacnet.counts().join.SUCCESS === 0", timeout=WAIT)
     await grows(page, "findAll", Outcome.SUCCESS)
     assert (await counts(page))["findAll"]["FATAL"] == 0
-    assert await page.locator("#failures li").count() == 0
+    # The panel shows the fresh counts at its next update (a few times a second).
+    await expect(page.locator("#failures li")).to_have_count(0, timeout=WAIT)
     cell = page.locator("#calls tbody tr", has_text="join").locator("td.count.SUCCESS")
-    assert await cell.inner_text() == "0"
+    await expect(cell).to_have_text("0", timeout=WAIT)
 
 
 async def test_the_page_shows_the_faults_on_behind_it_and_the_exercise(
