@@ -108,6 +108,11 @@ def test_demo_against_a_running_server(server_process: Callable[..., ServerProce
         (["serve", "--loop", "twisted"], "--loop: 'twisted' is not one of auto, uvloop, asyncio"),
         (["proxy", "--loop", "twisted"], "--loop: 'twisted' is not one of auto, uvloop, asyncio"),
         (["serve", "--layout", "no-such-maze"], "--layout: no layout 'no-such-maze'"),
+        (["serve", "--max-wait", "-1"], "--max-wait: '-1' must be 0 or more seconds"),
+        (
+            ["serve", "--max-wait", "0.1", "--overload-wait", "0.2"],
+            "--overload-wait (0.2 s) must not exceed --max-wait (0.1 s)",
+        ),
         (
             ["serve", "--host", "nosuchhost.invalid", "--no-state"],
             "cannot listen on nosuchhost.invalid:8765: no such host",

@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from pacnet.cmdline.args import (
+    EXIT_USAGE,
     add_component_arguments,
     add_connection_limits,
     fail,
@@ -63,9 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--overload-wait", type=non_negative_seconds, default=limits.overload_wait,
-        metavar="SECONDS", help="once no request was read within this for a whole --max-wait, "
-        "the server is overloaded: it refuses whatever waited longer, and new players "
-        "(%(default)s)",
+        metavar="SECONDS", help="once the server's loop has run this late for a whole --max-wait, "
+        "it is saturated: it refuses whatever waited longer, and new players (%(default)s)",
     )  # fmt: skip
     add_connection_limits(parser)
     parser.add_argument(
@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     from pacnet.feeds.doors import raise_file_limit
     from pacnet.server.net import BoardServer
 
+    if args.max_wait and args.overload_wait > args.max_wait:
+        fail(PROG, f"--overload-wait ({args.overload_wait:g} s) must not exceed --max-wait "
+                   f"({args.max_wait:g} s)")  # fmt: skip
+        return EXIT_USAGE
     configure_logging(args.log_format)
     raise_file_limit()  # so the connection limits' default is the system's, not select()'s
     try:
