@@ -46,6 +46,8 @@ async def test_the_metrics_count_what_the_server_did() -> None:
         for _ in range(3):
             await alice.find_all(":ghost")
         assert alice.tally.count("findAll", Outcome.FATAL) == 2
+        await switch_on(server, kind="no_reply", action="find", count=1)
+        assert (await alice.find()).outcome is Outcome.UNKNOWN
         assert (await alice.report(0, 1, alice.tally.as_counts())).ok
         kind, text = await asyncio.to_thread(scrape, server)
     assert kind.startswith("text/plain")
@@ -53,8 +55,11 @@ async def test_the_metrics_count_what_the_server_did() -> None:
     assert seen["pacnet_requests_total", (("action", "find"), ("code", "ok"))] == 3
     assert seen["pacnet_requests_total", (("action", "findAll"), ("code", "INVALID_MESSAGE"))] == 2
     assert seen["pacnet_requests_total", (("action", "findAll"), ("code", "ok"))] == 1
-    assert seen["pacnet_request_seconds_count", (("action", "find"),)] == 3
-    assert seen["pacnet_request_seconds_bucket", (("action", "find"), ("le", "+Inf"))] == 3
+    assert seen["pacnet_requests_total", (("action", "find"), ("code", "NO_REPLY"))] == 1, (
+        "done, and no reply sent: not ok"
+    )
+    assert seen["pacnet_request_seconds_count", (("action", "find"),)] == 4  # every one timed
+    assert seen["pacnet_request_seconds_bucket", (("action", "find"), ("le", "+Inf"))] == 4
     fired = (("domain", "server"), ("kind", "reject"), ("step", "VALIDATE_REQUEST"))
     assert seen["pacnet_faults_fired_total", fired] == 2, "counted though the fault is spent"
     assert seen["pacnet_users", ()] == 1

@@ -37,7 +37,6 @@ from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.actions import ACTIONS
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
-from pacnet.protocol.models import ErrorReply
 from pacnet.server.admission import Admission
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
@@ -406,10 +405,10 @@ class BoardServer:
                         except TimeoutError:
                             await self._cut(websocket, state)
                             return
-                request, reply = exchange.request, exchange.reply
+                request = exchange.request
                 figures.record(
                     request["action"] if request is not None else _action_named(exchange),
-                    "ok" if isinstance(reply, dict) else _code_of(reply),
+                    exchange.code,
                     time.monotonic() - now + exchange.waited,
                 )
                 if exchange.failed:
@@ -449,9 +448,9 @@ class BoardServer:
     def _log_failure(self, exchange: Exchange) -> None:
         """One line for a refused or crashed request, within ``FAILURE_LINES``: past it they
         are counted, and the tick loop says how many once a second."""
-        fields = exchange.log_fields()
-        if not self._failure_lines.allow(exchange.now, str(fields.get("code"))):
+        if not self._failure_lines.allow(exchange.now, exchange.code):
             return
+        fields = exchange.log_fields()  # (after the quota: it reads the frame again)
         latency_ms = round((time.monotonic() - exchange.now) * 1000, 3)
         if exchange.crash is not None:
             log.error(
@@ -510,9 +509,3 @@ def _action_named(exchange: Exchange) -> str:
     the metrics: one of pacnet's, else ``invalid`` (a label takes no value a client makes up)."""
     _, action, _ = exchange.identity()
     return action if action is not None and action in ACTIONS else "invalid"
-
-
-def _code_of(reply: object) -> str:
-    """How a request that did not succeed ended, for the metrics: its error code, or that it
-    got no reply at all."""
-    return reply.error.code.value if isinstance(reply, ErrorReply) else "NO_REPLY"

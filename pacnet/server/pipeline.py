@@ -179,6 +179,18 @@ class Exchange:
         # __instancecheck__, four times as slow, and this runs for every request.)
         return self.frame is None or not isinstance(self.reply, dict)
 
+    @property
+    def code(self) -> str:
+        """How the request ended, as the logs and the metrics name it: ``ok``, the error
+        code of its reply, or ``NO_REPLY`` when nothing was sent (``failed`` unless ``ok``)."""
+        reply = self.reply
+        if self.frame is None:
+            return "NO_REPLY"
+        if isinstance(reply, dict):
+            return "ok"
+        assert isinstance(reply, ErrorReply)  # a frame is made from a reply
+        return reply.error.code.value
+
     def log_context(self) -> dict[str, Any]:
         """Whose request this is, keyed as every domain's log lines key it (the wire's own
         names): ``requestId``, ``userId``, ``action``. Made once per log line, and only when
@@ -191,10 +203,8 @@ class Exchange:
         fields = self.log_context()
         fields["stage"] = self.stage.label
         fields["step"] = self.stage.step.name
-        if isinstance(self.reply, ErrorReply):
-            fields["code"] = self.reply.error.code.value
-        elif self.frame is None:
-            fields["code"] = "NO_REPLY"
+        if (code := self.code) != "ok":
+            fields["code"] = code
         return fields
 
 
