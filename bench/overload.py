@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -35,7 +36,17 @@ from pathlib import Path
 
 from fleet import Fleet, OpenUser
 from messages import article_text, join_text, leave_text, window_text
-from servers import Target, machine, own_cpu_seconds, pacnet, pick_cpus, raise_fd_limit, running
+from servers import (
+    Server,
+    Target,
+    machine,
+    own_cpu_seconds,
+    pacnet,
+    pick_cpus,
+    raise_fd_limit,
+    running,
+)
+from users import counts
 
 from pacnet.client.tally import percentile
 
@@ -116,15 +127,15 @@ async def ramp(
     return stages
 
 
-async def _hold(name: str, server: object, fleet: Fleet, hold: float) -> Stage:
+async def _hold(name: str, server: Server, fleet: Fleet, hold: float) -> Stage:
     tally = fleet.tally
     tally.reset()
-    server_cpu, load_cpu = server.cpu_seconds(), own_cpu_seconds()  # type: ignore[attr-defined]
+    server_cpu, load_cpu = server.cpu_seconds(), own_cpu_seconds()
     began = time.perf_counter()
     await asyncio.sleep(hold)
     ended = time.perf_counter()
     seconds = ended - began
-    server_cpu = server.cpu_seconds() - server_cpu  # type: ignore[attr-defined]
+    server_cpu = server.cpu_seconds() - server_cpu
     load_cpu = own_cpu_seconds() - load_cpu
     served = sorted(tally.latencies)
     behind = max((user.oldest(ended) for user in fleet.users if isinstance(user, OpenUser)),
@@ -166,17 +177,6 @@ def table(stages: Sequence[Stage]) -> str:
     return "\n".join(lines)
 
 
-def counts(text: str) -> list[int]:
-    """An argparse type: a comma-separated list of user counts, rising."""
-    try:
-        values = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list of whole numbers") from None
-    if not values or values != sorted(values) or values[0] < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be rising numbers of at least 1")
-    return values
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=500, help="users, joined before the stages")
@@ -200,8 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_fd_limit()
     load_cpu, server_cpu = pick_cpus()
     if load_cpu is not None:
-        import os
-
         os.sched_setaffinity(0, {load_cpu})
     runs = RUNS if args.runs == "all" else (RUNS[int(args.runs)],)
     stages: list[Stage] = []

@@ -295,7 +295,8 @@ def summary(stages: Sequence[Stage]) -> list[str]:
 
 
 def counts(text: str) -> list[int]:
-    """An argparse type: comma-separated numbers of users, rising (empty: none)."""
+    """An argparse type: comma-separated numbers (of users, of calls a second), rising
+    (empty: none)."""
     if not text:
         return []
     try:
@@ -303,7 +304,7 @@ def counts(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list like 1000,5000") from None
     if min(values) < 1 or values != sorted(values):
-        raise argparse.ArgumentTypeError("numbers of users must be at least 1, and rising")
+        raise argparse.ArgumentTypeError("the numbers must be at least 1, and rising")
     return values
 
 
