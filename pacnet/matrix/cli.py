@@ -7,10 +7,12 @@ import argparse
 from pathlib import Path
 
 from pacnet.cmdline.args import EXIT_USAGE, fail, positive_int
-from pacnet.matrix.command import JOBS
 from pacnet.matrix.scenarios import BY_NAME
 
 PROG = "pacnet matrix"
+JOBS = 12
+"""Cases at once: enough to keep two cores busy while most cases wait, few enough that no
+reply waits long for the event loop (a late reply would end a call UNKNOWN)."""
 DESCRIPTION = (
     "Run the article's test matrix: ten single-machine scenarios of the game (move into a "
     "wall, eat a pellet, ... join while a ghost sits on the start tile), each call in each "

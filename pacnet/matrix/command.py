@@ -16,10 +16,6 @@ from pacnet.matrix.case import Case, CaseResult, run_case
 from pacnet.matrix.provoke import WAYS
 from pacnet.matrix.scenarios import Scenario
 
-JOBS = 12
-"""Cases at once: enough to keep two cores busy while most cases wait, few enough that no
-reply waits long for the event loop (a late reply would end a call UNKNOWN)."""
-
 
 @dataclass(frozen=True)
 class MatrixRun:
@@ -39,10 +35,10 @@ def cases_of(scenarios: Sequence[Scenario]) -> list[Case]:
 async def run_matrix(
     scenarios: Sequence[Scenario],
     *,
-    jobs: int = JOBS,
+    jobs: int,
     done: Callable[[CaseResult], None] = lambda result: None,
 ) -> MatrixRun:
-    """Run every case of ``scenarios``; ``done`` hears of each as it ends."""
+    """Run every case of ``scenarios``, ``jobs`` at a time; ``done`` hears of each as it ends."""
     started = time.perf_counter()
     cases = cases_of(scenarios)
     slots = asyncio.Semaphore(jobs)

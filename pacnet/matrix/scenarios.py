@@ -12,10 +12,12 @@ pellet walled off in a pocket keeps the level from ending when the reachable foo
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pacnet.protocol.models import Direction, GhostState
 from pacnet.protocol.outcome import Outcome
+
+if TYPE_CHECKING:  # the wire models take a third of a second to import: not for --help
+    from pacnet.protocol.models import Direction, GhostState
 
 Tile = tuple[int, int]
 Status = Literal["on the board", "caught", "gone", "not joined"]
@@ -34,7 +36,7 @@ class Ghost:
 
     at: Tile | None = None
     """None: on the pac-man's start tile (where ours stands on a board that does not tick)."""
-    state: GhostState = "normal"
+    state: "GhostState" = "normal"
     arrives: Literal["before the join", "after the move"] = "before the join"
     """When it is put there: on the board before we join, or on the turn after the player
     steers (a ghost that comes to meet us)."""
@@ -53,7 +55,7 @@ class End:
     level: int | None = None
     pellets: int | None = None
     energizers: int | None = None
-    ghost: GhostState | None = None
+    ghost: "GhostState | None" = None
     total_score: int | None = None
     """Every player's score added up (two players on one pellet: it is eaten once)."""
 
@@ -79,10 +81,10 @@ class Scenario:
     title: str
     """What happens, in the article's words."""
     maze: str
-    steer: Direction | None = None
+    steer: "Direction | None" = None
     """The player's one input, given once our pac-man is seen (a key pressed, not held): a
     move that ends FATAL is not retried, and its input is lost."""
-    others: tuple[Direction, ...] = ()
+    others: "tuple[Direction, ...]" = ()
     """Other players on the board, each steering once."""
     ghost: Ghost | None = None
     lives: int | None = None
