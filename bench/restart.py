@@ -40,17 +40,11 @@ from pacnet.bots.counts import FleetCounts  # noqa: E402
 from pacnet.bots.fleet import Bot, Fleet, FleetPlan  # noqa: E402
 from pacnet.client.remote import CallResult  # noqa: E402
 from pacnet.client.tally import percentile  # noqa: E402
+from pacnet.cluster.components import free_port  # noqa: E402
 from pacnet.cmdline.logs import configure_logging  # noqa: E402
 
 RUN_LIMIT = 600.0
 """Seconds the fleet may play at most; the benchmark stops it when it has its figures."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def start_server(port: int, state: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
 
+from pacnet.cluster.components import free_port
 from pacnet.faults.admin import AdminClient, AdminEndpoint
 from pacnet.protocol.models import GhostState
 from pacnet.server.config import ServerConfig, ServerLimits
@@ -132,10 +132,7 @@ def ghost_at_start(server: BoardServer, state: GhostState = "normal") -> None:
 @pytest.fixture
 def closed_port() -> int:
     """A port on 127.0.0.1 where nothing listens (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    return free_port()
 
 
 class RawClient:

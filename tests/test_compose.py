@@ -7,7 +7,6 @@ Grafana dashboard it ships."""
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.cluster.components import free_port
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.server.config import ServerConfig
@@ -60,12 +60,6 @@ def test_promtool_accepts_the_prometheus_configuration() -> None:
         [promtool, "check", "config", str(PROMETHEUS_CONFIG)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def query(port: int, expr: str) -> dict[str, Any]:

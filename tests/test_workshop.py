@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.cluster.components import free_port
 from pacnet.faults.admin import AdminClient
 from tests.conftest import MS, ROOT
 
@@ -21,9 +22,7 @@ from tests.conftest import MS, ROOT
 def two_free_ports() -> int:
     """A port whose next one is free too."""
     for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
+        port = free_port()
         if port < 65534 and all(free(p) for p in (port, port + 1)):
             return port
     raise AssertionError("no two free ports in a row")
