@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pacnet.chaos.switchboard import AdminSwitchboard, Target
 from pacnet.client.play import article_loop
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.retry import DEFAULT_RETRIES
 from pacnet.client.view import View
-from pacnet.faults.admin import AdminClient
 from pacnet.faults.spec import Domain
 from pacnet.matrix.board import Runs, place_ghost, set_lives, truth
 from pacnet.matrix.judge import Observed, judge
@@ -156,11 +156,12 @@ async def run_case(case: Case, maze: Path, *, index: int = 0) -> CaseResult:
         if ghost is not None and ghost.arrives == "before the join":
             place_ghost(server, ghost)
         us = Player(_board(proxy.url, PLAYER, index))
-        admins = {
-            Domain.SERVER: (server.url, server.admin.token),
-            Domain.NETWORK: (proxy.url, proxy.admin.token),
-        }
-        await _switch_on(provocation, us.board, admins)
+        # No flag gives these tokens: the matrix reads them off the components it started.
+        switchboard = AdminSwitchboard(
+            Target("server", server.url, server.admin.token, token_flag=""),
+            Target("proxy", proxy.url, proxy.admin.token, token_flag=""),
+        )
+        await _switch_on(provocation, us.board, switchboard)
         others = [
             Player(_board(proxy.url, f"p{n + 2}", index)) for n in range(len(scenario.others))
         ]
@@ -212,22 +213,18 @@ def _board(url: str, user: str, index: int) -> RemoteBoard:
 
 
 async def _switch_on(
-    provocation: Provocation, board: RemoteBoard, admins: dict[Domain, tuple[str, str]]
+    provocation: Provocation, board: RemoteBoard, switchboard: AdminSwitchboard
 ) -> None:
     """Switch the case's fault on in its own domain: the client's on its board, the
-    server's through the server's ``/admin``, the network's through the proxy's, as
-    ``pacnet chaos`` does."""
+    server's and the network's through ``pacnet chaos``'s switchboard (``SwitchError`` if
+    one refuses it)."""
     fault = provocation.fault
     if fault is None:
         return
     if fault.domain is Domain.CLIENT:
         board.faults.add(fault, asyncio.get_running_loop().time())
-        return
-    url, token = admins[fault.domain]
-    async with AdminClient(url, token) as admin:
-        reply = await admin.add(fault)
-    if not reply.ok:
-        raise RuntimeError(f"the {fault.domain} refused {fault.describe()}: {reply.error}")
+    else:
+        await switchboard.add(fault)
 
 
 def _attempts(result: CallResult[OkReply]) -> tuple[Outcome, ...]:
