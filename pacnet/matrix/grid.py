@@ -15,6 +15,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from pacnet.client.report import outcome_text
 from pacnet.matrix.case import CaseResult
 from pacnet.matrix.command import MatrixRun
 from pacnet.matrix.provoke import WAYS, Way
@@ -32,7 +33,7 @@ def _steps(outcome: Outcome) -> str:
 
 def _heading(outcome: Outcome) -> Text:
     """``UNKNOWN`` in its colour, and under it the steps its faults break."""
-    text = Text(outcome.value, style=f"bold {outcome.colour}")
+    text = outcome_text(outcome)
     text.append(f"\n{_steps(outcome)}", style="dim")
     return text
 
@@ -81,8 +82,7 @@ def calls_grid(results: Sequence[CaseResult], title: str) -> Table:
 def _way(way: Way) -> tuple[Text, str, str]:
     """A row's heading: the outcome in its colour, the step its fault breaks, the domain."""
     step = way.step
-    outcome = Text(way.outcome.value, style=f"bold {way.outcome.colour}")
-    return outcome, str(step.value) if step is not None else "-", way.domain
+    return outcome_text(way.outcome), str(step.value) if step is not None else "-", way.domain
 
 
 def scenarios_grid(results: Sequence[CaseResult]) -> Table:
