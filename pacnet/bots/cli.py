@@ -17,6 +17,7 @@ from pacnet.bots.strategies import SHIPPED, StrategyError, load_strategy
 from pacnet.cmdline.args import (
     EXIT_USAGE,
     fail,
+    missing_directory,
     non_negative_seconds,
     positive_float,
     positive_int,
@@ -141,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
 def _output_problem(args: argparse.Namespace) -> str | None:
     """Why --json or --plot cannot be written, before any bot plays (None: they can)."""
     for flag, path in (("--json", args.json), ("--plot", args.plot)):
-        if path is not None and not path.parent.is_dir():
-            return f"{flag}: no directory {str(path.parent)!r} to write {path.name} in"
+        if (problem := missing_directory(flag, path)) is not None:
+            return problem
     if args.plot is not None:
         try:
             require_matplotlib()

@@ -11,6 +11,7 @@ import importlib.util
 import math
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -30,6 +31,14 @@ def fail(prog: str, message: str) -> int:
     """Print ``prog: error: message`` on stderr; returns the exit status 1."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     return 1
+
+
+def missing_directory(flag: str, path: Path | None) -> str | None:
+    """Why ``flag``'s output file ``path`` cannot be written, said before the work that fills
+    it begins (None: it can be, or was not asked for). The caller fails with it, exit 2."""
+    if path is not None and not path.parent.is_dir():
+        return f"{flag}: no directory {str(path.parent)!r} to write {path.name} in"
+    return None
 
 
 # --- argument types ---

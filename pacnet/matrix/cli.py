@@ -6,7 +6,7 @@ projector."""
 import argparse
 from pathlib import Path
 
-from pacnet.cmdline.args import EXIT_USAGE, fail, positive_int
+from pacnet.cmdline.args import EXIT_USAGE, fail, missing_directory, positive_int
 from pacnet.matrix.scenarios import BY_NAME
 
 PROG = "pacnet matrix"
@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the matrix; exit 0 if every case passed, 1 if one failed, 2 for a bad flag."""
-    if args.json is not None and not args.json.parent.is_dir():
-        fail(PROG, f"--json: no directory {str(args.json.parent)!r} to write {args.json.name} in")
+    if (problem := missing_directory("--json", args.json)) is not None:
+        fail(PROG, problem)
         return EXIT_USAGE
     # Imported here, not above: `pacnet matrix --help` has no use for the server, the client
     # or the console, which take most of a second to import.
