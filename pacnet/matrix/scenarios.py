@@ -110,6 +110,15 @@ _LOOP = ("join", "find", "move", "findAll")
 _CATCH = ("join", "find", "move", "findAll", "remove")
 _FATAL_MOVE = ("move", Outcome.FATAL)
 _FATAL_JOIN = ("join", Outcome.FATAL)
+_GHOST_WALLED_IN = """
+#####
+#P_.#
+#####
+#G###
+#####
+"""
+"""A corridor with Blinky walled in below it, out of play until the matrix puts it on our
+pac-man's tile (``Ghost``): the maze of each scenario where a ghost catches us."""
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -164,13 +173,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="ghost",
         title="meet a ghost",
-        maze="""
-#####
-#P_.#
-#####
-#G###
-#####
-""",
+        maze=_GHOST_WALLED_IN,
         steer="right",
         ghost=Ghost(arrives="after the move"),
         ticking=False,
@@ -201,13 +204,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="last-life",
         title="lose the last life",
-        maze="""
-#####
-#P_.#
-#####
-#G###
-#####
-""",
+        maze=_GHOST_WALLED_IN,
         steer="right",
         ghost=Ghost(arrives="after the move"),
         lives=1,
@@ -275,13 +272,7 @@ _P#._
     Scenario(
         name="start-ghost",
         title="join while a ghost sits on the start tile",
-        maze="""
-#####
-#P_.#
-#####
-#G###
-#####
-""",
+        maze=_GHOST_WALLED_IN,
         ghost=Ghost(arrives="before the join"),
         ticking=False,
         turns=4,
