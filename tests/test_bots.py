@@ -267,7 +267,7 @@ async def test_the_bots_report_to_the_room_and_start_afresh_at_a_new_exercise(
     stop = asyncio.Event()
 
     def players() -> dict[str, PlayerReport]:
-        view = server.game.room.view(time.monotonic())
+        view = server.game.reports.view(time.monotonic())
         return {p.user_id: p for p in view.players}
 
     def reported(player: PlayerReport) -> int:

@@ -277,7 +277,7 @@ EVERY_FLAG = {
     "KIND": "delay", "--direction": "request", "--probability": "0.5", "--action": "move",
     "--user": "8765309", "--connection": "4", "--skip": "2", "--count": "3", "--duration": "60",
     "--delay-ms": "250", "--jitter-ms": "50", "--corruption": "schema", "--crash": "abort",
-    "--id": "mine",
+    "--id": "mine", "--room": "arcade",
 }  # fmt: skip
 """A value for every argument of ``add``, none of them a field's default."""
 
@@ -289,7 +289,8 @@ def test_each_add_flag_sets_its_own_field_of_the_fault() -> None:
     fault = fault_from(args)
     assert fault.model_dump(mode="json") == {
         "id": "mine", "kind": "delay", "direction": "request", "probability": 0.5,
-        "action": "move", "user": "8765309", "connection": 4, "skip": 2, "count": 3,
+        "action": "move", "user": "8765309", "connection": 4, "room": "arcade", "skip": 2,
+        "count": 3,
         "durationS": 60, "delayMs": 250, "jitterMs": 50, "corruption": "schema", "crash": "abort",
     }  # fmt: skip
     for name, field in Fault.model_fields.items():  # so no flag fell on another's field

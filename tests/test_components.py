@@ -67,6 +67,12 @@ def port_of(server: BoardServer) -> int:
     return int((server.url or "").rsplit(":", 1)[1])
 
 
+def sessions(server: BoardServer, room: str) -> set[str]:
+    """The users on ``room``'s board at ``server`` (none if it is not open there)."""
+    opened = server.rooms.get(room)
+    return set(opened.game.sessions) if opened is not None else set()
+
+
 async def up(haproxy: HAProxy, name: str, status: str) -> None:
     """Until HAProxy's health checks say ``name`` is ``status`` (UP, DOWN), a few seconds."""
     deadline = time.monotonic() + 5000 * MS
@@ -107,15 +113,16 @@ async def test_haproxy_sends_a_rooms_connections_where_its_map_says_changed_whil
                                 ready_port=port)  # fmt: skip
         try:
             await up(haproxy, "s2", "UP")
-            url = f"ws://127.0.0.1:{port}/rooms/lobby"
+            url = f"ws://127.0.0.1:{port}/rooms/arcade"
             async with RemoteBoard(url, "before") as board:
                 assert (await board.join()).ok
-            assert "before" in s1.game.sessions, "a room the map does not name: the default"
-            answer = haproxy.runtime(f"add map {tmp_path}/rooms.map lobby s2")
+            assert s2.rooms.get("arcade") is None
+            assert "before" in sessions(s1, "arcade"), "a room the map does not name: default"
+            answer = haproxy.runtime(f"add map {tmp_path}/rooms.map arcade s2")
             assert answer.strip() == "", answer
             async with RemoteBoard(url, "after") as board:
                 assert (await board.join()).ok
-            assert "after" in s2.game.sessions, "the map, changed while HAProxy runs"
-            assert "after" not in s1.game.sessions
+            assert "after" in sessions(s2, "arcade"), "the map, changed while HAProxy runs"
+            assert "after" not in sessions(s1, "arcade")
         finally:
             haproxy.stop()

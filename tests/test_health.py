@@ -50,18 +50,18 @@ def test_a_game_that_cannot_be_saved_is_unhealthy_until_it_can(
     server = server_process("--state", str(state), "--snapshot-interval", "0.1")
     assert healthz(server.url)[0] == 200
     with sqlite3.connect(state) as db:  # the store breaks under the running server
-        db.execute("DROP TABLE snapshot")
+        db.execute("DROP TABLE room_snapshot")
     until(lambda: healthz(server.url)[0] == 503, 3000 * MS)
     body = healthz(server.url)[1]
     assert body["status"] == "unavailable"
     assert body["reason"].startswith("the game cannot be saved: cannot write ")
-    assert "no such table: snapshot" in body["reason"]
+    assert "no such table: room_snapshot" in body["reason"]
     time.sleep(0.5)  # several more failed snapshots: logged once, not each time
     assert [e["event"] for e in server.events()].count("snapshot_failed") == 1
     with sqlite3.connect(state) as db:  # repaired: the next snapshot succeeds
         db.execute(
-            "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), schema INTEGER NOT "
-            "NULL, layout TEXT NOT NULL, taken_at REAL NOT NULL, data TEXT NOT NULL)"
+            "CREATE TABLE room_snapshot (room TEXT PRIMARY KEY, schema INTEGER NOT NULL, "
+            "layout TEXT NOT NULL, taken_at REAL NOT NULL, data TEXT NOT NULL)"
         )
     until(lambda: healthz(server.url)[0] == 200, 3000 * MS)
     assert any(e["event"] == "snapshot_recovered" for e in server.events())

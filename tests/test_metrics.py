@@ -64,9 +64,15 @@ async def test_the_metrics_count_what_the_server_did() -> None:
     assert seen["pacnet_faults_fired_total", fired] == 2, "counted though the fault is spent"
     assert seen["pacnet_users", ()] == 1
     # The room's outcomes as the client reported them: the projector's rates and grid.
-    assert seen["pacnet_room_calls_total", (("outcome", "SUCCESS"),)] == 4  # 3 finds, a findAll
-    assert seen["pacnet_room_calls_total", (("outcome", "FATAL"),)] == 2
-    assert seen["pacnet_room_exercise_calls", (("action", "find"), ("outcome", "SUCCESS"))] == 3
+    main = ("room", "main")
+    assert (
+        seen["pacnet_room_calls_total", (("outcome", "SUCCESS"), main)] == 4
+    )  # 3 finds, 1 findAll
+    assert seen["pacnet_room_calls_total", (("outcome", "FATAL"), main)] == 2
+    grid = (("action", "find"), ("outcome", "SUCCESS"), main)
+    assert seen["pacnet_room_exercise_calls", grid] == 3
+    assert seen["pacnet_rooms", ()] == 1
+    assert seen["pacnet_room_users", (main,)] == 1
     assert seen["pacnet_connections", ()] == 1  # the scrape is not a WebSocket
     for name in ("keepalive_expiries", "tick_overruns", "snapshot_failures", "connections_cut",
                  "connections_refused"):  # fmt: skip

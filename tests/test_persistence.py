@@ -17,7 +17,7 @@ from pacnet.server.board import Board
 from pacnet.server.config import ServerLimits
 from pacnet.server.game import Game
 from pacnet.server.layout import load_layout
-from pacnet.server.store import StateError, StateStore
+from pacnet.server.store import Saved, StateError, StateStore
 from tests.conftest import ServerProcess
 
 
@@ -44,17 +44,37 @@ def test_a_game_snapshot_restores_the_board_and_who_is_on_it() -> None:
     assert back.score > 0
 
 
-def test_the_store_keeps_one_snapshot_and_refuses_another_layouts(tmp_path: Path) -> None:
+def test_the_store_keeps_one_snapshot_a_room_and_refuses_another_layouts(
+    tmp_path: Path,
+) -> None:
     store = StateStore(tmp_path / "state.sqlite")
-    assert store.load("small") is None
-    store.save("small", {"n": 1})
-    store.save("small", {"n": 2})
-    assert store.load("small") == {"n": 2}
+    assert store.load("main", "small") is None
+    store.save([Saved("main", "small", {"n": 1}), Saved("alpha", "small", {"n": 10})])
+    store.save([Saved("main", "small", {"n": 2})])
+    assert store.load("main", "small") == {"n": 2}
+    assert store.load("alpha", "small") == {"n": 10}
+    assert store.load("beta", "small") is None
     with pytest.raises(StateError, match="on the 'small' maze, not 'classic'") as refused:
-        store.load("classic")
+        store.load("main", "classic")
     assert "a new game (--no-state)" in str(refused.value)  # the way out, named
-    rows = sqlite3.connect(tmp_path / "state.sqlite").execute("SELECT COUNT(*) FROM snapshot")
-    assert rows.fetchone() == (1,)
+    rows = sqlite3.connect(tmp_path / "state.sqlite").execute("SELECT COUNT(*) FROM room_snapshot")
+    assert rows.fetchone() == (2,)
+
+
+def test_a_file_from_before_rooms_is_the_default_rooms_game(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path, isolation_level=None)  # the table such a file has, and its row
+    old.execute(
+        "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), schema INTEGER NOT "
+        "NULL, layout TEXT NOT NULL, taken_at REAL NOT NULL, data TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO snapshot VALUES (1, 1, 'small', 0, '{\"n\": 7}')")
+    old.close()
+    store = StateStore(path)
+    assert store.load("main", "small") == {"n": 7}
+    assert store.load("alpha", "small") is None  # it was one game: the default room's
+    store.save([Saved("main", "small", {"n": 8})])
+    assert store.load("main", "small") == {"n": 8}  # the room's own row, once saved
 
 
 def test_a_file_that_is_not_a_state_store_is_a_one_line_error(tmp_path: Path) -> None:
@@ -112,6 +132,6 @@ async def test_a_graceful_stop_saves_the_last_moment(
         assert (await bob.join()).ok
     first.signal(signal.SIGTERM)
     assert first.process.wait(timeout=10) == 0
-    restored = StateStore(state).load("small")
+    restored = StateStore(state).load("main", "small")
     assert restored is not None
     assert [user for user, _ in restored["sessions"]] == ["bob"]

@@ -196,7 +196,7 @@ async def test_the_report_counts_a_retried_call_once_by_how_it_ended(
     since = await calls_made(page)
     async with asyncio.timeout(WAIT / 1000):
         while True:  # a report made after the retry
-            room = server.game.room.view(time.monotonic())
+            room = server.game.reports.view(time.monotonic())
             mine = [p for p in room.players if p.user_id == "alice"]
             reported = {(c.action, c.outcome): c.calls for c in mine[0].counts} if mine else {}
             if sum(reported.values()) >= since:

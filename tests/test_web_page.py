@@ -496,7 +496,7 @@ async def test_the_page_reports_its_outcomes_for_the_projector(
     )
     async with asyncio.timeout(WAIT / 1000):
         while True:
-            room = server.game.room.view(time.monotonic())
+            room = server.game.reports.view(time.monotonic())
             mine = [p for p in room.players if p.user_id == "alice"]
             reported = {(c.action, c.outcome): c.calls for c in mine[0].counts} if mine else {}
             if reported.get(("findAll", Outcome.FATAL)) == 3:
@@ -515,7 +515,7 @@ async def test_c_clears_the_pages_screen_not_what_the_room_hears(
     page = await playing(open_page, server, "alice")
 
     def alice() -> tuple[int, int]:
-        view = server.game.room.view(time.monotonic())
+        view = server.game.reports.view(time.monotonic())
         for player in view.players:
             if player.user_id == "alice":
                 found = sum(c.calls for c in player.counts if c.outcome is Outcome.SUCCESS)

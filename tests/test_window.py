@@ -499,7 +499,7 @@ async def test_a_window_reports_its_outcomes_every_second() -> None:
     opened_ms = int(time.time() * 1000)
     async with running_server(ServerConfig(port=0, layout="small", seed=1)) as server:
         report = await run_window(server.url or "", "reporting", exit_after=2500 * MS)
-        room = server.game.room.view(now=asyncio.get_running_loop().time())
+        room = server.game.reports.view(now=asyncio.get_running_loop().time())
     (player,) = room.players
     reported = {(c.action, c.outcome): c.calls for c in player.counts}
     assert (

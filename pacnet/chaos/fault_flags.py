@@ -81,6 +81,7 @@ FAULT_ARGUMENTS = (
     FaultArgument("action", "--action", "only requests of this action", "ACTION"),
     FaultArgument("user", "--user", "only requests of this user", "USER_ID"),
     FaultArgument("connection", "--connection", "only this connection", "N", whole_number),
+    FaultArgument("room", "--room", "only requests in this room", "ROOM"),
     FaultArgument("skip", "--skip", "let this many matches pass first", "N", whole_number),
     FaultArgument("count", "--count", "fire at most this many times", "N", whole_number),
     FaultArgument("duration_s", "--duration", "switch off after this long", "SECONDS",

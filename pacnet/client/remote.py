@@ -60,6 +60,7 @@ from pacnet.protocol.models import (
     RequestBase,
 )
 from pacnet.protocol.outcome import Outcome, Step
+from pacnet.protocol.rooms import room_of
 
 R = TypeVar("R", bound=OkReply, covariant=True)
 
@@ -145,6 +146,8 @@ class RemoteBoard:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.url = url
+        self.room = room_of(url)
+        """The room it plays in: the one its URL names (``pacnet.protocol.rooms``)."""
         self.user_id = user_id
         self.timeouts = timeouts or Timeouts()
         self.tally = OutcomeTally()
@@ -268,7 +271,7 @@ class RemoteBoard:
         return await self._call(LeaveRequest)
 
     async def report(self, exercise: int, seq: int, counts: list[CallCount]) -> CallResult[OkReply]:
-        """Tell the server how our calls ended, for the room's view (``pacnet.server.room``).
+        """Tell the server how our calls ended, for the room's view (``pacnet.server.reports``).
 
         One attempt, never retried and not counted among our calls: the counts are cumulative,
         so the next report makes good a lost one, and ``seq`` (counting up) lets the server
@@ -393,7 +396,7 @@ class RemoteBoard:
             Offline: OFFLINE fired (before anything is sent).
             ApplyFailed: APPLY_FAILS fired (after a valid reply came).
         """
-        message = Message(action=request.action, user=request.user_id)
+        message = Message(action=request.action, user=request.user_id, room=self.room)
         loop = asyncio.get_running_loop()
         for fault in self.faults.fire((kind,), message, loop.time()):
             _log_of(request).info(

@@ -1,5 +1,5 @@
 """Reporting how our calls ended, for the room's view: only the client knows (UNKNOWN is its
-verdict), so it tells the server every ``REPORT_EVERY`` seconds (``pacnet.server.room`` says
+verdict), so it tells the server every ``REPORT_EVERY`` seconds (``pacnet.server.reports`` says
 how a lost or late report does no harm)."""
 
 import asyncio

@@ -30,6 +30,7 @@ class Message:
     user: str | None = None
     connection: int | None = None
     direction: Direction | None = None
+    room: str | None = None
 
 
 @dataclass(slots=True)
@@ -182,5 +183,7 @@ def _matches(fault: Fault, message: Message) -> bool:
     if fault.action is not None and fault.action != message.action:
         return False
     if fault.user is not None and fault.user != message.user:
+        return False
+    if fault.room is not None and fault.room != message.room:
         return False
     return fault.connection is None or fault.connection == message.connection

@@ -16,6 +16,7 @@ from pydantic import Field, Strict, model_validator
 
 from pacnet.protocol.models import Identifier, WireModel
 from pacnet.protocol.outcome import Step
+from pacnet.protocol.rooms import RoomName
 
 
 class Domain(StrEnum):
@@ -150,7 +151,7 @@ Seconds = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 class Fault(WireModel):
     """One fault, as a facilitator switches it on.
 
-    The filters (``action``, ``user``, ``connection``) narrow what it hits; ``skip`` lets
+    The filters (``action``, ``user``, ``connection``, ``room``) narrow what it hits; ``skip`` lets
     the first matching messages by; ``count`` and ``durationS`` end it. For example "the
     next move of user 8765309" is ``{kind, action: "move", user: "8765309", count: 1}`` and
     "the third reply on connection 4" is ``{kind, direction: "reply", connection: 4,
@@ -170,6 +171,7 @@ class Fault(WireModel):
     connection: Count | None = Field(
         default=None, ge=1, description="Only this connection (as the injector numbers them)."
     )
+    room: RoomName | None = Field(default=None, description="Only requests in this room.")
     skip: Count = Field(default=0, ge=0, description="Let this many matches pass first.")
     count: Count | None = Field(default=None, ge=1, description="Fire at most this many times.")
     duration_s: Seconds | None = Field(
@@ -221,7 +223,7 @@ class Fault(WireModel):
             parts.append(self.crash.value)
         if self.probability < 1:
             parts.append(f"{self.probability:.0%}")
-        for label, value in (("action", self.action), ("user", self.user)):
+        for label, value in (("action", self.action), ("user", self.user), ("room", self.room)):
             if value is not None:
                 parts.append(f"{label}={value}")
         if self.connection is not None:

@@ -11,6 +11,7 @@ One file per message, named by the schema's title::
                           discriminated on ``status`` (one per action)
     JoinReply.json        one per success reply type (OkReply is ping's and leave's)
     ErrorReply.json       the refusal of any request
+    LobbyView.json        what ``GET /lobby`` answers: the rooms a server holds
 
 The schemas say what pacnet's decoders accept (pydantic's validation mode), with one
 adjustment: the union tag (a request's ``action``, a reply's ``status``) is required. The
@@ -34,8 +35,9 @@ from pacnet.protocol.models import (
     ErrorReply,
     OkReply,
     Request,
-    RequestBase,
+    WireModel,
 )
+from pacnet.protocol.rooms import LobbyView
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 """The JSON Schema dialect pydantic emits."""
@@ -66,6 +68,7 @@ def schemas() -> dict[str, Schema]:
     ]
     for reply_model in reply_models:
         found[f"{reply_model.__name__}.json"] = _model_schema(reply_model)
+    found["LobbyView.json"] = _model_schema(LobbyView)
     return found
 
 
@@ -184,7 +187,7 @@ def generator_cli(
     return 0
 
 
-def _model_schema(model: type[RequestBase] | type[OkReply] | type[ErrorReply]) -> Schema:
+def _model_schema(model: type[WireModel]) -> Schema:
     schema = model.model_json_schema(by_alias=True, schema_generator=_Generator)
     return _finish(schema, title=model.__name__, description=None)
 

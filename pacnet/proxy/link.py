@@ -16,6 +16,7 @@ from websockets.frames import EXTERNAL_CLOSE_CODES, CloseCode
 from websockets.protocol import State
 
 from pacnet.faults.spec import Direction
+from pacnet.protocol.rooms import DEFAULT_ROOM
 from pacnet.proxy.policy import Plan, RequestMemory
 
 MAX_HELD = 1000
@@ -35,6 +36,8 @@ class Link:
     tasks: asyncio.TaskGroup | None = None
     side_channel: bool = False
     """A read-only feed of the server's (keepalive, truth): relayed untouched."""
+    room: str = DEFAULT_ROOM
+    """The room it plays in (a fault may name one)."""
 
     def ends(self, direction: Direction) -> tuple[Connection, Connection]:
         """(source, sink) of ``direction``."""

@@ -53,6 +53,7 @@ from pacnet.protocol.feeds import (
     TRAFFIC_PATH,
     TRUTH_PATH,
 )
+from pacnet.protocol.rooms import RoomNameError, split_room
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.link import Link
 from pacnet.proxy.metrics import ProxyCollector
@@ -61,7 +62,7 @@ from pacnet.proxy.traffic import ProxyStatistics, Traffic
 from pacnet.web.site import Site, is_page_request, respond
 
 SIDE_CHANNELS = frozenset({KEEPALIVE_PATH, TRUTH_PATH, ROOM_PATH, BOARD_PATH})
-"""The server's read-only feeds, relayed without faults: a workshop's window reads the
+"""The server's read-only feeds (of any room), relayed without faults: a workshop's window reads the
 server's truth and keepalive table through the proxy, and a fault meant for the game must
 not make the truth about it disappear. (As if the facilitator ran a second, clean wire.)"""
 
@@ -175,8 +176,12 @@ class Proxy:
             return refused
         if urlsplit(request.path).path == TRAFFIC_PATH:
             return None  # the proxy's own feed: nothing to open upstream
+        try:
+            _, within = split_room(urlsplit(request.path).path)
+        except RoomNameError as exc:
+            return connection.respond(HTTPStatus.NOT_FOUND, f"{exc}\n")
         number = next(self._numbers)
-        side_channel = urlsplit(request.path).path in SIDE_CHANNELS
+        side_channel = within in SIDE_CHANNELS
         fault = None if side_channel else self.network.refusal(number, self._clock())
         if fault is not None:
             self._count(refused=1)
@@ -233,8 +238,8 @@ class Proxy:
         if pending is None:  # lost between its handshake and now: its upstream is gone too
             return
         number, upstream = pending
-        side_channel = urlsplit(path).path in SIDE_CHANNELS
-        link = Link(number, websocket, upstream, side_channel=side_channel)
+        room, within = split_room(urlsplit(path).path)
+        link = Link(number, websocket, upstream, side_channel=within in SIDE_CHANNELS, room=room)
         where = peer(websocket)
         log.info("connection_opened", connection=number, peer=where, path=path)
         self._count(accepted=1, connections=1)
@@ -252,7 +257,7 @@ class Proxy:
         out on ``link``: at once, or held for its delay."""
         self._count(**{"requests" if direction is Direction.REQUEST else "replies": 1})
         seen = link.memory.look(frame, direction)
-        message = Message(seen.action, seen.user, link.number, direction)
+        message = Message(seen.action, seen.user, link.number, direction, link.room)
         now = self._clock()
         plan = self.network.plan(frame, message, now)
         for fault in plan.faults:

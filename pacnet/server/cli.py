@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--max-users", type=positive_int, default=limits.max_users, metavar="USERS",
-        help="users the board holds before joins get OVERLOADED (%(default)s)",
+        help="users each room's board holds before joins get OVERLOADED (%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-rooms", type=positive_int, default=limits.max_rooms, metavar="ROOMS",
+        help="rooms open at once, the default room included; another is refused (%(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--send-timeout", type=positive_float, default=limits.send_timeout, metavar="SECONDS",
@@ -114,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         limits = ServerLimits(
             keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
-            max_users=args.max_users, max_connections=args.max_connections,
+            max_users=args.max_users, max_rooms=args.max_rooms,
+            max_connections=args.max_connections,
             max_connections_per_peer=args.max_connections_per_peer,
             send_timeout=args.send_timeout, handshake_timeout=args.handshake_timeout,
             max_wait=args.max_wait, overload_wait=args.overload_wait,

@@ -27,6 +27,13 @@ class ServerLimits:
     """Users one board holds; a join past it is refused with OVERLOADED (retryable: someone
     may leave). Sized for the thousands of bots later issues bring to one server."""
 
+    max_rooms: int = 32
+    """Rooms one server holds open at once, the default room included; a connection to a
+    room past it is refused at its handshake with HTTP 503. An empty room costs little (its
+    board ticks: 32 classic boards take about 2% of a core at 60 Hz); the limit is there so
+    that a client cannot open rooms without end. A workshop of a hundred at tables of five
+    needs twenty."""
+
     max_connections: int | None = None
     """Connections open at once, of every kind (the game's, the feeds', the admin's); one more
     is refused at its handshake with HTTP 503. None: the open-file limit less 64 for the
@@ -76,6 +83,8 @@ class ServerLimits:
             raise ValueError("burst must be at least 1 request")
         if self.max_users < 1:
             raise ValueError("max users must be at least 1")
+        if self.max_rooms < 1:
+            raise ValueError("max rooms must be at least 1")
         if self.max_wait < 0 or not 0 <= self.overload_wait <= (self.max_wait or inf):
             raise ValueError("the waits must be >= 0 s, the overload wait at most the longest")
         if self.send_timeout <= 0 or self.handshake_timeout <= 0:

@@ -39,8 +39,10 @@ _AT: dict[Stage, tuple[FaultKind, ...]] = {
 class ServerFaults:
     """A pipeline hook that injects the server's faults from ``faults``."""
 
-    def __init__(self, faults: FaultSet) -> None:
+    def __init__(self, faults: FaultSet, *, room: str | None = None) -> None:
         self.faults = faults
+        self.room = room
+        """The room whose requests it sees (a fault may name one)."""
 
     def __call__(self, stage: Stage, exchange: Exchange) -> None:
         if not self.faults:
@@ -49,7 +51,9 @@ class ServerFaults:
         if kinds is None:
             return
         _, action, user = exchange.identity()
-        message = Message(action=action, user=user, connection=exchange.connection.id)
+        message = Message(
+            action=action, user=user, connection=exchange.connection.id, room=self.room
+        )
         for fault in self.faults.fire(kinds, message, exchange.now, first=True):
             log.info(
                 "fault_injected", domain="server", fault=fault.id, kind=fault.kind.value,

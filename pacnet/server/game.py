@@ -17,7 +17,7 @@ from pacnet.server.config import ServerLimits
 from pacnet.server.idempotency import IdempotencyCache
 from pacnet.server.keepalive import KeepaliveTable, suspect_after_s
 from pacnet.server.pieces import KINDS, Piece, pacman_name
-from pacnet.server.room import Room
+from pacnet.server.reports import Reports
 from pacnet.server.throttle import Throttle
 
 
@@ -65,7 +65,7 @@ class Game:
         self.board = board
         self.limits = limits
         self.keepalive = KeepaliveTable(limits.keepalive_timeout)
-        self.room = Room()
+        self.reports = Reports()
         """How the players' calls ended, as they report them (the projector's view)."""
         self.throttle = Throttle(limits.rate, limits.burst)
         self.sessions: dict[str, Session] = {}
@@ -264,7 +264,7 @@ class Game:
 
     def _drop(self, user_id: str) -> None:
         self.sessions.pop(user_id, None)
-        self.room.forget(user_id)
+        self.reports.forget(user_id)
         self.replies.forget(user_id)
         self.keepalive.forget(user_id)
         self.board.remove(pacman_name(user_id))

@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from pacnet.feeds.metrics import counter, faults_fired
-from pacnet.protocol.models import CallCount
+from pacnet.server.reports import Reports
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 """Seconds from a frame's arrival to its reply being written: a localhost request takes a tenth
@@ -61,6 +61,18 @@ class ServerCounts:
 
 
 @dataclass(frozen=True)
+class RoomFigures:
+    """What the metrics read of one room."""
+
+    name: str
+    users: int
+    reports: Reports
+    """Its calls, as its players report them: ``charted`` (the article calls since the
+    start, by outcome, as the reports' growth says) and ``totals()`` (the current exercise's,
+    as the projector's grid shows them)."""
+
+
+@dataclass(frozen=True)
 class Sources:
     """Where the collector reads the server's state at scrape time."""
 
@@ -78,10 +90,8 @@ class Sources:
     """Seconds late the server's loop last fired a timer."""
     faults_fired: Callable[[], dict[tuple[str, str], int]]
     """(step, kind) -> times fired, since the start."""
-    room_totals: Callable[[], list[CallCount]]
-    """The room's calls in the current exercise, as the projector's grid shows them."""
-    room_calls: Callable[[], dict[str, int]]
-    """The room's article calls since the start, by outcome, as the reports' growth says."""
+    rooms: Callable[[], list[RoomFigures]]
+    """Every room open: its users and its players' reports."""
 
 
 class ServerCollector(Collector):
@@ -113,7 +123,14 @@ class ServerCollector(Collector):
         yield GaugeMetricFamily(
             "pacnet_connections", "Connections open now, every kind.", value=s.connections()
         )
-        yield GaugeMetricFamily("pacnet_users", "Users on the board now.", value=s.users())
+        rooms = s.rooms()
+        yield GaugeMetricFamily("pacnet_users", "Users on the boards now.", value=s.users())
+        yield GaugeMetricFamily("pacnet_rooms", "Rooms open now.", value=len(rooms))
+        users = GaugeMetricFamily("pacnet_room_users", "Users on each room's board now.",
+                                  labels=["room"])  # fmt: skip
+        for room in rooms:
+            users.add_metric([room.name], room.users)
+        yield users
         yield GaugeMetricFamily(
             "pacnet_overloaded", "1 while requests queue: none read on time for a whole "
             "--max-wait (the server sheds them and takes no new players).",
@@ -142,19 +159,20 @@ class ServerCollector(Collector):
         # ended (UNKNOWN is its verdict), so these, not pacnet_requests_total, are the grid and
         # the rates the projector shows.
         reported = CounterMetricFamily(
-            "pacnet_room_calls", "The room's article calls by how they ended, as the clients "
-            "report them (the projector's rates).", labels=["outcome"],
+            "pacnet_room_calls", "Each room's article calls by how they ended, as the clients "
+            "report them (the projector's rates).", labels=["room", "outcome"],
         )  # fmt: skip
-        for outcome, n in s.room_calls().items():
-            reported.add_metric([outcome], n)
-        yield reported
         grid = GaugeMetricFamily(
-            "pacnet_room_exercise_calls", "The room's calls in the current exercise by action "
+            "pacnet_room_exercise_calls", "Each room's calls in its current exercise by action "
             "and outcome, as the clients report them (the projector's grid).",
-            labels=["action", "outcome"],
+            labels=["room", "action", "outcome"],
         )  # fmt: skip
-        for count in s.room_totals():
-            grid.add_metric([count.action, count.outcome.value], count.calls)
+        for room in rooms:
+            for outcome, n in room.reports.charted.items():
+                reported.add_metric([room.name, outcome], n)
+            for count in room.reports.totals():
+                grid.add_metric([room.name, count.action, count.outcome.value], count.calls)
+        yield reported
         yield grid
 
 

@@ -13,7 +13,7 @@ import secrets
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +37,14 @@ from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.actions import ACTIONS
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
+from pacnet.protocol.rooms import (
+    DEFAULT_ROOM,
+    LOBBY_PATH,
+    LobbyRoom,
+    LobbyView,
+    RoomNameError,
+    split_room,
+)
 from pacnet.server.admission import Admission
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig
@@ -44,11 +52,18 @@ from pacnet.server.entities import entity
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
 from pacnet.server.health import Health
-from pacnet.server.layout import load_layout
-from pacnet.server.metrics import RequestFigures, ServerCollector, ServerCounts, Sources
+from pacnet.server.layout import Layout, load_layout
+from pacnet.server.metrics import (
+    RequestFigures,
+    RoomFigures,
+    ServerCollector,
+    ServerCounts,
+    Sources,
+)
 from pacnet.server.pieces import KINDS
 from pacnet.server.pipeline import ConnectionState, Crash, Exchange, Pipeline, StageHook
-from pacnet.server.store import StateError, StateStore
+from pacnet.server.rooms import Room, Rooms, RoomsFull
+from pacnet.server.store import Saved, StateError, StateStore
 from pacnet.server.trace import Truth, log_trace, trace_stages
 from pacnet.web.site import Site, is_page_request, respond
 
@@ -100,7 +115,7 @@ def young_threshold(connections: int, floor: int) -> int:
 
 
 class BoardServer:
-    """A board server: one game, served over WebSocket, ticking at a fixed rate.
+    """A board server: its rooms' games, served over WebSocket, ticking at a fixed rate.
 
     Args:
         config: where to listen, which maze, which limits.
@@ -112,15 +127,12 @@ class BoardServer:
 
     def __init__(self, config: ServerConfig, *, hooks: Sequence[StageHook] = ()) -> None:
         self.config = config
+        self.url: str | None = None
         self.seed = config.seed if config.seed is not None else secrets.randbits(32)
-        layout = load_layout(config.layout)
-        board = Board(
-            layout, random.Random(self.seed), tick_rate=config.tick_rate, calm=config.calm
-        )
-        self.game = Game(board, config.limits)
+        self.layout: Layout = load_layout(config.layout)
+        """The maze every room's board is laid out on."""
         self.store = StateStore(config.state) if config.state is not None else None
-        """Where the game is kept between runs (None: nowhere)."""
-        self._restored = self._restore()
+        """Where the rooms' games are kept between runs (None: nowhere)."""
         self.site = Site()
         """The pages a browser gets on a plain GET: the page to play, its scripts."""
         self.health = Health(time.monotonic())
@@ -132,15 +144,19 @@ class BoardServer:
         # Other hooks (tracing) see each stage before a fault can cut the request short. The
         # fault hook is in the path only while a fault is on: calm costs nothing.
         self._hooks = [*tracing, *hooks]
-        self._fault_hook = ServerFaults(self.faults)
         self.admission = Admission(
             config.limits.max_wait, config.limits.overload_wait, time.monotonic(),
             random.Random(self.seed),
         )  # fmt: skip
-        """Which requests a saturated server still serves."""
-        self.pipeline = Pipeline(self.game, self._hooks, admission=self.admission)
+        """Which requests a saturated server still serves (one loop for every room)."""
+        self.rooms = Rooms(self._make_room, config.limits.max_rooms)
+        """The rooms open, the default room first (``pacnet.server.rooms``)."""
+        self.default_room = self.rooms.open(DEFAULT_ROOM)
+        self.game = self.default_room.game
+        """The default room's game (the one a bare URL plays)."""
+        self.pipeline = self.default_room.pipeline
+        self.truth = self.default_room.truth
         self.faults.on_change = self._hook_faults
-        self.url: str | None = None
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None
         self._stop = asyncio.Event()
@@ -156,24 +172,21 @@ class BoardServer:
             ServerCollector(
                 Sources(
                 requests=self.figures, counts=self.counts,
-                connections=lambda: self.doors.open, users=lambda: len(self.game.sessions),
+                connections=lambda: self.doors.open, users=self.rooms.users,
                 refused=lambda: self.doors.refused, cut=lambda: self.doors.cut,
                 shed=lambda: self.admission.shed,
                 overloaded=lambda: self.admission.overloaded(time.monotonic()),
                 lag=lambda: self.admission.lag,
                 faults_fired=lambda: self.faults.fired,
-                room_totals=self.game.room.totals,
-                room_calls=lambda: self.game.room.charted,
+                rooms=lambda: [
+                    RoomFigures(room.name, len(room.game.sessions), room.game.reports)
+                    for room in self.rooms
+                ],
                 )
             )
         )  # fmt: skip
         """What ``GET /metrics`` says (``pacnet.server.metrics``)."""
         self._young_floor = gc.get_threshold()[0]
-        self._keepalive_feed = Snapshot(lambda now: self.game.keepalive_view(now).model_dump_json())
-        self._room_feed = Snapshot(lambda now: self.game.room.view(now).model_dump_json())
-        self._board_feed = Snapshot(lambda now: self._board_view())
-        self.truth = Truth(tracing=config.trace)
-        """What the server really did with each user's latest requests (when tracing)."""
 
     async def run(self) -> None:
         """Listen, then serve until ``stop()`` (what ``pacnet serve`` does).
@@ -219,11 +232,8 @@ class BoardServer:
             **started_fields(self.admin),
             state=str(self.store.path) if self.store is not None else None,
         )
-        if self._restored:
-            log.info(
-                "state_restored", users=len(self.game.sessions), clock=self.game.board.clock,
-                level=self.game.board.level,
-            )  # fmt: skip
+        if self.default_room.restored:
+            self._log_restored(self.default_room)
         return self.url
 
     async def serve_until_stopped(self) -> None:
@@ -248,58 +258,127 @@ class BoardServer:
         """Answer ``GET /healthz`` and the pages (``pacnet.web``) over plain HTTP; refuse
         ``/admin`` without the token; let every other request open a WebSocket."""
         route = urlsplit(request.path).path
-        if route == METRICS_PATH and is_page_request(request.headers.get("Upgrade")):
+        page = is_page_request(request.headers.get("Upgrade"))
+        if route == HEALTH_PATH:
+            verdict = self.health.check(time.monotonic())
+            body = verdict.body(
+                users=self.rooms.users(), connections=self._connections,
+                clock=self.game.board.clock, rooms=len(self.rooms),
+            )  # fmt: skip
+            status = HTTPStatus.OK if verdict.ready else HTTPStatus.SERVICE_UNAVAILABLE
+            return json_response(connection, status, body)
+        if page and route == METRICS_PATH:
             return metrics_response(connection, self.metrics)
-        if route != HEALTH_PATH:
-            if is_page_request(request.headers.get("Upgrade")):
-                return respond(self.site.page(request.path))
-            if (turned := self.doors.turn_away(connection, time.monotonic())) is not None:
-                return turned
-            return self.admin.process_request(connection, request)
-        verdict = self.health.check(time.monotonic())
-        body = verdict.body(
-            users=len(self.game.sessions), connections=self._connections,
-            clock=self.game.board.clock,
-        )  # fmt: skip
-        status = HTTPStatus.OK if verdict.ready else HTTPStatus.SERVICE_UNAVAILABLE
-        response = connection.respond(status, body)
-        del response.headers["Content-Type"]
-        response.headers["Content-Type"] = "application/json"
-        return response
+        if page and route == LOBBY_PATH:
+            return json_response(connection, HTTPStatus.OK, self.lobby().model_dump_json())
+        try:
+            room, within = split_room(route)
+        except RoomNameError as exc:
+            return connection.respond(HTTPStatus.NOT_FOUND, f"{exc}\n")
+        if page:
+            return respond(self.site.page(within))
+        if (turned := self.doors.turn_away(connection, time.monotonic())) is not None:
+            return turned
+        if not self.admin.owns(route) and self.rooms.get(room) is None:
+            try:
+                self.rooms.open(room)
+            except RoomsFull as exc:
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
+            except StateError as exc:
+                log.error("room_unavailable", room=room, reason=str(exc))
+                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
+        return self.admin.process_request(connection, request)
 
-    def _restore(self) -> bool:
-        """Resume the saved game, if there is one.
+    def lobby(self) -> LobbyView:
+        """What ``GET /lobby`` answers: every room open here."""
+        server = self.name
+        return LobbyView(
+            server=server, max_rooms=self.rooms.max_rooms,
+            rooms=sorted((room.lobby_entry(server) for room in self.rooms), key=_by_name),
+        )  # fmt: skip
+
+    @property
+    def name(self) -> str:
+        """How the lobby names this server: its address (``host:port``) once it listens."""
+        return urlsplit(self.url).netloc if self.url is not None else "?"
+
+    def _make_room(self, name: str) -> Room:
+        """Open the room called ``name``: a board of its own on the server's maze, with its
+        saved game if the store has one.
+
+        Raises:
+            StateError: its saved game cannot be used.
+        """
+        config = self.config
+        # The default room's board draws from the server's seed itself, so a logged seed
+        # replays a single-room server as before; another room's from the seed and its name.
+        rng = random.Random(self.seed if name == DEFAULT_ROOM else f"{self.seed}:{name}")
+        board = Board(self.layout, rng, tick_rate=config.tick_rate, calm=config.calm)
+        game = Game(board, config.limits)
+        pipeline = Pipeline(game, self._room_hooks(name), admission=self.admission)
+        room = Room(name, game, pipeline, Truth(tracing=config.trace))
+        room.feeds = {
+            KEEPALIVE_PATH: Snapshot(lambda now: game.keepalive_view(now).model_dump_json()),
+            ROOM_PATH: Snapshot(lambda now: game.reports.view(now).model_dump_json()),
+            BOARD_PATH: Snapshot(lambda now: _board_view(game)),
+        }
+        room.restored = self._restore(room)
+        if room.restored and self.url is not None:  # (the default room's is logged at start)
+            self._log_restored(room)
+        if self.url is not None:
+            log.info("room_opened", room=name, rooms=len(self.rooms) + 1)
+        return room
+
+    def _room_hooks(self, room: str) -> list[StageHook]:
+        """The hooks of ``room``'s requests: the server's, and its faults while any is on."""
+        if not self.faults:
+            return self._hooks
+        return [*self._hooks, ServerFaults(self.faults, room=room)]
+
+    def _restore(self, room: Room) -> bool:
+        """Resume ``room``'s saved game, if there is one.
 
         Raises:
             StateError: the state file cannot be used.
         """
         if self.store is None:
             return False
-        saved = self.store.load(self.game.board.layout.name)
+        saved = self.store.load(room.name, self.layout.name)
         if saved is None:
             return False
         try:
-            self.game.restore(saved, time.monotonic())
+            room.game.restore(saved, time.monotonic())
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(
-                f"{self.store.path} does not hold a game this server can resume: {exc}"
+                f"{self.store.path} does not hold a game of room {room.name!r} this server "
+                f"can resume: {exc}"
             ) from exc
         return True
 
+    def _log_restored(self, room: Room) -> None:
+        board = room.game.board
+        log.info(
+            "state_restored", room=room.name, users=len(room.game.sessions), clock=board.clock,
+            level=board.level,
+        )  # fmt: skip
+
+    def _snapshots(self, rooms: Iterable[Room]) -> list[Saved]:
+        return [Saved(room.name, self.layout.name, room.game.snapshot()) for room in rooms]
+
     def _save(self) -> None:
         if self.store is not None:
-            self._saved(self.store.save, self.game.board.layout.name, self.game.snapshot())
+            self._saved(self.store.save, self._snapshots(self.rooms))
 
-    async def _save_in_background(self) -> None:
+    async def _save_in_background(self, rooms: Iterable[Room]) -> None:
         if self.store is not None:
-            snapshot, layout = self.game.snapshot(), self.game.board.layout.name
-            await asyncio.to_thread(self._saved, self.store.save, layout, snapshot)
+            saves = self._snapshots(rooms)
+            await asyncio.to_thread(self._saved, self.store.save, saves)
 
-    def _saved(self, save: Callable[[str, dict[str, Any]], None], *args: Any) -> None:
+    def _saved(self, save: Callable[[list[Saved]], None], saves: list[Saved]) -> None:
         """Run ``save``; a failure is logged once and marks the server unhealthy until a
         save succeeds again (the game goes on: players lose nothing until it crashes)."""
         try:
-            save(*args)
+            save(saves)
         except StateError as exc:
             self.counts.snapshot_failures += 1
             if self.health.save_failed(str(exc)):
@@ -310,19 +389,11 @@ class BoardServer:
             log.info("snapshot_recovered")
 
     def _hook_faults(self) -> None:
-        """Put the fault hook in the request path while any fault is on, and out of it when
-        none is. A new list each time: a request being handled keeps the one it started with."""
-        self.pipeline.hooks = [*self._hooks, self._fault_hook] if self.faults else self._hooks
-
-    def _board_view(self) -> str:
-        """The whole board for spectators."""
-        board, flashing = self.game.board, self.game.board.flashing()
-        view = {
-            "clock": board.clock, "level": board.level, "width": board.layout.width,
-            "height": board.layout.height, "maze": board.layout.rows(),
-            "entities": [entity(p, flashing) for kind in KINDS for p in board.all_of(kind)],
-        }  # fmt: skip
-        return orjson.dumps(view).decode()
+        """Put the fault hook in every room's request path while any fault is on, and out of
+        it when none is. A new list each time: a request being handled keeps the one it
+        started with."""
+        for room in self.rooms:
+            room.pipeline.hooks = self._room_hooks(room.name)
 
     def _crash(self) -> None:
         """Die as a crashed server does: at once, with no goodbye to anyone."""
@@ -346,7 +417,8 @@ class BoardServer:
     def statistics(self) -> dict[str, Any]:
         """A snapshot of the server: the game's size and the open connections."""
         return {
-            **self.game.statistics(), "connections": self._connections,
+            **self.game.statistics(), "users": self.rooms.users(), "rooms": len(self.rooms),
+            "connections": self._connections,
             "connectionsRefused": self.doors.refused, "connectionsCut": self.doors.cut,
             "requestsShed": self.admission.shed,
         }  # fmt: skip
@@ -361,22 +433,33 @@ class BoardServer:
             await self.admin.serve(websocket)
             return
         route, _, query = path.partition("?")
-        if route == KEEPALIVE_PATH:
-            await serve_feed(websocket, self._keepalive_feed)
-            return
-        if route == BOARD_PATH:
-            await serve_feed(websocket, self._board_feed)
-            return
-        if route == ROOM_PATH:
-            await serve_feed(websocket, self._room_feed)
-            return
-        if route == TRUTH_PATH:
-            user_id = parse_qs(query).get("user", [""])[0]
-            await serve_feed(websocket, lambda: self.truth.view(user_id).model_dump_json())
-            return
-        state = ConnectionState(next(self._connection_ids), peer=peer(websocket))
+        name, within = split_room(route)  # (a name no room can have was refused at handshake)
+        room = self.rooms.get(name)
+        if room is None:  # it closed since the handshake: open it again, if there is room
+            try:
+                room = self.rooms.open(name)
+            except (RoomsFull, StateError) as exc:
+                await websocket.close(1013, str(exc)[:120])  # 1013: try again later
+                return
+        room.connections += 1
+        try:
+            if (feed := room.feeds.get(within)) is not None:
+                await serve_feed(websocket, feed)
+            elif within == TRUTH_PATH:
+                user_id = parse_qs(query).get("user", [""])[0]
+                truth = room.truth
+                await serve_feed(websocket, lambda: truth.view(user_id).model_dump_json())
+            else:
+                await self._play(websocket, room)
+        finally:
+            room.connections -= 1
+
+    async def _play(self, websocket: ServerConnection, room: Room) -> None:
+        """Serve one player's connection: every request it sends, in order, in ``room``."""
+        state = ConnectionState(next(self._connection_ids), peer=peer(websocket), room=room.name)
         self._connections += 1
-        handle = self.pipeline.handle
+        handle = room.pipeline.handle
+        game, truth = room.game, room.truth
         send_timeout = self.config.limits.send_timeout
         # A send waits only when the write buffer passes its high-water mark: below it (every
         # healthy connection, nearly always) no timer is armed, which costs a tenth of a
@@ -415,20 +498,20 @@ class BoardServer:
                     self._log_failure(exchange)
                 if exchange.trace is not None:
                     log_trace(exchange, sent=exchange.frame is not None)
-                    self.truth.record(exchange)
+                    truth.record(exchange)
         except ConnectionClosed:
             pass  # the peer went away mid-conversation; its user stays until keepalive expiry
         except Crash as crash:
             if crash.exchange is not None and crash.exchange.trace is not None:
                 log_trace(crash.exchange, sent=False)  # it arrived, and nothing came of it
-                self.truth.record(crash.exchange)
+                truth.record(crash.exchange)
             if crash.mode != "abort":
                 self._crash()
             websocket.transport.abort()  # no close frame: to the peer, the server vanished
         finally:
             self._connections -= 1
             if state.user_id is not None:
-                self.game.disconnect(state.user_id, state.id)
+                game.disconnect(state.user_id, state.id)
 
     async def _cut(self, websocket: ServerConnection, state: ConnectionState) -> None:
         """Close a connection whose client stopped reading: 1008, if the close frame can still
@@ -489,19 +572,56 @@ class BoardServer:
                     "tick_overrun", behindMs=round(-delay * 1000), clock=self.game.board.clock
                 )
                 next_tick = time.monotonic()
-            expired = self.game.tick(time.monotonic())
+            now = time.monotonic()
+            for room in self.rooms:
+                self._tick_room(room, now)
             self.health.ticked(time.monotonic())
-            self.counts.keepalive_expiries += len(expired)
-            for user_id in expired:
-                log.info("user_expired", userId=user_id, clock=self.game.board.clock)
-            if expired:
-                self.truth.prune(self.game.sessions)
             if self.game.board.clock % max(1, round(self.config.tick_rate)) == 0:  # once a second
                 self._fit_gc(self._connections)
                 self._say_suppressed(time.monotonic())
+                if closing := self.rooms.idle(time.monotonic()):
+                    await self._close_rooms(closing)
             if self.store is not None and time.monotonic() >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
-                await self._save_in_background()
+                await self._save_in_background(self.rooms)
+
+    def _tick_room(self, room: Room, now: float) -> None:
+        game = room.game
+        expired = game.tick(now)
+        if expired:
+            self.counts.keepalive_expiries += len(expired)
+            for user_id in expired:
+                log.info("user_expired", room=room.name, userId=user_id, clock=game.board.clock)
+            room.truth.prune(game.sessions)
+
+    async def _close_rooms(self, rooms: list[Room]) -> None:
+        """Close rooms left empty: each is saved first, so it opens again as it was."""
+        for room in rooms:
+            log.info("room_closed", room=room.name, why=f"empty for {self.rooms.idle_after:g} s")
+        await self._save_in_background(rooms)
+
+
+def json_response(connection: ServerConnection, status: HTTPStatus, body: str) -> Response:
+    """A plain HTTP answer with a JSON body."""
+    response = connection.respond(status, body)
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _board_view(game: Game) -> str:
+    """A room's whole board, for spectators (``/board``)."""
+    board, flashing = game.board, game.board.flashing()
+    view = {
+        "clock": board.clock, "level": board.level, "width": board.layout.width,
+        "height": board.layout.height, "maze": board.layout.rows(),
+        "entities": [entity(p, flashing) for kind in KINDS for p in board.all_of(kind)],
+    }  # fmt: skip
+    return orjson.dumps(view).decode()
+
+
+def _by_name(room: LobbyRoom) -> str:
+    return room.name
 
 
 def _action_named(exchange: Exchange) -> str:

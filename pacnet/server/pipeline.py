@@ -42,6 +42,7 @@ from pacnet.protocol.codec import (
 from pacnet.protocol.errors import ErrorCode
 from pacnet.protocol.models import PROTOCOL_VERSION, ErrorBody, ErrorReply, RequestFields
 from pacnet.protocol.outcome import Step
+from pacnet.protocol.rooms import DEFAULT_ROOM
 from pacnet.server.admission import Admission
 from pacnet.server.entities import EntityCache, entity
 from pacnet.server.game import Game, Refusal, Session
@@ -118,6 +119,8 @@ class ConnectionState:
 
     id: int
     peer: str = "?"
+    room: str = DEFAULT_ROOM
+    """The room it plays in (chosen by the path it connected to)."""
     user_id: str | None = None
     throttle_key: str = ""
     """Whose token bucket this connection's requests spend: its user's once it joined, its
@@ -193,10 +196,13 @@ class Exchange:
 
     def log_context(self) -> dict[str, Any]:
         """Whose request this is, keyed as every domain's log lines key it (the wire's own
-        names): ``requestId``, ``userId``, ``action``. Made once per log line, and only when
-        one is written: the calm path never pays for it."""
+        names): ``requestId``, ``userId``, ``action``, and its ``room``. Made once per log
+        line, and only when one is written: the calm path never pays for it."""
         request_id, action, user_id = self.identity()
-        return {"requestId": request_id, "userId": user_id, "action": action}
+        return {
+            "requestId": request_id, "userId": user_id, "action": action,
+            "room": self.connection.room,
+        }  # fmt: skip
 
     def log_fields(self) -> dict[str, Any]:
         """``log_context``, and where the request ended: its stage, step and error code."""
@@ -478,7 +484,7 @@ class Pipeline:
         assert exchange.session is not None
         seq = request["seq"]
         assert seq is not None  # required in a report (its model says so; move's is optional)
-        self.game.room.record(
+        self.game.reports.record(
             exchange.session.user_id, request["exercise"], seq, request["counts"], exchange.now
         )
 

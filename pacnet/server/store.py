@@ -1,17 +1,24 @@
 """The game on disk, so a restart resumes it (``pacnet serve --state PATH``).
 
-One SQLite file (the standard library's ``sqlite3``), one row: the latest snapshot of the
-game as JSON, replaced in one transaction. SQLite's journal makes each replacement atomic: a
-``kill -9`` mid-write leaves the previous snapshot, never a torn one. A graceful stop writes a
-last snapshot; after a crash, at most the last ``snapshot_interval`` of play is lost.
+One SQLite file (the standard library's ``sqlite3``), one row per room: the latest snapshot of
+its game as JSON. Every room's snapshot of one moment is written in one transaction, and
+SQLite's journal makes it atomic: a ``kill -9`` mid-write leaves the previous snapshots, never
+a torn one. A graceful stop writes a last snapshot; after a crash, at most the last
+``snapshot_interval`` of play is lost.
+
+A file written before the server held rooms keeps its one game in the table ``snapshot``: it
+is read as the default room's until the default room is first saved.
 """
 
 import json
 import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pacnet.protocol.rooms import DEFAULT_ROOM
 
 SCHEMA = 1
 """Version of the snapshot's shape; a file of another version is refused, not misread."""
@@ -27,8 +34,17 @@ class StateError(Exception):
     """The state file cannot be used (unreadable, another layout, another schema)."""
 
 
+@dataclass(frozen=True)
+class Saved:
+    """One room's game, to be saved."""
+
+    room: str
+    layout: str
+    game: dict[str, Any]
+
+
 class StateStore:
-    """The latest snapshot of one game, in a SQLite file.
+    """The latest snapshot of each room's game, in a SQLite file.
 
     Raises (from the constructor and ``load``):
         StateError: the file cannot be opened or does not hold a pacnet game.
@@ -45,13 +61,26 @@ class StateStore:
                 "schema INTEGER NOT NULL, layout TEXT NOT NULL, taken_at REAL NOT NULL, "
                 "data TEXT NOT NULL)"
             )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS room_snapshot (room TEXT PRIMARY KEY, "
+                "schema INTEGER NOT NULL, layout TEXT NOT NULL, taken_at REAL NOT NULL, "
+                "data TEXT NOT NULL)"
+            )
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot use {path} as the game's state: {exc}") from exc
 
-    def load(self, layout: str) -> dict[str, Any] | None:
-        """The saved game of ``layout``, or None when there is none yet."""
+    def load(self, room: str, layout: str) -> dict[str, Any] | None:
+        """The saved game of ``room``, on ``layout``, or None when there is none yet.
+
+        Raises:
+            StateError: it is unreadable, of another schema, or on another layout.
+        """
         try:
-            row = self._db.execute("SELECT schema, layout, data FROM snapshot").fetchone()
+            row = self._db.execute(
+                "SELECT schema, layout, data FROM room_snapshot WHERE room = ?", (room,)
+            ).fetchone()
+            if row is None and room == DEFAULT_ROOM:
+                row = self._db.execute("SELECT schema, layout, data FROM snapshot").fetchone()
         except sqlite3.Error as exc:
             raise StateError(f"cannot read {self.path}: {exc}") from exc
         if row is None:
@@ -68,20 +97,26 @@ class StateStore:
         saved: dict[str, Any] = json.loads(data)
         return saved
 
-    def save(self, layout: str, game: dict[str, Any]) -> None:
-        """Replace the saved game with ``game`` (one transaction: all of it, or none).
+    def save(self, saves: list[Saved]) -> None:
+        """Replace each room's saved game with the one given (one transaction: all of them,
+        or none).
 
         Raises:
-            StateError: it could not be written; the last saved game is still there.
+            StateError: they could not be written; the last saved games are still there.
         """
-        data = json.dumps(game, separators=(",", ":"))
-        # One statement in autocommit mode: SQLite runs it as one transaction.
+        now = time.time()
+        rows = [
+            (s.room, SCHEMA, s.layout, now, json.dumps(s.game, separators=(",", ":")))
+            for s in saves
+        ]
         try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO snapshot (id, schema, layout, taken_at, data) "
-                "VALUES (1, ?, ?, ?, ?)",
-                (SCHEMA, layout, time.time(), data),
-            )
+            with self._db:  # one transaction (the connection is otherwise in autocommit)
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO room_snapshot (room, schema, layout, taken_at, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
         except sqlite3.Error as exc:  # a full disk, a locked or damaged file
             raise StateError(f"cannot write {self.path}: {exc}") from exc
 

@@ -10,7 +10,7 @@ from pacnet.protocol.models import CallCount
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server
-from pacnet.server.room import LATE_AFTER, Room
+from pacnet.server.reports import LATE_AFTER, Reports
 
 
 def count(action: str, outcome: Outcome, calls: int) -> CallCount:
@@ -18,7 +18,7 @@ def count(action: str, outcome: Outcome, calls: int) -> CallCount:
 
 
 def test_a_late_report_never_rolls_the_counts_back() -> None:
-    room = Room()
+    room = Reports()
     assert room.record("alice", 1, 10, [count("move", Outcome.SUCCESS, 5)], now=0.0)
     assert not room.record("alice", 1, 9, [count("move", Outcome.SUCCESS, 3)], now=0.5)
     (alice,) = room.view(now=0.5).players
@@ -26,7 +26,7 @@ def test_a_late_report_never_rolls_the_counts_back() -> None:
 
 
 def test_the_totals_are_the_newest_exercises_and_a_silent_player_is_late() -> None:
-    room = Room()
+    room = Reports()
     room.record("alice", 2, 1, [count("move", Outcome.UNKNOWN, 2)], now=0.0)
     room.record("bob", 2, 1, [count("move", Outcome.UNKNOWN, 3)], now=0.0)
     room.record("carol", 1, 1, [count("move", Outcome.FATAL, 9)], now=0.0)  # behind
@@ -41,7 +41,7 @@ def test_the_totals_are_the_newest_exercises_and_a_silent_player_is_late() -> No
 
 
 def test_the_rates_chart_each_reports_growth_in_the_second_it_arrived() -> None:
-    room = Room()
+    room = Reports()
     room.record("alice", 1, 1, [count("move", Outcome.SUCCESS, 10)], now=100.2)
     room.record("bob", 1, 1, [count("find", Outcome.UNKNOWN, 1)], now=100.7)
     # alice's report of second 101 is lost; the next one makes it good, in its own second
@@ -65,7 +65,7 @@ def test_the_rates_chart_each_reports_growth_in_the_second_it_arrived() -> None:
 
 
 def test_a_new_exercise_charts_from_zero_and_the_chart_keeps_its_last_minutes() -> None:
-    room = Room()
+    room = Reports()
     room.record("alice", 1, 1, [count("move", Outcome.FATAL, 50)], now=0.5)
     room.record("alice", 2, 2, [count("move", Outcome.FATAL, 3)], now=1.5)  # counts afresh
     rates = room.view(now=2.0).rates

@@ -54,8 +54,8 @@ class Report:
     at: float
 
 
-class Room:
-    """The latest report of each player."""
+class Reports:
+    """The latest report of each player in one room."""
 
     def __init__(self) -> None:
         self._latest: dict[str, Report] = {}
