@@ -11,20 +11,30 @@ the stale owner's writes are refused at the store itself, whatever it believes.
     pacnet:room:NAME:lease      "OWNER:TOKEN", expiring after the lease's time
     pacnet:room:NAME:fence      the newest token handed out for the room
     pacnet:room:NAME            a hash: the room's snapshot and the token that wrote it
+    pacnet:room:NAME:lobby      what the lobby says of the room (JSON), expiring with the
+                                lease: a dead server's rooms drop out of the lobby by themselves
+    pacnet:rooms                a hash, the room directory: room -> the server that holds it
+                                (HAProxy's room map follows it, ``pacnet.cluster.follow``)
 
-Each step is one Lua script, so Redis runs it whole, with nothing in between. The owner also
+Each step is one Lua script, so Redis runs it whole, with nothing in between, and one remote
+call (``pacnet.cluster.link``): it ends in one of the five outcomes, which the caller must
+read as the article says (an UNKNOWN renewal may or may not have kept the room). The owner also
 keeps its own clock: its lease is good until the moment it asked for it plus the lease's time,
 less a margin (``Lease.valid``), so it stops changing the room before Redis lets anyone else
 take it, whatever the network did to the reply.
 """
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
-from redis.asyncio import Redis
+from pacnet.cluster.link import BadReply, StoreLink, StoreResult
 
 MARGIN = 0.2
 """The share of a lease's time its owner gives up at the end: clocks drift and replies come
 late, so the owner stops first."""
+
+DIRECTORY = "pacnet:rooms"
 
 _ACQUIRE = """
 local held = redis.call('GET', KEYS[1])
@@ -36,20 +46,29 @@ if held then
 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
 return {token, ARGV[1]}
 """
-"""Take the lease if nobody holds it (a new token), or renew it if the caller does (the same
-token); else answer who holds it."""
+"""Take the lease if nobody holds it (a new token, and the directory names the caller), or
+renew it if the caller does (the same token); else answer who holds it."""
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """
+"""Keep the lease for another term if it is still the caller's, and say what the lobby shows
+of the room for as long."""
 
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[3] then redis.call('HDEL', KEYS[3], ARGV[2]) end
+  return 1
+end
 return 0
 """
 
@@ -69,9 +88,9 @@ def valid_until(asked_at: float, seconds: float) -> float:
     return asked_at + seconds * (1 - MARGIN)
 
 
-def _keys(room: str) -> tuple[str, str, str]:
+def _keys(room: str) -> tuple[str, str, str, str]:
     base = f"pacnet:room:{room}"
-    return f"{base}:lease", f"{base}:fence", base
+    return f"{base}:lease", f"{base}:fence", base, f"{base}:lobby"
 
 
 @dataclass(frozen=True)
@@ -98,61 +117,119 @@ class Held:
 
 
 class Leases:
-    """The leases of the rooms, and their snapshots, in one Redis.
+    """The leases of the rooms, their snapshots and the room directory, in one Redis.
 
     Args:
-        redis: a client of it (``redis.asyncio``).
+        link: the calls to it (``pacnet.cluster.link``).
         owner: who asks (a server's name); unique among the servers.
         seconds: how long a lease lasts unless renewed.
     """
 
-    def __init__(self, redis: Redis, owner: str, seconds: float) -> None:
+    def __init__(self, link: StoreLink, owner: str, seconds: float) -> None:
         if ":" in owner:
             raise ValueError("an owner's name has no ':'")
-        self.redis, self.owner, self.seconds = redis, owner, seconds
+        self.link, self.owner, self.seconds = link, owner, seconds
         self._ms = max(1, round(seconds * 1000))
 
-    async def acquire(self, room: str, asked_at: float) -> Lease | Held:
+    async def acquire(self, room: str, asked_at: float) -> StoreResult[Lease | Held]:
         """Take ``room``'s lease, or renew it if ours; ``asked_at``: the owner's clock just
         before asking (the lease is counted from then, not from the reply)."""
-        lease_key, fence_key, _ = _keys(room)
-        token, owner = await self.redis.eval(  # type: ignore[misc]
-            _ACQUIRE, 2, lease_key, fence_key, self.owner, self._ms
-        )
-        owner = owner.decode() if isinstance(owner, bytes) else str(owner)
-        if not token:
-            return Held(room, owner)
-        return Lease(room, self.owner, int(token), valid_until(asked_at, self.seconds))
+        lease_key, fence_key, _, _ = _keys(room)
 
-    async def renew(self, lease: Lease, asked_at: float) -> Lease | None:
-        """Keep ``lease`` for another term; None if it is no longer ours (it expired and
-        perhaps went to another: stop changing the room)."""
-        lease_key, _, _ = _keys(lease.room)
-        renewed = await self.redis.eval(  # type: ignore[misc]
-            _RENEW, 1, lease_key, f"{lease.owner}:{lease.token}", self._ms
-        )
-        if not renewed:
-            return None
-        return Lease(lease.room, lease.owner, lease.token, valid_until(asked_at, self.seconds))
+        def read(reply: Any) -> Lease | Held:
+            token, owner = _pair(reply)
+            if not token:
+                return Held(room, owner)
+            return Lease(room, self.owner, token, valid_until(asked_at, self.seconds))
 
-    async def release(self, lease: Lease) -> None:
-        """Give the room up (a graceful stop), if the lease is still ours."""
-        lease_key, _, _ = _keys(lease.room)
-        await self.redis.eval(_RELEASE, 1, lease_key, f"{lease.owner}:{lease.token}")  # type: ignore[misc]
+        return await self.link.call(
+            "lease.acquire", "EVAL", _ACQUIRE, 3, lease_key, fence_key, DIRECTORY,
+            self.owner, self._ms, room, read=read, room=room,
+        )  # fmt: skip
 
-    async def save(self, lease: Lease, snapshot: bytes) -> bool:
+    async def renew(
+        self, lease: Lease, asked_at: float, lobby: dict[str, Any] | None = None
+    ) -> StoreResult[Lease | None]:
+        """Keep ``lease`` for another term, and show ``lobby`` in the lobby for as long; the
+        value is None if it is no longer ours (it expired and perhaps went to another: stop
+        changing the room)."""
+        lease_key, _, _, lobby_key = _keys(lease.room)
+
+        def read(reply: Any) -> Lease | None:
+            if _number(reply) == 0:
+                return None
+            return Lease(lease.room, lease.owner, lease.token, valid_until(asked_at, self.seconds))
+
+        return await self.link.call(
+            "lease.renew", "EVAL", _RENEW, 2, lease_key, lobby_key,
+            f"{lease.owner}:{lease.token}", self._ms, json.dumps(lobby or {}),
+            read=read, room=lease.room,
+        )  # fmt: skip
+
+    async def release(self, lease: Lease) -> StoreResult[bool]:
+        """Give the room up (a graceful stop), if the lease is still ours: out of the
+        directory and the lobby at once, rather than when the lease runs out."""
+        lease_key, _, _, lobby_key = _keys(lease.room)
+        return await self.link.call(
+            "lease.release", "EVAL", _RELEASE, 3, lease_key, lobby_key, DIRECTORY,
+            f"{lease.owner}:{lease.token}", lease.room, lease.owner,
+            read=lambda reply: _number(reply) == 1, room=lease.room,
+        )  # fmt: skip
+
+    async def save(self, lease: Lease, snapshot: bytes) -> StoreResult[bool]:
         """Write the room's snapshot under ``lease``'s token; False: refused, a newer owner
         has the room (the caller must stop changing it)."""
-        _, fence_key, room_key = _keys(lease.room)
-        saved = await self.redis.eval(  # type: ignore[misc]
-            _SAVE, 2, fence_key, room_key, lease.token, snapshot
-        )
-        return bool(saved)
+        _, fence_key, room_key, _ = _keys(lease.room)
+        return await self.link.call(
+            "snapshot.save", "EVAL", _SAVE, 2, fence_key, room_key, lease.token, snapshot,
+            read=lambda reply: _number(reply) == 1, room=lease.room,
+        )  # fmt: skip
 
-    async def load(self, room: str) -> tuple[int, bytes] | None:
+    async def load(self, room: str) -> StoreResult[tuple[int, bytes] | None]:
         """The room's last snapshot and the token that wrote it; None if it has none."""
-        _, _, room_key = _keys(room)
-        token, snapshot = await self.redis.hmget(room_key, ["token", "snapshot"])  # type: ignore[misc]
-        if snapshot is None:
-            return None
-        return int(token), bytes(snapshot)
+        _, _, room_key, _ = _keys(room)
+
+        def read(reply: Any) -> tuple[int, bytes] | None:
+            if not isinstance(reply, list) or len(reply) != 2:
+                raise BadReply(f"expected [token, snapshot], got {reply!r:.80}")
+            token, snapshot = reply
+            if snapshot is None:
+                return None
+            return _number(token), bytes(snapshot)
+
+        return await self.link.call(
+            "snapshot.load", "HMGET", room_key, "token", "snapshot", read=read, room=room
+        )
+
+    async def directory(self) -> StoreResult[dict[str, str]]:
+        """Which server holds each room, as the directory says."""
+
+        def read(reply: Any) -> dict[str, str]:
+            if not isinstance(reply, list) or len(reply) % 2:
+                raise BadReply(f"expected a hash's fields and values, got {reply!r:.80}")
+            items = [_text(item) for item in reply]
+            return dict(zip(items[::2], items[1::2], strict=True))
+
+        return await self.link.call("directory.read", "HGETALL", DIRECTORY, read=read)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise BadReply(f"expected a string, got {value!r:.80}")
+
+
+def _number(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, bytes) and value.isdigit():
+        return int(value)
+    raise BadReply(f"expected a number, got {value!r:.80}")
+
+
+def _pair(reply: Any) -> tuple[int, str]:
+    if not isinstance(reply, list) or len(reply) != 2:
+        raise BadReply(f"expected [token, owner], got {reply!r:.80}")
+    return _number(reply[0]), _text(reply[1])

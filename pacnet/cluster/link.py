@@ -1,0 +1,194 @@
+"""The board server's own remote calls, to Redis: the article's recursion, one level down.
+
+In a cluster a board server is itself a client: it keeps its rooms' leases and snapshots in
+Redis, and every call it makes there can fail in the same eight places as a player's call to
+it, and ends in one of the same five outcomes. One place decides which (``_outcome_of``):
+
+    step                    what goes wrong on a call to Redis                 outcome
+    1 POST_REQUEST          no connection: refused, unreachable, connect       POST_FAILED
+                            timeout (nothing was sent)
+    2 DELIVER_REQUEST       the connection dies once the command is written    UNKNOWN
+    3 VALIDATE_REQUEST      Redis refuses it for now: LOADING, BUSY,           RETRYABLE
+                            TRYAGAIN, MASTERDOWN
+                            Redis refuses it: any other error reply            FATAL
+    4 UPDATE_SERVER_STATE   (a script runs whole, or fails with an error
+                            reply: one of the two above)
+    5/6 POST/DELIVER_REPLY  no reply before the deadline (a stalled Redis, a   UNKNOWN
+                            lost reply)
+    7 VALIDATE_REPLY        a reply of a shape the caller cannot read          UNKNOWN
+    8 UPDATE_CLIENT_STATE   the caller's own business: it gets the result
+
+An UNKNOWN call may have been carried out: the caller decides what it means (a lease renewal
+that ended UNKNOWN may have kept the room, or not: the owner stops changing it until it
+knows). A timed-out connection is dropped, never reused: a late reply would otherwise be read
+as the answer to the next command.
+
+Every call that does not succeed is logged (``store_call``, with the keys every domain's call
+lines have: ``outcome``, ``step``, ``latencyMs``, and ``link``, ``call``, ``room``); with
+``trace`` every call is.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from pacnet.protocol.outcome import Outcome, Step
+
+log = structlog.get_logger("pacnet.server")
+
+T = TypeVar("T")
+
+DEADLINE = 0.5
+"""Seconds a call to Redis has, connecting included. Redis answers in a fraction of a
+millisecond when it is well; half a second is a hundred ticks of waiting, past which the
+caller would rather know it does not know."""
+
+RETRYABLE_ERRORS = ("LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN")
+"""Error replies that say "not now": Redis is loading its data, running a long script, moving
+a slot, or its primary is away. Any other error reply is definite."""
+
+
+class BadReply(Exception):
+    """A reply the caller cannot read (step 7): raised by a call's ``read``."""
+
+
+@dataclass(frozen=True)
+class StoreResult(Generic[T]):
+    """How one call to the store ended; ``value`` is its answer when it succeeded."""
+
+    call: str
+    outcome: Outcome
+    value: T | None = None
+    step: Step | None = None
+    message: str = ""
+    latency: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+
+class StoreLink:
+    """One connection to a Redis, through which every call is made in turn.
+
+    Args:
+        host, port: where Redis listens.
+        deadline: seconds each call has, unless the call names its own.
+        trace: log every call, not only those that fail.
+    """
+
+    def __init__(
+        self, host: str, port: int, *, deadline: float = DEADLINE, trace: bool = False
+    ) -> None:
+        self.host, self.port = host, port
+        self.deadline = deadline
+        self.trace = trace
+        self.calls: dict[tuple[str, str], int] = {}
+        """(call, outcome) -> calls made, since the start."""
+        self._connection: Connection | None = None
+        self._turn = asyncio.Lock()
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def call(
+        self,
+        name: str,
+        *command: str | int | float | bytes,
+        read: Callable[[Any], T],
+        room: str | None = None,
+        deadline: float | None = None,
+    ) -> StoreResult[T]:
+        """Send ``command`` and read its reply through ``read`` (which raises ``BadReply`` for
+        a reply it cannot read), within ``deadline`` seconds; never raises for a failure of
+        the link or of Redis: the result carries the outcome."""
+        start = time.monotonic()
+        seconds = self.deadline if deadline is None else deadline
+        sent = False
+        try:
+            async with asyncio.timeout(seconds):
+                async with self._turn:
+                    connection = await self._connected()
+                    sent = True
+                    await connection.send_command(*command)
+                    reply = await connection.read_response()
+            result = StoreResult(name, Outcome.SUCCESS, read(reply))
+        except (TimeoutError, RedisTimeoutError, RedisConnectionError, OSError) as exc:
+            self._drop()  # a reply may still come: it must never answer the next command
+            result = _unreached(name, exc, sent=sent, seconds=seconds)
+        except ResponseError as exc:
+            retryable = str(exc).startswith(RETRYABLE_ERRORS)
+            outcome = Outcome.RETRYABLE if retryable else Outcome.FATAL
+            result = StoreResult(name, outcome, step=Step.VALIDATE_REQUEST, message=str(exc))
+        except (BadReply, RedisError, ValueError, TypeError) as exc:
+            result = StoreResult(
+                name, Outcome.UNKNOWN, step=Step.VALIDATE_REPLY, message=f"unreadable: {exc}"
+            )
+        result = StoreResult(
+            name, result.outcome, result.value, result.step, result.message,
+            time.monotonic() - start,
+        )  # fmt: skip
+        self._note(result, room)
+        return result
+
+    async def _connected(self) -> Connection:
+        """The connection, opened if it is not (a failure here: nothing was sent)."""
+        if self._connection is None:
+            self._connection = Connection(host=self.host, port=self.port, socket_timeout=None)
+            await self._connection.connect()  # type: ignore[no-untyped-call]
+        return self._connection
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and connection._writer is not None:
+            connection._writer.transport.abort()
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await _quietly_closed(connection)
+
+    def _note(self, result: StoreResult[Any], room: str | None) -> None:
+        key = (result.call, result.outcome.value)
+        self.calls[key] = self.calls.get(key, 0) + 1
+        if result.ok and not self.trace:
+            return
+        (log.info if result.ok else log.warning)(
+            "store_call", domain="server", link="redis", address=self.address,
+            call=result.call, room=room, outcome=result.outcome.value,
+            step=result.step.name if result.step else None,
+            latencyMs=round(result.latency * 1000, 3), message=result.message or None,
+        )  # fmt: skip
+
+
+def _unreached(name: str, exc: BaseException, *, sent: bool, seconds: float) -> StoreResult[Any]:
+    """The result of a call whose connection failed or whose deadline came."""
+    if not sent:
+        return StoreResult(
+            name, Outcome.POST_FAILED, step=Step.POST_REQUEST,
+            message="cannot connect to Redis: nothing was sent",
+        )  # fmt: skip
+    if isinstance(exc, TimeoutError | RedisTimeoutError):
+        return StoreResult(
+            name, Outcome.UNKNOWN, step=None,
+            message=f"no reply within {seconds:g} s: it may have been carried out",
+        )  # fmt: skip
+    return StoreResult(
+        name, Outcome.UNKNOWN, step=None,
+        message=f"the connection broke after sending ({exc}): it may have been carried out",
+    )  # fmt: skip
+
+
+async def _quietly_closed(connection: Connection) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        await connection.disconnect(nowait=True)
