@@ -46,6 +46,7 @@ from pacnet.protocol.outcome import Outcome, Step
 log = structlog.get_logger("pacnet.server")
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 DEADLINE = 0.5
 """Seconds a call to Redis has, connecting included. Redis answers in a fraction of a
@@ -62,12 +63,12 @@ class BadReply(Exception):
 
 
 @dataclass(frozen=True)
-class StoreResult(Generic[T]):
+class StoreResult(Generic[T_co]):
     """How one call to the store ended; ``value`` is its answer when it succeeded."""
 
     call: str
     outcome: Outcome
-    value: T | None = None
+    value: T_co | None = None
     step: Step | None = None
     message: str = ""
     latency: float = 0.0
