@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
+from math import inf
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +53,7 @@ from pacnet.server.entities import entity
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
 from pacnet.server.health import Health
+from pacnet.server.keeper import Keeper, RoomUnavailable
 from pacnet.server.layout import Layout, load_layout
 from pacnet.server.metrics import (
     RequestFigures,
@@ -125,7 +127,13 @@ class BoardServer:
         LayoutError: the configured layout cannot be loaded (from the constructor).
     """
 
-    def __init__(self, config: ServerConfig, *, hooks: Sequence[StageHook] = ()) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        hooks: Sequence[StageHook] = (),
+        keeper: Keeper | None = None,
+    ) -> None:
         self.config = config
         self.url: str | None = None
         self.seed = config.seed if config.seed is not None else secrets.randbits(32)
@@ -149,13 +157,16 @@ class BoardServer:
             random.Random(self.seed),
         )  # fmt: skip
         """Which requests a saturated server still serves (one loop for every room)."""
-        self.rooms = Rooms(self._make_room, config.limits.max_rooms)
-        """The rooms open, the default room first (``pacnet.server.rooms``)."""
-        self.default_room = self.rooms.open(DEFAULT_ROOM)
-        self.game = self.default_room.game
-        """The default room's game (the one a bare URL plays)."""
-        self.pipeline = self.default_room.pipeline
-        self.truth = self.default_room.truth
+        self.keeper = keeper
+        """A group's store of rooms, when this server is one of a group; None: it keeps its
+        rooms itself (``store``) and may always change them."""
+        self.rooms = Rooms(config.limits.max_rooms, keep_default=keeper is None)
+        """The rooms open (``pacnet.server.rooms``)."""
+        self._opening: dict[str, asyncio.Future[Room]] = {}
+        self.ticks = 0
+        """Ticks since the start: every room's board ticks with them."""
+        if keeper is None:  # a single server's default room is always open
+            self.rooms.add(self._make_room(DEFAULT_ROOM, self._load(DEFAULT_ROOM)))
         self.faults.on_change = self._hook_faults
         self._connection_ids = itertools.count(1)
         self._server: Server | None = None
@@ -188,6 +199,28 @@ class BoardServer:
         """What ``GET /metrics`` says (``pacnet.server.metrics``)."""
         self._young_floor = gc.get_threshold()[0]
 
+    @property
+    def default_room(self) -> Room:
+        """The room a bare URL plays in (a single server's is always open)."""
+        room = self.rooms.get(DEFAULT_ROOM)
+        assert room is not None, "the default room is not open on this server"
+        return room
+
+    @property
+    def game(self) -> Game:
+        """The default room's game."""
+        return self.default_room.game
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The default room's request path."""
+        return self.default_room.pipeline
+
+    @property
+    def truth(self) -> Truth:
+        """What the server did with the default room's requests (when tracing)."""
+        return self.default_room.truth
+
     async def run(self) -> None:
         """Listen, then serve until ``stop()`` (what ``pacnet serve`` does).
 
@@ -219,7 +252,7 @@ class BoardServer:
         log.info(
             "server_started",
             url=self.url,
-            layout=self.game.board.layout.name,
+            layout=self.layout.name,
             seed=self.seed,
             tickRate=config.tick_rate,
             keepaliveTimeout=config.limits.keepalive_timeout,
@@ -232,21 +265,30 @@ class BoardServer:
             **started_fields(self.admin),
             state=str(self.store.path) if self.store is not None else None,
         )
-        if self.default_room.restored:
-            self._log_restored(self.default_room)
+        if (room := self.rooms.get(DEFAULT_ROOM)) is not None and room.restored:
+            self._log_restored(room)
         return self.url
 
     async def serve_until_stopped(self) -> None:
         """Tick and serve until ``stop()``; then close every connection with 1001 (going away)."""
         assert self._server is not None, "start() first"
         async with asyncio.TaskGroup() as tasks:
-            ticker = tasks.create_task(self._tick_loop())
+            loops = [tasks.create_task(self._tick_loop())]
+            if self.keeper is not None:
+                loops.append(tasks.create_task(self._keeper_loop(self.keeper)))
             await self._stop.wait()
-            ticker.cancel()
+            for loop in loops:
+                loop.cancel()
         self._server.close(close_connections=True)
         await self._server.wait_closed()
         self._fit_gc(0)
-        self._save()  # a graceful stop loses nothing
+        if self.keeper is None:
+            self._save()  # a graceful stop loses nothing
+        else:
+            await self._save_kept(self.keeper, list(self.rooms))
+            for room in self.rooms:
+                await self.keeper.release(room.name)
+            await self.keeper.close()
         log.info("server_stopped", **self.statistics())
 
     def stop(self) -> None:
@@ -254,7 +296,9 @@ class BoardServer:
         self.health.stopping()
         self._stop.set()
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         """Answer ``GET /healthz`` and the pages (``pacnet.web``) over plain HTTP; refuse
         ``/admin`` without the token; let every other request open a WebSocket."""
         route = urlsplit(request.path).path
@@ -262,15 +306,20 @@ class BoardServer:
         if route == HEALTH_PATH:
             verdict = self.health.check(time.monotonic())
             body = verdict.body(
-                users=self.rooms.users(), connections=self._connections,
-                clock=self.game.board.clock, rooms=len(self.rooms),
+                users=self.rooms.users(), connections=self._connections, ticks=self.ticks,
+                rooms=len(self.rooms),
             )  # fmt: skip
             status = HTTPStatus.OK if verdict.ready else HTTPStatus.SERVICE_UNAVAILABLE
             return json_response(connection, status, body)
         if page and route == METRICS_PATH:
             return metrics_response(connection, self.metrics)
         if page and route == LOBBY_PATH:
-            return json_response(connection, HTTPStatus.OK, self.lobby().model_dump_json())
+            lobby = await self.lobby()
+            if lobby is None:
+                return connection.respond(
+                    HTTPStatus.SERVICE_UNAVAILABLE, "the lobby cannot be read now: try again\n"
+                )
+            return json_response(connection, HTTPStatus.OK, lobby.model_dump_json())
         try:
             room, within = split_room(route)
         except RoomNameError as exc:
@@ -281,33 +330,71 @@ class BoardServer:
             return turned
         if not self.admin.owns(route) and self.rooms.get(room) is None:
             try:
-                self.rooms.open(room)
-            except RoomsFull as exc:
-                return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
-            except StateError as exc:
-                log.error("room_unavailable", room=room, reason=str(exc))
+                await self._open(room)
+            except (RoomsFull, RoomUnavailable, StateError) as exc:
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
         return self.admin.process_request(connection, request)
 
-    def lobby(self) -> LobbyView:
-        """What ``GET /lobby`` answers: every room open here."""
-        server = self.name
+    async def lobby(self) -> LobbyView | None:
+        """What ``GET /lobby`` answers: every room open here, or in a group every room of the
+        group; None when the group's store cannot say."""
+        if self.keeper is not None:
+            rooms = await self.keeper.lobby()
+            if rooms is None:
+                return None
+        else:
+            rooms = [room.lobby_entry(self.name) for room in self.rooms]
         return LobbyView(
-            server=server, max_rooms=self.rooms.max_rooms,
-            rooms=sorted((room.lobby_entry(server) for room in self.rooms), key=_by_name),
-        )  # fmt: skip
+            server=self.name, max_rooms=self.rooms.max_rooms, rooms=sorted(rooms, key=_by_name)
+        )
+
+    async def _open(self, name: str) -> Room:
+        """Open the room called ``name``: once, however many connections ask at once.
+
+        Raises:
+            RoomsFull: this server holds its most rooms.
+            RoomUnavailable: another server holds it, or the group's store cannot say.
+            StateError: its saved game cannot be used.
+        """
+        opening = self._opening.get(name)
+        if opening is not None:
+            return await asyncio.shield(opening)
+        self.rooms.check_space()
+        opening = self._opening[name] = asyncio.get_running_loop().create_future()
+        try:
+            if self.keeper is None:
+                room = self._make_room(name, self._load(name))
+            else:
+                claim = await self.keeper.claim(name, self.layout.name, time.monotonic())
+                room = self._make_room(name, claim.saved)
+                room.valid_until = claim.valid_until
+            self.rooms.add(room)
+            log.info("room_opened", room=name, rooms=len(self.rooms), restored=room.restored)
+            if room.restored:
+                self._log_restored(room)
+            opening.set_result(room)
+            return room
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                opening.set_exception(exc)
+                opening.exception()  # (retrieved: no "never retrieved" warning if none waits)
+            else:
+                opening.cancel()
+            raise
+        finally:
+            del self._opening[name]
 
     @property
     def name(self) -> str:
         """How the lobby names this server: its address (``host:port``) once it listens."""
         return urlsplit(self.url).netloc if self.url is not None else "?"
 
-    def _make_room(self, name: str) -> Room:
-        """Open the room called ``name``: a board of its own on the server's maze, with its
-        saved game if the store has one.
+    def _make_room(self, name: str, saved: dict[str, Any] | None) -> Room:
+        """A room called ``name``: a board of its own on the server's maze, resuming
+        ``saved`` if there is a saved game.
 
         Raises:
-            StateError: its saved game cannot be used.
+            StateError: the saved game cannot be used.
         """
         config = self.config
         # The default room's board draws from the server's seed itself, so a logged seed
@@ -322,11 +409,15 @@ class BoardServer:
             ROOM_PATH: Snapshot(lambda now: game.reports.view(now).model_dump_json()),
             BOARD_PATH: Snapshot(lambda now: _board_view(game)),
         }
-        room.restored = self._restore(room)
-        if room.restored and self.url is not None:  # (the default room's is logged at start)
-            self._log_restored(room)
-        if self.url is not None:
-            log.info("room_opened", room=name, rooms=len(self.rooms) + 1)
+        if saved is not None:
+            try:
+                game.restore(saved, time.monotonic())
+            except (KeyError, TypeError, ValueError) as exc:
+                where = self.store.path if self.store is not None else "the store"
+                raise StateError(
+                    f"{where} does not hold a game of room {name!r} this server can resume: {exc}"
+                ) from exc
+            room.restored = True
         return room
 
     def _room_hooks(self, room: str) -> list[StageHook]:
@@ -335,25 +426,13 @@ class BoardServer:
             return self._hooks
         return [*self._hooks, ServerFaults(self.faults, room=room)]
 
-    def _restore(self, room: Room) -> bool:
-        """Resume ``room``'s saved game, if there is one.
+    def _load(self, room: str) -> dict[str, Any] | None:
+        """``room``'s saved game in this server's own store, if it has one.
 
         Raises:
             StateError: the state file cannot be used.
         """
-        if self.store is None:
-            return False
-        saved = self.store.load(room.name, self.layout.name)
-        if saved is None:
-            return False
-        try:
-            room.game.restore(saved, time.monotonic())
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(
-                f"{self.store.path} does not hold a game of room {room.name!r} this server "
-                f"can resume: {exc}"
-            ) from exc
-        return True
+        return self.store.load(room, self.layout.name) if self.store is not None else None
 
     def _log_restored(self, room: Room) -> None:
         board = room.game.board
@@ -397,7 +476,7 @@ class BoardServer:
 
     def _crash(self) -> None:
         """Die as a crashed server does: at once, with no goodbye to anyone."""
-        log.critical("server_crashed", reason="crash fault", clock=self.game.board.clock)
+        log.critical("server_crashed", reason="crash fault", ticks=self.ticks)
         if self.config.crash_exits:
             sys.stderr.flush()
             os._exit(CRASH_EXIT_STATUS)
@@ -417,7 +496,8 @@ class BoardServer:
     def statistics(self) -> dict[str, Any]:
         """A snapshot of the server: the game's size and the open connections."""
         return {
-            **self.game.statistics(), "users": self.rooms.users(), "rooms": len(self.rooms),
+            **(room.game.statistics() if (room := self.rooms.get(DEFAULT_ROOM)) else {}),
+            "users": self.rooms.users(), "rooms": len(self.rooms),
             "connections": self._connections,
             "connectionsRefused": self.doors.refused, "connectionsCut": self.doors.cut,
             "requestsShed": self.admission.shed,
@@ -437,11 +517,12 @@ class BoardServer:
         room = self.rooms.get(name)
         if room is None:  # it closed since the handshake: open it again, if there is room
             try:
-                room = self.rooms.open(name)
-            except (RoomsFull, StateError) as exc:
-                await websocket.close(1013, str(exc)[:120])  # 1013: try again later
+                room = await self._open(name)
+            except (RoomsFull, RoomUnavailable, StateError) as exc:
+                await websocket.close(TRY_AGAIN_LATER, str(exc)[:120])
                 return
         room.connections += 1
+        room.sockets.add(websocket)
         try:
             if (feed := room.feeds.get(within)) is not None:
                 await serve_feed(websocket, feed)
@@ -453,6 +534,7 @@ class BoardServer:
                 await self._play(websocket, room)
         finally:
             room.connections -= 1
+            room.sockets.discard(websocket)
 
     async def _play(self, websocket: ServerConnection, room: Room) -> None:
         """Serve one player's connection: every request it sends, in order, in ``room``."""
@@ -476,6 +558,9 @@ class BoardServer:
                 if handled % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the tick and the other connections in
                 now = time.monotonic()
+                if now >= room.valid_until:  # it may be another server's by now: serve no
+                    await _send_away(websocket, room.name)  # stale board, say reconnect
+                    return
                 exchange = handle(state, raw, now, now - arrivals.popleft() if arrivals else 0.0)
                 frame = exchange.frame
                 if frame is not None:
@@ -555,6 +640,7 @@ class BoardServer:
     async def _tick_loop(self) -> None:
         """Tick at a fixed rate against absolute deadlines, so the clock does not drift."""
         period = 1.0 / self.config.tick_rate
+        once_a_second = max(1, round(self.config.tick_rate))
         next_tick = time.monotonic()
         next_snapshot = next_tick + self.config.snapshot_interval
         while True:
@@ -568,20 +654,20 @@ class BoardServer:
                 self.admission.note_lag(max(0.0, woke - next_tick), woke)
             if delay < -10 * period:  # starved (stopped process, overload): skip, don't burst
                 self.counts.tick_overruns += 1
-                log.warning(
-                    "tick_overrun", behindMs=round(-delay * 1000), clock=self.game.board.clock
-                )
+                log.warning("tick_overrun", behindMs=round(-delay * 1000), ticks=self.ticks)
                 next_tick = time.monotonic()
             now = time.monotonic()
+            self.ticks += 1
             for room in self.rooms:
-                self._tick_room(room, now)
+                if now < room.valid_until:  # (one that may be another's is not changed)
+                    self._tick_room(room, now)
             self.health.ticked(time.monotonic())
-            if self.game.board.clock % max(1, round(self.config.tick_rate)) == 0:  # once a second
+            if self.ticks % once_a_second == 0:
                 self._fit_gc(self._connections)
                 self._say_suppressed(time.monotonic())
                 if closing := self.rooms.idle(time.monotonic()):
                     await self._close_rooms(closing)
-            if self.store is not None and time.monotonic() >= next_snapshot:
+            if self.keeper is None and self.store is not None and now >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
                 await self._save_in_background(self.rooms)
 
@@ -595,10 +681,82 @@ class BoardServer:
             room.truth.prune(game.sessions)
 
     async def _close_rooms(self, rooms: list[Room]) -> None:
-        """Close rooms left empty: each is saved first, so it opens again as it was."""
+        """Close rooms left empty: each is saved first, so it opens again as it was (in a
+        group, then given up, so another server may open it)."""
         for room in rooms:
             log.info("room_closed", room=room.name, why=f"empty for {self.rooms.idle_after:g} s")
-        await self._save_in_background(rooms)
+        if self.keeper is None:
+            await self._save_in_background(rooms)
+            return
+        await self._save_kept(self.keeper, rooms)
+        for room in rooms:
+            await self.keeper.release(room.name)
+
+    # --- in a group: the rooms' leases and snapshots, in the group's store ---------------
+
+    async def _keeper_loop(self, keeper: Keeper) -> None:
+        """Renew every room's claim each ``keeper.renew_every``, save every room each
+        ``snapshot_interval``, and send away the rooms this server may no longer change."""
+        next_snapshot = time.monotonic() + self.config.snapshot_interval
+        while True:
+            await asyncio.sleep(keeper.renew_every)
+            rooms = list(self.rooms)
+            entries = [(room.name, room.lobby_entry(self.name)) for room in rooms]
+            kept = await keeper.renew(entries, time.monotonic())
+            for room in rooms:
+                if room.name in kept.renewed and self.rooms.get(room.name) is room:
+                    room.valid_until = kept.renewed[room.name]
+            lost = set(kept.lost)
+            now = time.monotonic()
+            lost.update(room.name for room in self.rooms if now >= room.valid_until)
+            if time.monotonic() >= next_snapshot:
+                next_snapshot = time.monotonic() + self.config.snapshot_interval
+                saving = [room for room in self.rooms if room.name not in lost]
+                lost.update(await self._save_kept(keeper, saving))
+            for name in sorted(lost):
+                await self._evict(name, "its claim ran out or another server holds it now")
+
+    async def _save_kept(self, keeper: Keeper, rooms: Iterable[Room]) -> list[str]:
+        """Save ``rooms`` in the group's store; returns those it refused (another server
+        holds them now). A failure marks this server unhealthy until a save succeeds."""
+        now = time.monotonic()
+        saves = self._snapshots(room for room in rooms if now < room.valid_until)
+        if not saves:
+            return []
+        refused, failure = await keeper.save(saves)
+        if failure is not None:
+            self.counts.snapshot_failures += 1
+            if self.health.save_failed(failure):
+                log.error("snapshot_failed", reason=failure)
+        else:
+            self.counts.snapshots_written += 1
+            if self.health.saved():
+                log.info("snapshot_recovered")
+        return refused
+
+    async def _evict(self, name: str, why: str) -> None:
+        """Stop serving room ``name`` at once, unsaved: this server may no longer change it.
+        Its players are told to reconnect (close code 1013), and find it where it is now."""
+        room = self.rooms.remove(name)
+        if room is None:
+            return
+        room.valid_until = -inf  # a request already read is refused too
+        log.warning("room_lost", room=name, why=why, players=len(room.game.sessions))
+        await asyncio.gather(*(_send_away(socket, name) for socket in list(room.sockets)))
+
+
+TRY_AGAIN_LATER = 1013
+"""The WebSocket close code for "try again later" (RFC 6455's registry): the room is not
+here, or not here any more; a client reconnects and finds it where it is."""
+
+
+async def _send_away(websocket: ServerConnection, room: str) -> None:
+    """Close ``websocket``: this server no longer holds ``room``; reconnect to find it."""
+    try:
+        async with asyncio.timeout(1.0):
+            await websocket.close(TRY_AGAIN_LATER, f"room {room} is not held here: reconnect")
+    except TimeoutError:
+        websocket.transport.abort()
 
 
 def json_response(connection: ServerConnection, status: HTTPStatus, body: str) -> Response:

@@ -4,20 +4,22 @@ path (``pacnet.protocol.rooms`` says where each answers).
     Room    one named board: its game (users, keepalive table, throttle, idempotency memory,
             the players' reports), the pipeline its requests take, what the server really did
             with them (``Truth``), and its read-only feeds
-    Rooms   the rooms open, by name: a room opens on the first connection to its path, up to
-            ``max_rooms``, and closes once nobody has been in it, or watching it, for
-            ``idle_after`` seconds (the default room never closes)
+    Rooms   the rooms open, by name, up to ``max_rooms``: a room opens on the first
+            connection to its path, and closes once nobody has been in it, or watching it, for
+            ``idle_after`` seconds (a single server's default room never closes)
 
 What rooms share is the server's: the event loop and its tick, the admission of requests (one
 loop: when it is saturated every room is), the fault set (a fault may name one room), the
 connection limits, the admin token.
 
-Pure: the caller opens and closes rooms with the time as an argument; how a room is made
-(its board, its saved game) is the caller's ``make``.
+Pure: the caller makes rooms (their board, their saved game) and adds them; it asks which
+have been idle with the time as an argument.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from math import inf
+from typing import Any
 
 from pacnet.protocol.rooms import DEFAULT_ROOM, LobbyRoom
 from pacnet.server.game import Game
@@ -42,6 +44,11 @@ class Room:
     """Connections open to it now: players', and feeds' (a projector keeps its room open)."""
     restored: bool = False
     """Its game was resumed from a saved snapshot when it opened."""
+    valid_until: float = inf
+    """Until when (monotonic seconds) this server may change it: forever on a single server;
+    in a group, until its lease runs out unless renewed (``pacnet.server.keeper``)."""
+    sockets: set[Any] = field(default_factory=set)
+    """Its open connections (to tell its players to reconnect if the room must go)."""
     idle_since: float | None = None
     """When it last became empty (no users, no connections); None while it is not."""
     feeds: dict[str, Callable[[], str]] = field(default_factory=dict)
@@ -70,16 +77,17 @@ class Rooms:
     """The rooms open on one server, by name.
 
     Args:
-        make: opens a room by name (builds its board; restores its saved game, if any).
         max_rooms: rooms open at once, the default room included.
         idle_after: seconds an empty room stays open.
+        keep_default: the default room never closes (a single server's; in a group it is a
+            room like any other).
     """
 
     def __init__(
-        self, make: Callable[[str], Room], max_rooms: int, *, idle_after: float = IDLE_AFTER
+        self, max_rooms: int, *, idle_after: float = IDLE_AFTER, keep_default: bool = True
     ) -> None:
-        self._make = make
         self.max_rooms = max_rooms
+        self.keep_default = keep_default
         self.idle_after = idle_after
         self._open: dict[str, Room] = {}
 
@@ -92,22 +100,26 @@ class Rooms:
     def get(self, name: str) -> Room | None:
         return self._open.get(name)
 
-    def open(self, name: str) -> Room:
-        """The room called ``name``, opened if it is not yet.
+    def check_space(self) -> None:
+        """Whether another room may open here.
 
         Raises:
-            RoomsFull: it is not open, and ``max_rooms`` are.
+            RoomsFull: ``max_rooms`` are open.
         """
-        room = self._open.get(name)
-        if room is None:
-            if len(self._open) >= self.max_rooms:
-                raise RoomsFull(
-                    f"this server holds its most rooms ({self.max_rooms}); join one of them "
-                    "(GET /lobby lists them) or try again later"
-                )
-            room = self._open[name] = self._make(name)
-        room.idle_since = None
+        if len(self._open) >= self.max_rooms:
+            raise RoomsFull(
+                f"this server holds its most rooms ({self.max_rooms}); join one of them "
+                "(GET /lobby lists them) or try again later"
+            )
+
+    def add(self, room: Room) -> Room:
+        """Open ``room`` (made by the caller, once ``check_space`` said there is space)."""
+        self._open[room.name] = room
         return room
+
+    def remove(self, name: str) -> Room | None:
+        """Close the room called ``name`` at once (it must go: another server holds it)."""
+        return self._open.pop(name, None)
 
     def idle(self, now: float) -> list[Room]:
         """Note which rooms are empty at ``now``; returns (and forgets) those empty for
@@ -118,7 +130,9 @@ class Rooms:
                 room.idle_since = None
             elif room.idle_since is None:
                 room.idle_since = now
-            elif now - room.idle_since >= self.idle_after and room.name != DEFAULT_ROOM:
+            elif now - room.idle_since >= self.idle_after and not (
+                self.keep_default and room.name == DEFAULT_ROOM
+            ):
                 closing.append(self._open.pop(room.name))
         return closing
 
