@@ -61,6 +61,8 @@ COMMANDS = (
             "open a room: the server and the proxy, a fresh game, what to hand out"),
     Command("matrix", "pacnet.matrix.cli",
             "run the article's test matrix: every call of ten scenarios by five outcomes"),
+    Command("cluster", "pacnet.cluster.cli",
+            "a group of board servers behind HAProxy, their rooms in Redis"),
 )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +21,7 @@ import pytest
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
 
-from pacnet.cluster.components import free_port
+from pacnet.cluster.components import Redis, free_port
 from pacnet.faults.admin import AdminClient, AdminEndpoint
 from pacnet.protocol.models import GhostState
 from pacnet.server.config import ServerConfig, ServerLimits
@@ -130,6 +130,15 @@ def ghost_at_start(server: BoardServer, state: GhostState = "normal") -> None:
 
 
 @pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Redis]:
+    """A real ``redis-server`` on a free port, its files in the test's folder."""
+    server = Redis.start(tmp_path / "redis")
+    yield server
+    server.component.process.send_signal(signal.SIGCONT)  # if a test left it stopped
+    server.stop()
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A port on 127.0.0.1 where nothing listens (bound, then released)."""
     return free_port()
@@ -165,9 +174,10 @@ async def raw_client() -> AsyncIterator[Callable[[str], Awaitable[RawClient]]]:
 
 
 class ServerProcess:
-    """``pacnet serve`` as a real child process, for signals (SIGSTOP, SIGKILL, SIGTERM)."""
+    """``pacnet serve`` (or ``command``, e.g. ``cluster serve``) as a real child process, for
+    signals (SIGSTOP, SIGKILL, SIGTERM)."""
 
-    def __init__(self, *args: str, tmp_path: Path) -> None:
+    def __init__(self, *args: str, tmp_path: Path, command: Sequence[str] = ("serve",)) -> None:
         self.log_path = tmp_path / f"server-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
@@ -175,7 +185,7 @@ class ServerProcess:
                 sys.executable,
                 "-m",
                 "pacnet",
-                "serve",
+                *command,
                 "--port",
                 "0",
                 "--log-format",
@@ -220,8 +230,8 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start ``pacnet serve`` child processes; all are killed when the test ends."""
     started: list[ServerProcess] = []
 
-    def start(*args: str) -> ServerProcess:
-        started.append(ServerProcess(*args, tmp_path=tmp_path))
+    def start(*args: str, command: Sequence[str] = ("serve",)) -> ServerProcess:
+        started.append(ServerProcess(*args, tmp_path=tmp_path, command=command))
         return started[-1]
 
     yield start

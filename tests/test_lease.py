@@ -3,8 +3,7 @@ fencing token, and a stale owner's writes refused by Redis itself."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 import pytest
@@ -18,13 +17,6 @@ T = TypeVar("T")
 
 TERM = 300 * MS
 """A lease's time in these tests: short, so one can run out within a test."""
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[Redis]:
-    server = Redis.start(tmp_path / "redis")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

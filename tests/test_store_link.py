@@ -5,8 +5,7 @@ with a script, a Redis stopped with SIGSTOP and one killed mid-call."""
 import asyncio
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,14 +14,6 @@ from pacnet.cluster.components import Redis, free_port, redis_command
 from pacnet.cluster.link import BadReply, StoreLink
 from pacnet.protocol.outcome import Outcome, Step
 from tests.conftest import MS
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[Redis]:
-    server = Redis.start(tmp_path / "redis")
-    yield server
-    server.component.process.send_signal(signal.SIGCONT)  # if a test left it stopped
-    server.stop()
 
 
 @pytest.fixture
@@ -63,6 +54,7 @@ async def test_an_error_reply_is_fatal_and_redis_busy_with_a_script_is_retryable
         await asyncio.sleep(0.2)  # past the threshold: Redis answers others BUSY
         later = await link.call("count", "INCR", "n", read=number)
         redis_command(redis_server.port, "SCRIPT", "KILL")
+        assert busy.recv(200).startswith(b"-ERR Script killed"), "it answers once it stops"
     assert later.outcome is Outcome.RETRYABLE
     assert later.message.startswith("BUSY")
     again = await link.call("count", "INCR", "n", read=number)

@@ -81,6 +81,19 @@ return 1
 write is refused here, by the store."""
 
 
+_LOBBY = """
+local rooms = redis.call('HGETALL', KEYS[1])
+local shown = {}
+for i = 1, #rooms, 2 do
+  local entry = redis.call('GET', 'pacnet:room:' .. rooms[i] .. ':lobby')
+  if entry then table.insert(shown, entry) end
+end
+return shown
+"""
+"""Every room the directory names whose holder renewed it within a term: what the lobby
+shows (a room whose holder died drops out when its lease runs out)."""
+
+
 def valid_until(asked_at: float, seconds: float) -> float:
     """Until when, on its own clock, the owner of a lease of ``seconds`` asked for at
     ``asked_at`` may change the room: less ``MARGIN``, so it stops before Redis lets anyone
@@ -200,6 +213,16 @@ class Leases:
         return await self.link.call(
             "snapshot.load", "HMGET", room_key, "token", "snapshot", read=read, room=room
         )
+
+    async def lobby(self) -> StoreResult[list[str]]:
+        """Each room's lobby entry (JSON) as its holder last renewed it."""
+
+        def read(reply: Any) -> list[str]:
+            if not isinstance(reply, list):
+                raise BadReply(f"expected a list of entries, got {reply!r:.80}")
+            return [_text(entry) for entry in reply]
+
+        return await self.link.call("lobby.read", "EVAL", _LOBBY, 1, DIRECTORY, read=read)
 
     async def directory(self) -> StoreResult[dict[str, str]]:
         """Which server holds each room, as the directory says."""

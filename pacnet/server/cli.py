@@ -21,8 +21,9 @@ PROG = "pacnet serve"
 DESCRIPTION = "Run a board server until Ctrl-C or SIGTERM."
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of ``pacnet serve``."""
+def add_arguments(parser: argparse.ArgumentParser, *, own_state: bool = True) -> None:
+    """The flags of ``pacnet serve``; ``own_state``: with --state and --no-state (a server of
+    a group keeps its rooms in the group's store instead)."""
     defaults, limits = ServerConfig(), ServerLimits()
     parser.add_argument("--host", default=defaults.host, help="address to listen on (%(default)s)")
     parser.add_argument(
@@ -85,14 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ghosts cannot catch anyone: for exercises, where every death or NOT_FOUND on "
         "screen should be the fault's",
     )  # fmt: skip
-    state = parser.add_mutually_exclusive_group()
-    state.add_argument(
-        "--state", type=Path, default=default_state_path(), metavar="PATH",
-        help="where the game is kept, so a restart resumes it (%(default)s)",
-    )  # fmt: skip
-    state.add_argument(
-        "--no-state", action="store_true", help="keep nothing: every start is a new game"
-    )
+    if own_state:
+        state = parser.add_mutually_exclusive_group()
+        state.add_argument(
+            "--state", type=Path, default=default_state_path(), metavar="PATH",
+            help="where the game is kept, so a restart resumes it (%(default)s)",
+        )  # fmt: skip
+        state.add_argument(
+            "--no-state", action="store_true", help="keep nothing: every start is a new game"
+        )
     parser.add_argument(
         "--snapshot-interval", type=positive_float, default=defaults.snapshot_interval,
         metavar="SECONDS", help="how often the game is saved: the most a crash loses (%(default)s)",
@@ -105,33 +107,49 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not above: `pacnet serve --help` has no use for the server, its logging
     # or its event loop, which take most of a second to import.
     from pacnet.cmdline.lifecycle import run_on, run_until_signalled
-    from pacnet.cmdline.logs import configure_logging
-    from pacnet.feeds.doors import raise_file_limit
     from pacnet.server.net import BoardServer
 
+    if (status := prepare(PROG, args)) is not None:
+        return status
+    try:
+        server = BoardServer(server_config(args))
+    except (LayoutError, StateError, ValueError) as exc:
+        return fail(PROG, str(exc))
+    return run_on(args.loop, run_until_signalled(server, PROG, "server"))
+
+
+def prepare(prog: str, args: argparse.Namespace) -> int | None:
+    """Check what the flags' types cannot check alone, set logging up and raise the open-file
+    limit; returns the exit status if the flags do not fit together."""
+    from pacnet.cmdline.logs import configure_logging
+    from pacnet.feeds.doors import raise_file_limit
+
     if args.max_wait and args.overload_wait > args.max_wait:
-        fail(PROG, f"--overload-wait ({args.overload_wait:g} s) must not exceed --max-wait "
+        fail(prog, f"--overload-wait ({args.overload_wait:g} s) must not exceed --max-wait "
                    f"({args.max_wait:g} s)")  # fmt: skip
         return EXIT_USAGE
     configure_logging(args.log_format)
     raise_file_limit()  # so the connection limits' default is the system's, not select()'s
-    try:
-        limits = ServerLimits(
-            keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
-            max_users=args.max_users, max_rooms=args.max_rooms,
-            max_connections=args.max_connections,
-            max_connections_per_peer=args.max_connections_per_peer,
-            send_timeout=args.send_timeout, handshake_timeout=args.handshake_timeout,
-            max_wait=args.max_wait, overload_wait=args.overload_wait,
-        )  # fmt: skip
-        config = ServerConfig(
-            host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
-            seed=args.seed, limits=limits, admin_token=args.admin_token or None, trace=args.trace,
-            calm=args.calm,
-            state=None if args.no_state else args.state,
-            snapshot_interval=args.snapshot_interval, crash_exits=True,
-        )  # fmt: skip
-        server = BoardServer(config)
-    except (LayoutError, StateError, ValueError) as exc:
-        return fail(PROG, str(exc))
-    return run_on(args.loop, run_until_signalled(server, PROG, "server"))
+    return None
+
+
+def server_config(args: argparse.Namespace) -> ServerConfig:
+    """The server the flags of ``add_arguments`` describe.
+
+    Raises:
+        ValueError: the flags do not make a valid configuration.
+    """
+    limits = ServerLimits(
+        keepalive_timeout=args.keepalive_timeout, rate=args.rate, burst=args.burst,
+        max_users=args.max_users, max_rooms=args.max_rooms, max_connections=args.max_connections,
+        max_connections_per_peer=args.max_connections_per_peer,
+        send_timeout=args.send_timeout, handshake_timeout=args.handshake_timeout,
+        max_wait=args.max_wait, overload_wait=args.overload_wait,
+    )  # fmt: skip
+    own_state = hasattr(args, "state")
+    return ServerConfig(
+        host=args.host, port=args.port, layout=args.layout, tick_rate=args.tick_rate,
+        seed=args.seed, limits=limits, admin_token=args.admin_token or None, trace=args.trace,
+        calm=args.calm, state=args.state if own_state and not args.no_state else None,
+        snapshot_interval=args.snapshot_interval, crash_exits=True,
+    )  # fmt: skip

@@ -16,6 +16,7 @@ from pacnet.server.config import ServerConfig
 from pacnet.server.layout import LayoutError, builtin_layouts, layout_argument
 
 if TYPE_CHECKING:
+    from pacnet.server.keeper import Keeper
     from pacnet.server.net import BoardServer
     from pacnet.server.pipeline import StageHook
 
@@ -38,7 +39,10 @@ class CannotStart(Exception):
 
 @asynccontextmanager
 async def running_server(
-    config: ServerConfig | None = None, *, hooks: "Sequence[StageHook]" = ()
+    config: ServerConfig | None = None,
+    *,
+    hooks: "Sequence[StageHook]" = (),
+    keeper: "Keeper | None" = None,
 ) -> "AsyncIterator[BoardServer]":
     """Run a board server for the duration of the ``async with`` block.
 
@@ -53,7 +57,8 @@ async def running_server(
     from pacnet.cmdline.lifecycle import running
     from pacnet.server.net import BoardServer
 
-    async with running(BoardServer(config or ServerConfig(port=0), hooks=hooks)) as server:
+    server = BoardServer(config or ServerConfig(port=0), hooks=hooks, keeper=keeper)
+    async with running(server):
         yield server
 
 

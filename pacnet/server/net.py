@@ -386,7 +386,10 @@ class BoardServer:
 
     @property
     def name(self) -> str:
-        """How the lobby names this server: its address (``host:port``) once it listens."""
+        """How the lobby names this server: its name in its group, else its address
+        (``host:port``) once it listens."""
+        if self.keeper is not None:
+            return self.keeper.name
         return urlsplit(self.url).netloc if self.url is not None else "?"
 
     def _make_room(self, name: str, saved: dict[str, Any] | None) -> Room:
