@@ -3,6 +3,8 @@ fetched from anywhere else (a workshop room is often offline).
 
     GET /                        the page to play (``static/play.html``)
     GET /watch                   the projector's view (``static/watch.html``)
+    GET /rooms/NAME              the page to play in room NAME; ``/rooms/NAME/watch`` its
+                                 projector's view (the pages read the room from their address)
     GET /static/NAME             a file of ``static/``: the page's JavaScript modules, its CSS
     GET /static/classify.json    the outcome classification, made from ``pacnet.protocol``
                                  here and now, so the browser and the Python client follow
@@ -25,6 +27,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from pacnet.protocol.classify import classification
+from pacnet.protocol.rooms import RoomNameError, split_room
 
 STATIC = "/static/"
 TYPES = {
@@ -65,19 +68,25 @@ class Site:
             self._files["/watch"] = self._files[STATIC + "watch.html"]
 
     def page(self, path: str) -> Page:
-        """The page at ``path`` (query ignored), or a 404 that says what there is."""
-        found = self._files.get(urlsplit(path).path)
+        """The page at ``path`` (query ignored; under ``/rooms/NAME``, the room's page), or a
+        404 that says what there is."""
+        try:
+            _, within = split_room(urlsplit(path).path)
+        except RoomNameError as exc:
+            return _not_found(f"{exc}\n")
+        found = self._files.get(within)
         if found is not None:
             return found
-        return Page(
-            HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8",
-            b"no such page: open / to play\n",
-        )  # fmt: skip
+        return _not_found("no such page: open / to play\n")
 
     @property
     def paths(self) -> list[str]:
         """Every path served."""
         return sorted(self._files)
+
+
+def _not_found(text: str) -> Page:
+    return Page(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", text.encode())
 
 
 def respond(page: Page) -> Response:

@@ -1,6 +1,7 @@
 // The faults switched on behind the page's address, in every domain, and the exercise the room
 // is in, as the read-only /faults feed says (pacnet/faults/feed.py): a snapshot on connect and
-// another whenever either changes. The proxy's feed shows the server's faults and exercise too.
+// another whenever either changes. The feed is the whole server's, at the bare path whatever
+// room the page plays in (rooms.js). The proxy's feed shows the server's faults and exercise too.
 //
 //   {"faults": [{"fault": {...}, "domain": "network", "description": "drop reply 20% (...)",
 //                ...}, ...],

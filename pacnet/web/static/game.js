@@ -10,6 +10,8 @@
 // `remove` with no ghost near) is made by the loop too, at the start of its next turn, so it
 // is never in flight beside another.
 
+import { DEFAULT_ROOM } from "./rooms.js";
+
 export const TURN_MS = 100; // ten turns a second, as the window's loop
 export const FOOD_MS = 500; // pellets and energizers only ever disappear: twice a second, as the window
 const FATAL_JOIN_WAIT_MS = 2000; // a refused join (the name plays elsewhere) is not hammered
@@ -57,12 +59,16 @@ export class Game {
   /**
    * @param {RemoteBoard} board the remote board (remote.js)
    * @param {(result) => void} report told of every call's result (the HUD counts them)
-   * @param {Storage} storage where session tokens are kept, per name, so a reload resumes
+   * @param {Storage} storage where session tokens are kept, per room and name, so a reload
+   *   resumes
+   * @param {string} room the room played in (rooms.js): the same name in two rooms is two
+   *   players, with two tokens
    */
-  constructor(board, report, storage) {
+  constructor(board, report, storage, room = DEFAULT_ROOM) {
     this.board = board;
     this.report = report;
     this.storage = storage;
+    this.room = room;
     this.view = new View();
     this.direction = null;
     this.joined = false;
@@ -82,7 +88,8 @@ export class Game {
   }
 
   get tokenKey() {
-    return `pacnet.token.${this.board.userId}`;
+    const user = this.board.userId;
+    return this.room === DEFAULT_ROOM ? `pacnet.token.${user}` : `pacnet.room.${this.room}.token.${user}`;
   }
 
   /** Join again on the next turn: the player asked to play again, or the server gave up on us. */

@@ -1,10 +1,11 @@
 // The page's start: read the name (?name=NAME, else ask for one) and whether to retry
 // (?retries=off: every call one attempt; retries are on otherwise, as in the window), fetch the
-// outcome table, connect, join, play. Keys steer (arrows, WASD; a swipe on a phone); F7 and F8
-// switch the client's own faults; C counts afresh; R switches retries on or off; I opens the
-// request inspector, P pauses it and U unpins its failures; Enter plays again after a game over.
-// The /faults feed is followed beside the game: the faults on, the exercise, and its counts
-// afresh at each new one. Frames are drawn as the browser asks for them.
+// outcome table, connect to the room the page's address names (rooms.js), join, play. Keys steer
+// (arrows, WASD; a swipe on a phone); F7 and F8 switch the client's own faults; C counts
+// afresh; R switches retries on or off; I opens the request inspector, P pauses it and U
+// unpins its failures; Enter plays again after a game over. The whole server's /faults feed is
+// followed beside the game: the faults on, the exercise, and its counts afresh at each new one.
+// Frames are drawn as the browser asks for them.
 
 import { Painter } from "./draw.js";
 import { socketUrl } from "./feed.js";
@@ -17,6 +18,7 @@ import { nameProblem } from "./protocol.js";
 import { RemoteBoard } from "./remote.js";
 import { reportEverySecond } from "./report.js";
 import { RETRIES } from "./retry.js";
+import { DEFAULT_ROOM, inRoom, ROOM } from "./rooms.js";
 
 const KEYS = {
   ArrowUp: "up", KeyW: "up", ArrowDown: "down", KeyS: "down",
@@ -31,6 +33,9 @@ function ask(problem) {
   const message = form.querySelector("#problem");
   message.textContent = problem ? `Cannot join: ${problem}.` : "";
   message.hidden = !problem;
+  const room = form.querySelector("#ask-room");
+  room.querySelector("b").textContent = ROOM;
+  room.hidden = ROOM === DEFAULT_ROOM;
   // A link handed out as /?retries=off keeps its word through the name form.
   const retries = new URLSearchParams(location.search).get("retries");
   if (retries !== null && form.querySelector("input[name=retries]") === null) {
@@ -38,7 +43,7 @@ function ask(problem) {
     form.append(kept);
   }
   form.querySelector("input").focus();
-  window.pacnet = Object.freeze({ name: null, joined: false, problem, counts: () => ({}) });
+  window.pacnet = Object.freeze({ name: null, room: ROOM, joined: false, problem, counts: () => ({}) });
 }
 
 function controls(game, board, hud, refresh) {
@@ -82,18 +87,19 @@ function controls(game, board, hud, refresh) {
 }
 
 async function play(name, retries) {
-  document.title = `pacnet - ${name}`;
+  document.title = ROOM === DEFAULT_ROOM ? `pacnet - ${name}` : `pacnet - ${name} in ${ROOM}`;
   document.querySelector("#who").textContent = name;
   const table = await loadTable();
-  const board = new RemoteBoard(socketUrl("/"), name, table, retries ? RETRIES : null);
+  const board = new RemoteBoard(socketUrl(inRoom("/")), name, table, retries ? RETRIES : null);
   const hud = new Hud(document.querySelector("#hud"), board, document.querySelector("#inspector"), table.steps);
-  const game = new Game(board, (result) => hud.record(result), window.localStorage);
+  const game = new Game(board, (result) => hud.record(result), window.localStorage, ROOM);
   const feed = new FaultFeed(() => hud.resetCounts(true));
   let hudDue = 0;
   controls(game, board, hud, () => (hudDue = 0));
   const playing = () => board.sessionHere && !game.needJoin;
   window.pacnet = Object.freeze({
     name,
+    room: ROOM,
     get joined() {
       return game.joined;
     },

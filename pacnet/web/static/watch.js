@@ -1,16 +1,19 @@
 // The projector's view (/watch): the whole board and how the room's calls end, for everyone
 // in the room at once. It joins no game and changes nothing: it only follows the server's
-// read-only feeds. The server knows only its own faults; `?network=HOST:PORT` names the proxy
-// the room plays through, whose /faults feed lists the network's faults and the server's, so
-// the view shows both (the proxy's own feeds are never hit by its faults). `window.watch` lets
-// tests see what is shown.
+// read-only feeds, the room's (/board, /room, /keepalive) in the room its address names
+// (/rooms/NAME/watch shows room NAME; rooms.js) and the whole server's /faults. The server
+// knows only its own faults; `?network=HOST:PORT` names the proxy the room plays through, whose
+// /faults feed lists the network's faults and the server's, so the view shows both (the proxy's
+// own feeds are never hit by its faults). `window.watch` lets tests see what is shown.
 
 import { follow } from "./feed.js";
+import { DEFAULT_ROOM, inRoom, ROOM } from "./rooms.js";
 import { BoardPicture } from "./watch-board.js";
 import { RateChart, rateNow } from "./watch-chart.js";
 import { PlayerPages, countdown, showFaults, showRoom, showSuspects } from "./watch-panels.js";
 
 const FEEDS = ["/board", "/room", "/faults", "/keepalive"];
+const SERVER_WIDE = new Set(["/faults"]); // the rest are the room's
 const network = new URLSearchParams(location.search).get("network");
 const NETWORK = "the network's /faults";
 const watched = network ? [...FEEDS, NETWORK] : FEEDS;
@@ -56,8 +59,15 @@ function opened(path) {
   };
 }
 
+if (ROOM !== DEFAULT_ROOM) {
+  document.title = `pacnet: room ${ROOM}`;
+  const room = document.getElementById("room");
+  room.querySelector("b").textContent = ROOM;
+  room.hidden = false;
+}
+
 for (const path of FEEDS) {
-  follow(path, (snapshot) => {
+  follow(SERVER_WIDE.has(path) ? path : inRoom(path), (snapshot) => {
     seen[path] = snapshot;
     handlers[path](snapshot);
   }, opened(path));
@@ -89,6 +99,7 @@ function animate(now) {
 requestAnimationFrame(animate);
 
 window.watch = {
+  room: ROOM,
   seen,
   open: () => [...open],
   labels: () => [...picture.shown],

@@ -1,0 +1,185 @@
+"""Rooms in the browser: the page to play at ``/rooms/NAME`` plays in room NAME, and the
+projector at ``/rooms/NAME/watch`` shows room NAME. A real headless Chromium against real servers, with the play page's fixtures
+(tests/test_web_page.py)."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+from playwright.async_api import Page, expect
+
+from pacnet.client.remote import RemoteBoard
+from pacnet.protocol.rooms import (
+    ROOM_NAME,
+    ROOM_NAME_RULE,
+    RoomNameError,
+    check_room,
+    room_path,
+    room_url,
+    split_room,
+)
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import Proxy, running_proxy
+from pacnet.server.net import BoardServer
+from tests.conftest import StartServer
+from tests.test_web_page import WAIT, OpenPage, browser, http_of, open_page, playing
+
+__all__ = ["browser", "open_page"]  # the play page's fixtures, used here as they are there
+
+NAMES = ["alpha", "team-2", "a_b", "7up", "a" * 32, "main", "", "a" * 33, "Alpha", "-x", "a b"]
+PATIENT = 600.0
+"""Seconds a server keeps a silent user, for tests where one waits (a page gone to another
+room) on a machine slowed by the rest of the suite."""
+PATHS = ["/", "/watch", "/rooms/alpha", "/rooms/alpha/", "/rooms/alpha/watch", "/rooms/main"]
+
+
+@pytest.fixture
+async def proxy(server: BoardServer) -> AsyncIterator[Proxy]:
+    """A proxy in front of ``server``, faults off."""
+    assert server.url is not None
+    async with running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as relay:
+        yield relay
+
+
+def address(url: str | None) -> str:
+    """``HOST:PORT`` of a ``ws://`` URL."""
+    assert url is not None
+    return url.removeprefix("ws://").rstrip("/")
+
+
+def problem_of(name: str) -> str:
+    """What the server says of ``name`` as a room's name: "" if it may be one."""
+    try:
+        check_room(name)
+    except RoomNameError as exc:
+        return str(exc)
+    return ""
+
+
+async def joined(page: Page) -> Page:
+    await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
+    return page
+
+
+async def going(page: Page, url: str) -> Page:
+    """``page`` gone to ``url``, and joined there."""
+    await page.goto(url)
+    return await joined(page)
+
+
+def sockets(server_url: str | None, urls: list[str]) -> set[str]:
+    """The paths of the WebSockets a page opened on the server at ``server_url``."""
+    assert server_url is not None
+    origin = server_url.rstrip("/")
+    return {url.removeprefix(origin) for url in urls if url.startswith(origin)}
+
+
+async def test_the_page_reads_rooms_as_the_server_does(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    """The page cannot import Python: the rule for a room's name, its words, and where a room's
+    paths lead are written again in rooms.js, and held here to pacnet.protocol.rooms."""
+    page = await open_page(http_of(server))
+    rooms = [split_room(path)[0] for path in PATHS]
+    says = await page.evaluate(
+        """async ([names, paths, rooms]) => {
+            const r = await import("/static/rooms.js");
+            return {pattern: r.ROOM_NAME.source, rule: r.ROOM_NAME_RULE,
+                    problems: names.map(r.roomProblem), rooms: paths.map((p) => r.roomOf(p)),
+                    games: rooms.map((room) => r.roomPath(room)),
+                    feeds: rooms.map((room) => r.roomPath(room, "/board"))};
+        }""",
+        [NAMES, PATHS, rooms],
+    )
+    assert says == {
+        "pattern": f"^{ROOM_NAME.pattern}$",
+        "rule": ROOM_NAME_RULE,
+        "problems": [problem_of(name) for name in NAMES],
+        "rooms": rooms,
+        "games": [room_path(room) for room in rooms],
+        "feeds": [room_path(room, "/board") for room in rooms],
+    }
+
+
+async def test_a_page_at_a_rooms_address_plays_in_that_room_and_sees_no_other(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    bob = await playing(open_page, server, "bob")  # at /: the default room
+    urls: list[str] = []
+    alice = await joined(await open_page(f"{http_of(server)}/rooms/alpha?name=alice", urls))
+    alpha = server.rooms.get("alpha")
+    assert alpha is not None
+    assert set(alpha.game.sessions) == {"alice"}
+    assert set(server.game.sessions) == {"bob"}
+    for page, me, other in ((alice, "alice", "bob"), (bob, "bob", "alice")):
+        await page.wait_for_function(
+            f"window.pacnet.pacmen().includes('pacman-{me}')", timeout=WAIT
+        )
+        assert f"pacman-{other}" not in await page.evaluate("window.pacnet.pacmen()")
+    assert sockets(server.url, urls) == {"/rooms/alpha", "/faults"}  # the faults: the server's
+
+
+async def test_the_name_form_at_a_rooms_address_joins_that_room(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await open_page(f"{http_of(server)}/rooms/alpha?retries=off")
+    await expect(page.locator("#ask-room")).to_have_text("You will play in room alpha.")
+    await page.locator("#ask input[name=name]").fill("dave")
+    await page.locator("#ask button").click()
+    await joined(page)
+    assert page.url == f"{http_of(server)}/rooms/alpha?name=dave&retries=off"
+    alpha = server.rooms.get("alpha")
+    assert alpha is not None
+    assert "dave" in alpha.game.sessions
+    assert (await page.evaluate("window.pacnet.retries()"))["on"] is False
+
+
+async def test_one_name_in_two_rooms_is_two_players_and_each_resumes_on_its_page(
+    open_page: OpenPage, start_server: StartServer
+) -> None:
+    """A browser keeps a token per room: coming back to a room resumes the pac-man left there,
+    whatever the same name did in another room meanwhile."""
+    server = await start_server(keepalive_timeout=PATIENT)
+    http = http_of(server)
+    page = await joined(await open_page(f"{http}/?name=alice"))
+    await going(page, f"{http}/rooms/alpha?name=alice")
+    alpha = server.rooms.get("alpha")
+    assert alpha is not None
+    tokens = (server.game.sessions["alice"].token, alpha.game.sessions["alice"].token)
+    assert tokens[0] != tokens[1]
+    await going(page, f"{http}/?name=alice")
+    await going(page, f"{http}/rooms/alpha?name=alice")
+    assert (server.game.sessions["alice"].token, alpha.game.sessions["alice"].token) == tokens
+
+
+async def test_the_projector_at_a_rooms_address_shows_that_rooms_board(
+    open_page: OpenPage, server: BoardServer, proxy: Proxy
+) -> None:
+    """And ``?network=`` still adds the proxy's /faults feed, the whole server's, as at /watch."""
+    assert server.url is not None
+    async with AsyncExitStack() as stack:
+        alice = await stack.enter_async_context(RemoteBoard(room_url(server.url, "alpha"), "alice"))
+        bob = await stack.enter_async_context(RemoteBoard(server.url, "bob"))
+        for board in (alice, bob):
+            assert (await board.join()).ok
+        urls: list[str] = []
+        network = f"network={address(proxy.url)}"
+        page = await open_page(f"{http_of(server)}/rooms/alpha/watch?{network}", urls)
+        await page.wait_for_function("window.watch.labels().includes('alice')", timeout=WAIT)
+        assert await page.evaluate("window.watch.pacmen()") == ["pacman-alice"]
+        await expect(page.locator("#room")).to_have_text("room alpha")
+        await page.wait_for_function("window.watch.open().length === 5", timeout=WAIT)
+    assert sockets(server.url, urls) == {
+        "/rooms/alpha/board", "/rooms/alpha/room", "/rooms/alpha/keepalive", "/faults"
+    }  # fmt: skip
+    assert sockets(proxy.url, urls) == {"/faults"}
+
+
+async def test_a_rooms_page_opened_through_the_proxy_plays_in_that_room(
+    open_page: OpenPage, server: BoardServer, proxy: Proxy
+) -> None:
+    await joined(await open_page(f"http://{address(proxy.url)}/rooms/alpha?name=alice"))
+    alpha = server.rooms.get("alpha")
+    assert alpha is not None
+    assert "alice" in alpha.game.sessions
+    assert "alice" not in server.game.sessions
