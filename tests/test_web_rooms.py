@@ -1,5 +1,6 @@
-"""Rooms in the browser: the page to play at ``/rooms/NAME`` plays in room NAME, and the
-projector at ``/rooms/NAME/watch`` shows room NAME. A real headless Chromium against real servers, with the play page's fixtures
+"""Rooms in the browser: the page to play at ``/rooms/NAME`` plays in room NAME, its picker lists
+the lobby's rooms and takes a player to another, and the projector at ``/rooms/NAME/watch``
+shows room NAME. A real headless Chromium against real servers, with the play page's fixtures
 (tests/test_web_page.py)."""
 
 from collections.abc import AsyncIterator
@@ -29,7 +30,7 @@ __all__ = ["browser", "open_page"]  # the play page's fixtures, used here as the
 NAMES = ["alpha", "team-2", "a_b", "7up", "a" * 32, "main", "", "a" * 33, "Alpha", "-x", "a b"]
 PATIENT = 600.0
 """Seconds a server keeps a silent user, for tests where one waits (a page gone to another
-room) on a machine slowed by the rest of the suite."""
+room, a Python client that only joined) on a machine slowed by the rest of the suite."""
 PATHS = ["/", "/watch", "/rooms/alpha", "/rooms/alpha/", "/rooms/alpha/watch", "/rooms/main"]
 
 
@@ -111,6 +112,8 @@ async def test_a_page_at_a_rooms_address_plays_in_that_room_and_sees_no_other(
     assert alpha is not None
     assert set(alpha.game.sessions) == {"alice"}
     assert set(server.game.sessions) == {"bob"}
+    await expect(alice.locator("#room-here")).to_have_text("alpha")
+    await expect(bob.locator("#room-here")).to_have_text("main")
     for page, me, other in ((alice, "alice", "bob"), (bob, "bob", "alice")):
         await page.wait_for_function(
             f"window.pacnet.pacmen().includes('pacman-{me}')", timeout=WAIT
@@ -150,6 +153,69 @@ async def test_one_name_in_two_rooms_is_two_players_and_each_resumes_on_its_page
     await going(page, f"{http}/?name=alice")
     await going(page, f"{http}/rooms/alpha?name=alice")
     assert (server.game.sessions["alice"].token, alpha.game.sessions["alice"].token) == tokens
+
+
+async def test_the_picker_lists_the_lobbys_rooms_and_takes_the_player_to_one(
+    open_page: OpenPage, start_server: StartServer
+) -> None:
+    server = await start_server(keepalive_timeout=PATIENT)  # carol only joins
+    assert server.url is not None
+    async with RemoteBoard(room_url(server.url, "beta"), "carol") as carol:
+        assert (await carol.join()).ok
+        page = await joined(
+            await open_page(f"{http_of(server)}/rooms/alpha?name=alice&retries=off")
+        )
+        await page.locator("#rooms summary").click()
+        capacity = server.game.limits.max_users
+        listed = page.locator("#room-list li")
+        await expect(listed).to_have_text(
+            [f"alpha 1/{capacity} players (here)", f"beta 1/{capacity} players",
+             f"main 0/{capacity} players"]
+        )  # fmt: skip
+        await page.locator("#room-list li[data-room=beta] a").click()
+        await joined(page)
+        assert page.url == f"{http_of(server)}/rooms/beta?name=alice&retries=off"
+        beta = server.rooms.get("beta")
+        assert beta is not None
+        assert set(beta.game.sessions) == {"alice", "carol"}
+        assert (await page.evaluate("window.pacnet.retries()"))["on"] is False
+
+
+async def test_a_new_rooms_name_is_checked_before_the_page_goes_there(
+    open_page: OpenPage, server: BoardServer
+) -> None:
+    page = await playing(open_page, server, "alice")
+    await page.locator("#rooms summary").click()
+    field = page.locator("#rooms input[name=room]")
+    await field.fill("Team 2")
+    await field.press("Enter")
+    await expect(page.locator("#room-problem")).to_have_text(problem_of("Team 2"))
+    assert page.url == f"{http_of(server)}/?name=alice"
+    assert [room.name for room in server.rooms] == ["main"]
+    await field.fill("")
+    await field.press_sequentially("team-2")  # typed: W, A, S, D and C type, they do not steer
+    await field.press("Enter")
+    await joined(page)
+    assert page.url == f"{http_of(server)}/rooms/team-2?name=alice"
+    room = server.rooms.get("team-2")
+    assert room is not None
+    assert "alice" in room.game.sessions
+
+
+async def test_a_new_room_past_the_servers_most_is_refused_before_going(
+    open_page: OpenPage, start_server: StartServer
+) -> None:
+    server = await start_server(max_rooms=2)
+    page = await joined(await open_page(f"{http_of(server)}/rooms/alpha?name=alice"))
+    await page.locator("#rooms summary").click()
+    await expect(page.locator("#room-note")).to_have_text("2 rooms open, at most 2")
+    field = page.locator("#rooms input[name=room]")
+    await field.fill("gamma")
+    await field.press("Enter")
+    await expect(page.locator("#room-problem")).to_have_text(
+        "the server holds 2 rooms, its most: pick one of these"
+    )
+    assert page.url.endswith("/rooms/alpha?name=alice")
 
 
 async def test_the_projector_at_a_rooms_address_shows_that_rooms_board(

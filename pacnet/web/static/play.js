@@ -5,7 +5,8 @@
 // afresh; R switches retries on or off; I opens the request inspector, P pauses it and U
 // unpins its failures; Enter plays again after a game over. The whole server's /faults feed is
 // followed beside the game: the faults on, the exercise, and its counts afresh at each new one.
-// Frames are drawn as the browser asks for them.
+// The room picker (picker.js) goes to another room. Frames are drawn as the browser asks for
+// them.
 
 import { Painter } from "./draw.js";
 import { socketUrl } from "./feed.js";
@@ -14,6 +15,7 @@ import { Game } from "./game.js";
 import { Hud } from "./hud.js";
 import { strip } from "./inspector.js";
 import { loadTable } from "./outcome.js";
+import { RoomPicker } from "./picker.js";
 import { nameProblem } from "./protocol.js";
 import { RemoteBoard } from "./remote.js";
 import { reportEverySecond } from "./report.js";
@@ -56,6 +58,7 @@ function controls(game, board, hud, refresh) {
     KeyU: () => inspector.dismiss(),
   };
   window.addEventListener("keydown", (event) => {
+    if (event.target.closest?.("input, textarea, select")) return; // typing a room's name
     const plain = !event.ctrlKey && !event.metaKey && !event.altKey; // not a copy, a reload, a print
     if (event.code in KEYS) {
       game.direction = KEYS[event.code];
@@ -89,6 +92,7 @@ function controls(game, board, hud, refresh) {
 async function play(name, retries) {
   document.title = ROOM === DEFAULT_ROOM ? `pacnet - ${name}` : `pacnet - ${name} in ${ROOM}`;
   document.querySelector("#who").textContent = name;
+  new RoomPicker(document.querySelector("#rooms"));
   const table = await loadTable();
   const board = new RemoteBoard(socketUrl(inRoom("/")), name, table, retries ? RETRIES : null);
   const hud = new Hud(document.querySelector("#hud"), board, document.querySelector("#inspector"), table.steps);
