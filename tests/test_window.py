@@ -23,6 +23,7 @@ from pacnet.client.view import MISSING_AFTER, View
 from pacnet.faults.admin import AdminClient
 from pacnet.protocol.models import Entity, FindAllReply
 from pacnet.protocol.outcome import Outcome
+from pacnet.protocol.rooms import room_url
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
 from pacnet.server.layout import load_layout
@@ -44,8 +45,8 @@ from pacnet.window.draw import (
 from pacnet.window.hud import Hud
 from pacnet.window.layout import Box, arrange
 from pacnet.window.panels import FAULT_RED, outcome_columns
-from pacnet.window.window import WindowReport, run_window
-from tests.conftest import MS, ROOT, ServerProcess, switch_on
+from pacnet.window.window import WindowReport, run_window, title
+from tests.conftest import MS, ROOT, ServerProcess, StartServer, switch_on
 from tests.gamepad import VirtualGamepad
 
 
@@ -316,6 +317,38 @@ async def test_the_window_holds_each_outcome_against_what_the_server_really_did(
     assert report.verdicts[Verdict.UNKNOWN_APPLIED] == 2  # UNKNOWN, yet the server acted
     assert report.verdicts[Verdict.AGREE] > 10  # FATAL and not applied; SUCCESS and applied
     assert not any(verdict.alarm for verdict in report.verdicts)  # no broken promise
+
+
+async def test_a_window_in_a_room_holds_its_calls_against_that_rooms_truth() -> None:
+    """Its truth feed is the room's: from the default room's, every SUCCESS would be a call
+    the server "never saw", a broken promise."""
+    config = ServerConfig(port=0, layout="small", seed=1, trace=True)
+    async with running_server(config) as server:
+        url = room_url(server.url or "", "alpha")
+        report = await run_window(url, "roomed", exit_after=1.5, inspector=True)
+    assert not any(verdict.alarm for verdict in report.verdicts), report.verdicts
+    assert report.verdicts[Verdict.AGREE] > 10
+
+
+async def test_a_window_in_a_room_says_so_and_reads_the_rooms_keepalive_table(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    url = room_url(server.url or "", "alpha")
+    async with RemoteBoard(url, "alice") as board:
+        assert (await board.join()).ok
+        hud = Hud(board)
+        assert title(board) == f"pacnet - alice in room alpha on {server.url}"
+        assert "room alpha, connected" in hud.calls_line()
+        following = asyncio.create_task(hud.keepalive.run())
+        try:
+            async with asyncio.timeout(3000 * MS):
+                await hud.keepalive.changed.wait()
+        finally:
+            following.cancel()
+        # the default room's table has no alice: it would say she is not among its silent
+        assert hud.keepalive_words()[0].startswith("the server heard from you")
+    assert hud.watch.url == f"{server.url}/faults"  # the whole server's
 
 
 async def test_a_server_restart_breaks_no_promise_in_the_window(tmp_path: Path) -> None:

@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 from pacnet.cmdline.defaults import TOKEN_ENV
 
+# pacnet.protocol.rooms is imported where a room is checked, not here: it brings the wire's
+# models (pydantic), a third of a second that every command's --help would wait for.
+
 EXIT_USAGE = 2
 
 
@@ -149,11 +152,47 @@ def event_loop(text: str) -> str:
 
 
 def ws_url(text: str) -> str:
-    """An argparse type: a ``ws://`` or ``wss://`` URL with a host."""
+    """An argparse type: a ``ws://`` or ``wss://`` URL with a host, whose path (if it names a
+    room, ``/rooms/NAME``) names one a server can hold."""
+    from pacnet.protocol.rooms import RoomNameError, room_of
+
     parts = urlsplit(text)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"{text!r} is not a ws:// or wss:// URL")
+    try:
+        room_of(text)
+    except RoomNameError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
     return text
+
+
+def room_name(text: str) -> str:
+    """An argparse type: a name a room can have (``pacnet.protocol.rooms``)."""
+    from pacnet.protocol.rooms import RoomNameError, check_room
+
+    try:
+        return check_room(text)
+    except RoomNameError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_room_argument(parser: "argparse._ActionsContainer", what: str) -> None:
+    """``--room NAME``: the room a client command plays in or watches (``what``, the help's
+    first words: "play in"); ``in_room`` applies it to the command's server URL. ``parser``:
+    a parser, or a group of one (argparse names what both are privately)."""
+    parser.add_argument(
+        "--room", type=room_name, metavar="NAME",
+        help=f"{what} room NAME, at /rooms/NAME on the server (default: the room --server's "
+        "path names, else the default room, main)",
+    )  # fmt: skip
+
+
+def in_room(url: str, room: str | None) -> str:
+    """The game URL to use: ``url`` as it is, or (``room``: a ``--room`` was given) the URL of
+    ``room`` on the server ``url`` addresses, whatever room its own path names."""
+    from pacnet.protocol.rooms import room_url
+
+    return url if room is None else room_url(url, room)
 
 
 # --- long-running components (the server, the proxy) ---

@@ -5,7 +5,9 @@ import logging
 
 from pacnet.client.timeouts import Timeouts
 from pacnet.cmdline.args import (
+    add_room_argument,
     fail,
+    in_room,
     non_negative_seconds,
     player_name,
     positive_float,
@@ -25,6 +27,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet demo``."""
     embedded.add_server_arguments(parser, layout="small", why="small keeps a short run eventful")
+    add_room_argument(parser, "play in")
     parser.add_argument(
         "--iterations", type=positive_int, default=DemoSettings.iterations,
         help="turns of the loop (%(default)s)",
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     async def demo() -> DemoReport:
         config = embedded.ServerConfig(port=0, layout=args.layout, seed=settings.seed)
         async with embedded.board_url(args.server, config) as url:
-            return await run_demo(url, settings, console)
+            return await run_demo(in_room(url, args.room), settings, console)
 
     try:
         report = asyncio.run(demo())

@@ -4,7 +4,7 @@ import argparse
 import os
 from pathlib import Path
 
-from pacnet.cmdline.args import fail, player_name, positive_float
+from pacnet.cmdline.args import add_room_argument, fail, in_room, player_name, positive_float
 from pacnet.server import embedded
 
 PROG = "pacnet play"
@@ -19,6 +19,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet play``."""
     embedded.add_server_arguments(parser, layout="classic", why="the arcade's")
+    add_room_argument(parser, "play in")
     parser.add_argument(
         "--name", type=player_name, metavar="NAME",
         help="your name on the board (a random one by default)",
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         # Tracing on, so the window can hold its outcomes against the server's truth.
         config = embedded.ServerConfig(port=0, layout=args.layout, trace=True)
         async with embedded.board_url(args.server, config, announce_as=PROG) as url:
-            await run_window(url, name, **options)
+            await run_window(in_room(url, args.room), name, **options)
         return 0
 
     try:

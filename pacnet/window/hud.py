@@ -8,15 +8,14 @@ No pygame here: this is state the frames read (``panels.py`` draws it) and the l
 import asyncio
 from collections import Counter, deque
 from typing import Any
-from urllib.parse import quote
 
 from pacnet.client.predict import Prediction
 from pacnet.client.remote import CallResult, RemoteBoard
 from pacnet.client.tally import OutcomeTally, RecentCalls
 from pacnet.faults.feed import Exercise, FaultWatch
 from pacnet.faults.spec import FaultStatus
-from pacnet.feeds.reader import FeedWatch, keepalive_watch
-from pacnet.protocol.feeds import TRUTH_PATH, KeepaliveView, TruthView
+from pacnet.feeds.reader import FeedWatch, keepalive_watch, truth_watch
+from pacnet.protocol.feeds import KeepaliveView, TruthView
 from pacnet.protocol.models import CallCount, OkReply
 from pacnet.protocol.outcome import Outcome
 from pacnet.trace.verdict import Coverage, Verdict, judge
@@ -85,8 +84,7 @@ class Hud:
         """The inspector's rows as they were when it was paused (P); None: live."""
         self.watch = FaultWatch(board.url)
         self.keepalive = keepalive_watch(board.url)
-        truth = f"{TRUTH_PATH}?user={quote(board.user_id)}"
-        self.truth: FeedWatch[TruthView] = FeedWatch(board.url, truth, TruthView)
+        self.truth: FeedWatch[TruthView] = truth_watch(board.url, board.user_id)
         self.pending: deque[Ended] = deque(maxlen=512)
         """Calls waiting for the server's word (a few seconds' worth at the loop's pace)."""
         self.verdicts: dict[str, Verdict] = {}
@@ -202,10 +200,12 @@ class Hud:
         return self.board.faults.status(now) + self.watch.faults
 
     def calls_line(self) -> str:
-        """The calls panel's line on latency, the connection and retries."""
+        """The calls panel's line on latency, the room and the connection, and retries."""
         p50, p99 = self.recent.percentile(0.50), self.recent.percentile(0.99)
         latency = "-" if p50 is None or p99 is None else f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms"
-        state = "connected" if self.board.connected else "not connected"
+        state = f"room {self.board.room}, " + (
+            "connected" if self.board.connected else "not connected"
+        )
         calls, attempts = self.board.tally.total(), self.board.attempts.total()
         tried = f"{attempts} attempts for {calls} calls" if self.board.policy else "no retries"
         if self.board.policy and not self.board.budget.allows:

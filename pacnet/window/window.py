@@ -31,6 +31,7 @@ from pacnet.client.sessions import Sessions, join_or_resume
 from pacnet.client.tally import OutcomeTally
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.view import View
+from pacnet.feeds.addresses import endpoint_url
 from pacnet.protocol.outcome import Outcome
 from pacnet.trace.verdict import Verdict
 from pacnet.window.controls import Joystick, closes, press
@@ -193,7 +194,7 @@ async def _frames(
     ``exit_after`` seconds); the network loop and the feeds run between frames."""
     overlay = Overlay(hud)
     frame = Frame((view.width * TILE, view.height * TILE + 2 * HUD), overlay.column(), fullscreen)
-    pygame.display.set_caption(f"pacnet - {board.user_id} on {board.url}")
+    pygame.display.set_caption(title(board))
     walls = draw_maze(view.maze, frame.board.get_size())
     presenter = Presenter()
     report.tally, report.attempts = board.tally, board.attempts
@@ -232,6 +233,11 @@ async def _frames(
             return report
         next_frame += 1 / FPS
         await asyncio.sleep(max(0.0, next_frame - loop.time()))
+
+
+def title(board: RemoteBoard) -> str:
+    """The window's title: who plays, in which room, on which server."""
+    return f"pacnet - {board.user_id} in room {board.room} on {endpoint_url(board.url, '')}"
 
 
 class Frame:
