@@ -1,16 +1,23 @@
-"""Rooms on the command line, as a user meets them: ``--room NAME`` on ``pacnet play`` and
-``demo``, and a bad name refused in one line.
+"""Rooms on the command line, as a user meets them: ``--room NAME`` on ``pacnet play``,
+``demo`` and ``status``, and a bad name refused in one line.
 Real servers on 127.0.0.1, the commands as real processes."""
 
+import argparse
 import asyncio
+import io
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.reader import read_lobby
-from pacnet.protocol.rooms import LobbyView
+from pacnet.protocol.rooms import LobbyView, room_url
+from pacnet.proxy.config import ProxyConfig
+from pacnet.proxy.relay import running_proxy
+from pacnet.status.table import run_status
 from tests.conftest import MS, ROOT, StartServer
 from tests.test_cli import pacnet
 
@@ -43,9 +50,10 @@ def players(seen: LobbyView) -> dict[str, int]:
     [
         ["play", "--room", "Alpha"],
         ["demo", "--room", "no room"],
+        ["status", "--room", "_x"],
         ["demo", "--server", "ws://127.0.0.1:9/rooms/Bad"],
     ],
-    ids=["play-capitals", "demo-space", "server-path"],
+    ids=["play-capitals", "demo-space", "status-underscore-first", "server-path"],
 )
 def test_a_name_no_room_can_have_is_one_line_and_exit_2(args: list[str]) -> None:
     done = pacnet(*args, timeout=20)
@@ -78,3 +86,33 @@ def test_pacnet_demo_with_a_room_plays_there() -> None:
     head = done.stdout.splitlines()[0]
     assert head.startswith("pacnet demo: user ")
     assert head.endswith("/rooms/alpha")
+
+
+async def test_pacnet_status_shows_the_lobby_and_the_named_rooms_keepalive_table(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    assert server.url is not None
+    async with (
+        running_proxy(ProxyConfig(port=0, upstream=server.url, seed=1)) as proxy,
+        RemoteBoard(room_url(server.url, "alpha"), "alice") as alice,
+        RemoteBoard(server.url, "bob") as bob,
+    ):
+        assert proxy.url is not None
+        assert (await alice.join()).ok
+        assert (await bob.join()).ok
+        out = io.StringIO()
+        args = argparse.Namespace(server=server.url, room="alpha", proxy=proxy.url, once=True)
+        assert await run_status(args, Console(file=out, width=200)) == 0
+    shown = out.getvalue()
+    assert "2 of at most 32 rooms open on 127.0.0.1:" in shown
+    rows = {
+        cells[0]: cells[1:]
+        for line in shown.splitlines()
+        if (cells := [c.strip() for c in line.split("│")[1:-1]])
+    }
+    assert rows["alpha (below)"][:2] == ["1", "1"]  # players, connected
+    assert rows["main"][:2] == ["1", "1"]
+    assert "1 users in room alpha, 0 suspected" in shown
+    assert "alice" in rows
+    assert "bob" not in rows  # the default room's

@@ -70,7 +70,7 @@ async def test_the_status_table_tells_cut_off_paused_slow_and_fine_apart(
         try:
             await asyncio.sleep(1500 * MS)  # bob, paused, says nothing at all
             out = io.StringIO()
-            args = argparse.Namespace(server=server.url, proxy=proxy.url, once=True)
+            args = argparse.Namespace(server=server.url, room=None, proxy=proxy.url, once=True)
             assert await run_status(args, Console(file=out, width=250)) == 0
         finally:
             for caller in callers:
@@ -86,4 +86,4 @@ async def test_the_status_table_tells_cut_off_paused_slow_and_fine_apart(
     assert "silent at the proxy too" in table["bob"]
     assert "alive and slow: its requests are held on the way" in table["carol"]
     assert "alive: the server hears from them" in table["dave"]
-    assert "4 users on the server, 3 suspected" in out.getvalue()
+    assert "4 users in room main, 3 suspected" in out.getvalue()

@@ -1,4 +1,5 @@
-"""``pacnet status``: the server's keepalive table beside what the network knows.
+"""``pacnet status``: a room's keepalive table beside what the network knows, under the rooms
+the server holds.
 
 The server only sees silence: it suspects a user it has not heard from, and cannot tell
 whether they are gone, paused, cut off, or alive and slow. The proxy sees one hop earlier:
@@ -12,14 +13,15 @@ Read-only: both feeds need no admin token.
 
 import argparse
 
-from pacnet.cmdline.args import fail, ws_url
+from pacnet.cmdline.args import add_room_argument, fail, ws_url
 from pacnet.cmdline.defaults import PROXY_URL, SERVER_URL
 
 PROG = "pacnet status"
 DESCRIPTION = (
-    "Which users the server suspects of being gone (silent too long), beside what the proxy "
-    "sees of their requests: still arriving but lost on the way, held up, or silent there "
-    "too. Read-only: no admin token needed."
+    "Which users of a room the server suspects of being gone (silent too long), beside what "
+    "the proxy sees of their requests: still arriving but lost on the way, held up, or silent "
+    "there too; above it, the rooms the server holds and their players. Read-only: no admin "
+    "token needed."
 )
 
 
@@ -29,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--server", type=ws_url, default=SERVER_URL, metavar="URL",
         help="the board server (%(default)s)",
     )  # fmt: skip
+    add_room_argument(parser, "the keepalive table of")
     parser.add_argument(
         "--proxy", type=ws_url, default=PROXY_URL, metavar="URL",
         help="the proxy players go through, if any (%(default)s)",

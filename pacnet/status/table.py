@@ -1,17 +1,19 @@
-"""What ``pacnet status`` shows: the server's keepalive table beside the proxy's view of each
-user, and what is most likely happening to them, live or once.
+"""What ``pacnet status`` shows: the rooms the server holds, then one room's keepalive table
+beside the proxy's view of each user, and what is most likely happening to them, live or once.
 """
 
 import argparse
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from pacnet.feeds.reader import FeedWatch, keepalive_watch
+from pacnet.cmdline.args import in_room
+from pacnet.feeds.reader import FeedWatch, LobbyWatch, keepalive_watch
 from pacnet.protocol.feeds import (
     TRAFFIC_PATH,
     KeepaliveEntry,
@@ -19,6 +21,7 @@ from pacnet.protocol.feeds import (
     TrafficEntry,
     TrafficView,
 )
+from pacnet.protocol.rooms import LobbyView, room_of
 
 FIRST_LOOK = 3.0
 """Seconds ``--once`` waits for the feeds' first snapshots."""
@@ -63,13 +66,29 @@ def rows(keepalive: KeepaliveView, traffic: TrafficView | None) -> list[Row]:
     return out
 
 
-def table(keepalive: KeepaliveView | None, traffic: TrafficView | None) -> Table:
-    """The rich table for a terminal."""
+def lobby_table(lobby: LobbyView, shown: str) -> Table:
+    """The rooms the server holds, for a terminal; ``shown``, the room whose keepalive table
+    follows, in bold."""
+    title = f"{len(lobby.rooms)} of at most {lobby.max_rooms} rooms open on {lobby.server}"
+    out = Table(title=title, title_justify="left")
+    out.add_column("room")
+    for column in ("players", "connected", "level"):
+        out.add_column(column, justify="right")
+    for room in lobby.rooms:
+        out.add_row(
+            room.name + (" (below)" if room.name == shown else ""), str(room.players),
+            str(room.connected), str(room.level), style="bold" if room.name == shown else "",
+        )  # fmt: skip
+    return out
+
+
+def table(keepalive: KeepaliveView | None, traffic: TrafficView | None, room: str) -> Table:
+    """The rich table of ``room``'s keepalive view, for a terminal."""
     if keepalive is None:
-        title = "the server's keepalive table is out of reach"
+        title = f"room {room}'s keepalive table is out of reach"
     else:
         title = (
-            f"{keepalive.users} users on the server, {keepalive.suspected} suspected "
+            f"{keepalive.users} users in room {room}, {keepalive.suspected} suspected "
             f"(silent {keepalive.suspect_after_s:g} s); it gives up after "
             f"{keepalive.timeout_s:g} s"
         )
@@ -92,14 +111,43 @@ def table(keepalive: KeepaliveView | None, traffic: TrafficView | None) -> Table
     return out
 
 
+@dataclass(frozen=True)
+class Watches:
+    """What ``pacnet status`` follows: the server's rooms, one room's keepalive table, and the
+    proxy's view of the users it carries."""
+
+    room: str
+    lobby: LobbyWatch
+    keepalive: FeedWatch[KeepaliveView]
+    traffic: FeedWatch[TrafficView]
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> "Watches":
+        url = in_room(args.server, args.room)
+        traffic: FeedWatch[TrafficView] = FeedWatch(args.proxy, TRAFFIC_PATH, TrafficView)
+        return cls(room_of(url), LobbyWatch(url), keepalive_watch(url), traffic)
+
+    def all(self) -> "tuple[LobbyWatch, FeedWatch[Any], FeedWatch[Any]]":
+        return self.lobby, self.keepalive, self.traffic
+
+    def first_look(self) -> bool:
+        """Whether each has had its first word (a snapshot, or the lobby's answer)."""
+        return self.lobby.asked and None not in (self.keepalive.latest, self.traffic.latest)
+
+    def render(self) -> Group:
+        """The lobby (when the server has one), then the room's table."""
+        lobby = self.lobby.latest
+        shown = table(self.keepalive.latest, self.traffic.latest, self.room)
+        return Group(lobby_table(lobby, self.room), shown) if lobby is not None else Group(shown)
+
+
 async def run_status(args: argparse.Namespace, console: Console) -> int:
-    """Show the table live (or once). Returns 1 if the server's table cannot be read."""
-    keepalive = keepalive_watch(args.server)
-    traffic: FeedWatch[TrafficView] = FeedWatch(args.proxy, TRAFFIC_PATH, TrafficView)
+    """Show the tables live (or once). Returns 1 if the room's table cannot be read."""
+    watches = Watches.of(args)
     async with asyncio.TaskGroup() as tasks:
-        watchers = [tasks.create_task(watch.run()) for watch in (keepalive, traffic)]
+        watchers = [tasks.create_task(watch.run()) for watch in watches.all()]
         try:
-            return await _show(args, console, keepalive, traffic)
+            return await _show(args, console, watches)
         except ConnectionError as exc:
             problem = exc  # raised once the watchers are done, not wrapped in a group
         finally:
@@ -108,28 +156,25 @@ async def run_status(args: argparse.Namespace, console: Console) -> int:
     raise problem
 
 
-async def _show(
-    args: argparse.Namespace,
-    console: Console,
-    keepalive: FeedWatch[KeepaliveView],
-    traffic: FeedWatch[TrafficView],
-) -> int:
+async def _show(args: argparse.Namespace, console: Console, watches: Watches) -> int:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(FIRST_LOOK):
-            while keepalive.latest is None or traffic.latest is None:
-                await _either_changes(keepalive, traffic)
-    if keepalive.latest is None:
-        raise ConnectionError(f"cannot read the keepalive table of {args.server}")
+            while not watches.first_look():
+                await _either_changes(*watches.all())
+    if watches.keepalive.latest is None:
+        raise ConnectionError(
+            f"cannot read the keepalive table of room {watches.room} at {args.server}"
+        )
     if args.once:
-        console.print(table(keepalive.latest, traffic.latest))
+        console.print(watches.render())
         return 0
-    with Live(table(keepalive.latest, traffic.latest), console=console) as live:
+    with Live(watches.render(), console=console) as live:
         while True:
             await asyncio.sleep(REFRESH)
-            live.update(table(keepalive.latest, traffic.latest))
+            live.update(watches.render())
 
 
-async def _either_changes(*watches: FeedWatch[KeepaliveView] | FeedWatch[TrafficView]) -> None:
+async def _either_changes(*watches: "LobbyWatch | FeedWatch[Any]") -> None:
     """Until one of ``watches`` has news (then clears every one's flag)."""
     async with asyncio.TaskGroup() as tasks:
         waits = [tasks.create_task(watch.changed.wait()) for watch in watches]
