@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pacnet.bots.counts import FleetCounts, Latencies, Samples
+from pacnet.bots.counts import FleetCounts, Gauges, Latencies, Progress, Samples
 from pacnet.bots.fleet import Bot, Fleet, FleetPlan
 from pacnet.bots.strategies import Maze
 from pacnet.bots.workers import shares
@@ -140,6 +141,21 @@ def test_the_bots_are_shared_out_over_processes_without_gap_or_overlap(
     parts = shares(bots, processes)
     assert [len(part) for part in parts] == sizes
     assert [i for part in parts for i in part] == list(range(bots))
+
+
+def test_rooms_deal_the_bots_in_turn_and_their_counts_add_up_over_processes() -> None:
+    plan = FleetPlan(
+        url="ws://h:1", bots=5, strategy="greedy", duration=1, seed=1, rooms=("a", "b")
+    )
+    assert [plan.url_of(i) for i in range(3)] == [
+        "ws://h:1/rooms/a", "ws://h:1/rooms/b", "ws://h:1/rooms/a"
+    ]  # fmt: skip
+    alone = FleetPlan(url="ws://h:1/rooms/c", bots=5, strategy="greedy", duration=1, seed=1)
+    assert alone.url_of(4) == "ws://h:1/rooms/c"  # no rooms dealt: the one its URL names
+    counts = FleetCounts()
+    for worker, rooms in enumerate(({"a": 2, "b": 1}, {"a": 1, "b": 1})):
+        counts.receive(Progress(worker, Gauges(bots=3, rooms=Counter(rooms)), Samples()))
+    assert counts.gauges().rooms == {"a": 3, "b": 2}
 
 
 def test_each_bot_has_its_own_randomness_and_a_replay_has_the_same() -> None:

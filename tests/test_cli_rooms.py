@@ -1,10 +1,11 @@
 """Rooms on the command line, as a user meets them: ``--room NAME`` on ``pacnet play``,
-``demo`` and ``status``, and a bad name refused in one line.
+``demo`` and ``status``, ``pacnet bots --rooms K``, and a bad name refused in one line.
 Real servers on 127.0.0.1, the commands as real processes."""
 
 import argparse
 import asyncio
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -51,9 +52,10 @@ def players(seen: LobbyView) -> dict[str, int]:
         ["play", "--room", "Alpha"],
         ["demo", "--room", "no room"],
         ["status", "--room", "_x"],
+        ["bots", "--room", "x" * 33],
         ["demo", "--server", "ws://127.0.0.1:9/rooms/Bad"],
     ],
-    ids=["play-capitals", "demo-space", "status-underscore-first", "server-path"],
+    ids=["play-capitals", "demo-space", "status-underscore-first", "bots-too-long", "server-path"],
 )
 def test_a_name_no_room_can_have_is_one_line_and_exit_2(args: list[str]) -> None:
     done = pacnet(*args, timeout=20)
@@ -78,6 +80,45 @@ async def test_pacnet_play_with_room_alpha_plays_in_alpha(
     assert status == 0, err
     assert players(await lobby(server.url)) == {"alpha": 1, "main": 0}
     assert (tmp_path / "alpha.png").stat().st_size > 1000
+
+
+async def test_pacnet_bots_rooms_3_deals_the_bots_into_three_rooms(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = await start_server()
+    assert server.url is not None
+    report = tmp_path / "bots.json"
+    status, out, err = await pacnet_async(
+        "bots", "-n", "7", "--rooms", "3", "--duration", "2", "--server", server.url,
+        "--seed", "1", "--json", str(report),
+    )  # fmt: skip
+    assert status == 0, err
+    # bot i in bots-(i mod 3 + 1): three, two and two
+    expected = {"bots-1": 3, "bots-2": 2, "bots-3": 2}
+    assert players(await lobby(server.url)) == {**expected, "main": 0}
+    data = json.loads(report.read_text())
+    assert data["bots"]["by_room"] == expected
+    assert data["run"]["rooms"] == ["bots-1", "bots-2", "bots-3"]
+    assert "rooms             bots-1 3, bots-2 2, bots-3 2 (bots started in each)" in out
+
+
+async def test_pacnet_bots_room_puts_every_bot_in_that_room(start_server: StartServer) -> None:
+    server = await start_server()
+    assert server.url is not None
+    status, out, err = await pacnet_async(
+        "bots", "-n", "3", "--room", "beta", "--duration", "1", "--server", server.url,
+    )  # fmt: skip
+    assert status == 0, err
+    assert players(await lobby(server.url)) == {"beta": 3, "main": 0}
+    assert "rooms             beta 3 (bots started in each)" in out
+
+
+def test_more_rooms_than_bots_is_a_bad_flag() -> None:
+    done = pacnet("bots", "-n", "2", "--rooms", "3", timeout=20)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "pacnet bots: error: --rooms 3 is more rooms than the 2 bots"
+    ]
 
 
 def test_pacnet_demo_with_a_room_plays_there() -> None:

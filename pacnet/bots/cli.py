@@ -9,6 +9,7 @@ on stderr and exit status 2.
 import argparse
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from pacnet.bots.plot import PlotUnavailable, plot, require_matplotlib
 from pacnet.bots.strategies import SHIPPED, StrategyError, load_strategy
 from pacnet.cmdline.args import (
     EXIT_USAGE,
+    add_room_argument,
     fail,
+    in_room,
     missing_directory,
     non_negative_seconds,
     positive_float,
@@ -30,6 +33,8 @@ RAMP_PER_BOT = 0.005
 """Seconds of ramp per bot (200 a second), up to ``RAMP_CAP``: a thousand bots join over
 five seconds instead of in one burst."""
 RAMP_CAP = 5.0
+SPREAD_ROOMS = "bots-{}"
+"""The rooms ``--rooms K`` spreads the bots over: bots-1 to bots-K."""
 DESCRIPTION = (
     "Run N headless bots against a board server, each a full client (the window's remote "
     "board, retry policy and article loop) steered by a strategy. Shows the calls by outcome "
@@ -55,6 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long the bots play, the ramp included (%(default)s)",
     )  # fmt: skip
     embedded.add_server_arguments(parser, layout="classic", why="the arcade's")
+    where = parser.add_mutually_exclusive_group()
+    add_room_argument(where, "every bot in")
+    where.add_argument(
+        "--rooms", type=positive_int, metavar="K",
+        help=f"spread the bots over K rooms, {SPREAD_ROOMS.format(1)} to "
+        f"{SPREAD_ROOMS.format('K')}, dealt in turn (default: all in one room)",
+    )  # fmt: skip
     parser.add_argument(
         "--processes", type=positive_int, default=1, metavar="K",
         help="spread the bots over K processes, one event loop each (%(default)s)",
@@ -97,12 +109,22 @@ def strategy_spec(text: str) -> str:
     return text
 
 
+def dealt_rooms(args: argparse.Namespace) -> tuple[str, ...]:
+    """The rooms the bots are dealt into (``FleetPlan.rooms``): ``--rooms``'s, or
+    ``--room``'s; empty: the room ``--server`` names, else the default room."""
+    if args.rooms is not None:
+        return tuple(SPREAD_ROOMS.format(k) for k in range(1, args.rooms + 1))
+    return () if args.room is None else (args.room,)
+
+
 def run(args: argparse.Namespace) -> int:
     """``pacnet bots``: check the flags, play, report. Exit 0, 1 if no call succeeded, 2
     for a flag that cannot be honoured."""
     problem = _output_problem(args)
     if problem is not None:
         return _unusable(problem)
+    if args.rooms is not None and args.rooms > args.bots:
+        return _unusable(f"--rooms {args.rooms} is more rooms than the {args.bots} bots")
     # Imported here, not above: `pacnet bots --help` has no use for the fleet, its display or
     # its logging, which take most of a second to import.
     import asyncio
@@ -121,12 +143,17 @@ def run(args: argparse.Namespace) -> int:
     ramp = args.ramp if args.ramp is not None else min(RAMP_CAP, RAMP_PER_BOT * args.bots)
     ramp = min(ramp, args.duration / 2)
 
+    rooms = dealt_rooms(args)
+
     async def bots() -> Run:
         if args.server is not None:
-            await check_reachable(args.server)
+            for room in rooms or (None,):  # a room the server cannot open: one line too
+                await check_reachable(in_room(args.server, room))
         config = embedded.ServerConfig(port=0, layout=args.layout, seed=seed)
+        if len(rooms) >= config.limits.max_rooms:  # its default room is open too
+            config = replace(config, limits=replace(config.limits, max_rooms=len(rooms) + 1))
         async with embedded.board_url(args.server, config, announce_as=PROG) as url:
-            return await play(args, console, url=url, seed=seed, ramp=ramp)
+            return await play(args, console, url=url, seed=seed, ramp=ramp, rooms=rooms)
 
     try:
         run = asyncio.run(bots())

@@ -27,6 +27,7 @@ from pacnet.client.retry import DEFAULT_RETRIES
 from pacnet.client.timeouts import Timeouts
 from pacnet.client.transport import Connection
 from pacnet.cmdline.lifecycle import stop_on_signals
+from pacnet.protocol.rooms import room_of
 
 LIVE_EVERY = 0.5
 """Seconds between refreshes of the live display."""
@@ -53,19 +54,26 @@ class Run:
 
 
 async def play(
-    args: argparse.Namespace, console: Console, *, url: str, seed: int, ramp: float
+    args: argparse.Namespace,
+    console: Console,
+    *,
+    url: str,
+    seed: int,
+    ramp: float,
+    rooms: tuple[str, ...] = (),
 ) -> Run:
     """Play the run the flags ``args`` describe against the server at ``url``, its bots
-    started over ``ramp`` seconds, until its end, or Ctrl-C or SIGTERM."""
+    started over ``ramp`` seconds and dealt into ``rooms`` (``FleetPlan.rooms``), until its
+    end, or Ctrl-C or SIGTERM."""
     info = RunInfo(
         bots=args.bots, strategy=args.strategy, processes=args.processes, server=url,
         embedded=args.server is None, duration=args.duration, ramp=ramp, seed=seed,
-        retries=not args.no_retries,
+        retries=not args.no_retries, rooms=rooms or (room_of(url),),
     )  # fmt: skip
     plan = FleetPlan(
         url=url, bots=args.bots, strategy=args.strategy, duration=args.duration, seed=seed,
         ramp=ramp, retries=None if args.no_retries else DEFAULT_RETRIES,
-        tag=f"bot-{secrets.token_hex(3)}", report=not args.no_room_report,
+        tag=f"bot-{secrets.token_hex(3)}", report=not args.no_room_report, rooms=rooms,
     )  # fmt: skip
     run = Run(info)
     with stop_on_signals() as stop:  # the bots stop, and the report is still printed
@@ -98,8 +106,8 @@ async def check_reachable(url: str) -> None:
     try:
         connection = await Connection.open(url, Timeouts())
     except ConnectFailed as exc:
-        reason = str(exc).removeprefix(f"cannot connect to {url}: ")  # it names the URL too
-        raise Unusable(f"cannot reach {url}: {reason}") from None
+        reason = str(exc).removeprefix(f"cannot connect to {url}: ").removeprefix(f"{url} ")
+        raise Unusable(f"cannot reach {url}: {reason}") from None  # said once, not twice
     await connection.close()
 
 

@@ -129,6 +129,8 @@ class Gauges:
 
     bots: int = 0
     """Bots started so far (the ramp staggers them)."""
+    rooms: Counter[str] = field(default_factory=Counter)
+    """Of them, how many in each room."""
     connected: int = 0
     """Bots whose connection is open now."""
     calls: OutcomeTally = field(default_factory=OutcomeTally)
@@ -158,6 +160,7 @@ class Gauges:
             "reconnect_tries", "deaths", "games_over", "strategy_errors",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rooms.update(other.rooms)
         self.calls.counts.update(other.calls.counts)
         self.attempts.counts.update(other.attempts.counts)
         self.scores.add(other.scores)

@@ -36,6 +36,7 @@ from pacnet.faults.feed import FaultWatch
 from pacnet.protocol.feeds import REPORT_EVERY as ROOM_REPORT_EVERY
 from pacnet.protocol.models import CallCount, Direction, JoinReply, OkReply
 from pacnet.protocol.outcome import Outcome
+from pacnet.protocol.rooms import room_url
 
 log = structlog.get_logger("pacnet.bots")
 
@@ -74,6 +75,15 @@ class FleetPlan:
     report: bool = False
     """Whether each bot reports its outcomes to the room (``pacnet bots`` does unless told
     not to; the benchmarks measure the game without them)."""
+    rooms: tuple[str, ...] = ()
+    """Rooms the bots are dealt into in turn: bot ``i`` plays in ``rooms[i % len(rooms)]``.
+    Empty: every bot in the room ``url`` names."""
+
+    def url_of(self, index: int) -> str:
+        """The game URL bot ``index`` plays on: its room's on the server ``url`` addresses."""
+        if not self.rooms:
+            return self.url
+        return room_url(self.url, self.rooms[index % len(self.rooms)])
 
     def start_of(self, index: int) -> float:
         """Seconds after ``epoch`` that bot ``index`` starts."""
@@ -120,12 +130,12 @@ class Bot:
         strategy: Strategy,
         record: Callable[[CallResult[OkReply]], None],
         watch: Watch | None = None,
-        room: FaultWatch | None = None,
+        faults: FaultWatch | None = None,
     ) -> None:
         self.index = index
         self.plan = plan
         self.board = RemoteBoard(
-            plan.url, f"{plan.tag}-{index}", timeouts=plan.timeouts, policy=plan.retries,
+            plan.url_of(index), f"{plan.tag}-{index}", timeouts=plan.timeouts, policy=plan.retries,
             rng=plan.rng_of(index, "backoff"),
         )  # fmt: skip
         self.reconnects = self.board.reconnects = CountedReconnects()
@@ -147,7 +157,8 @@ class Bot:
         self._rng = plan.rng_of(index, "strategy")
         self._record = record
         self._watch = watch
-        self._room = room
+        self._faults = faults
+        """The /faults feed, which says which exercise the workshop is in (None: no reports)."""
         self._exercise: int | None = None
         """The room's exercise as this bot last saw it (None: not yet)."""
         self._before_exercise: Counter[tuple[str, Outcome]] = Counter()
@@ -168,7 +179,7 @@ class Bot:
         # Our own pac-man alone (find), as the article's loop: a fleet of N bots each reading
         # all N pac-men would cost the server and every bot N squared entities a turn.
         loop = article_loop(self.board, self.view, self.steer, self.report, others=False)
-        if self._room is None:
+        if self._faults is None:
             await loop
             return
         async with asyncio.TaskGroup() as tasks:  # cancelled together
@@ -184,7 +195,7 @@ class Bot:
     def room_exercise(self) -> int:
         """The exercise the room is in, as its /faults feed last said; a new one (not the
         first seen) starts the counts the room hears afresh, as a window's C key does."""
-        seen = self._room.exercise if self._room is not None else None
+        seen = self._faults.exercise if self._faults is not None else None
         if seen is None:  # the feed is out of reach: keep to what we knew
             return self._exercise or 0
         if self._exercise is not None and seen.number != self._exercise:
@@ -246,6 +257,8 @@ class Bot:
     def add_gauges(self, into: Gauges) -> None:
         """Add where this bot stands to ``into``."""
         into.bots += self.started
+        if self.started:
+            into.rooms[self.board.room] += 1
         into.connected += self.board.connected
         into.calls.counts.update(self.board.tally.counts)
         into.attempts.counts.update(self.board.attempts.counts)
@@ -283,9 +296,10 @@ class Fleet:
         self._publish = publish
         self._samples = Samples()
         factory = load_strategy(plan.strategy)
-        self._room = FaultWatch(plan.url) if plan.report else None
-        """One watch of the room's exercise for every bot of this process."""
-        self.bots = [Bot(i, plan, factory(), self._record, watch, self._room) for i in indices]
+        self._faults = FaultWatch(plan.url) if plan.report else None
+        """One watch of the workshop's exercise (the server's, in every room) for every bot of
+        this process."""
+        self.bots = [Bot(i, plan, factory(), self._record, watch, self._faults) for i in indices]
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Play until the plan's duration is over or ``stop`` is set; then close every
@@ -300,9 +314,9 @@ class Fleet:
                     for bot in self.bots
                 ]
                 reporter = tasks.create_task(self._report_every(REPORT_EVERY))
-                if self._room is not None:
-                    players.append(tasks.create_task(self._room.run()))
-                    players.append(tasks.create_task(self._follow_room(self._room)))
+                if self._faults is not None:
+                    players.append(tasks.create_task(self._faults.run()))
+                    players.append(tasks.create_task(self._follow_exercise(self._faults)))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout_at(began + self.plan.duration):
                         await stop.wait()
@@ -324,12 +338,12 @@ class Fleet:
         await asyncio.sleep(max(0.0, start_at - asyncio.get_running_loop().time()))
         await bot.play()
 
-    async def _follow_room(self, room: FaultWatch) -> None:
+    async def _follow_exercise(self, faults: FaultWatch) -> None:
         """Start every bot's room counts afresh as soon as a new exercise is announced, not
         only at its next report, so the room hears all of the exercise's calls."""
         while True:
-            await room.changed.wait()
-            room.changed.clear()
+            await faults.changed.wait()
+            faults.changed.clear()
             for bot in self.bots:
                 bot.room_exercise()
 

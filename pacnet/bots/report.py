@@ -38,6 +38,8 @@ class RunInfo:
     ramp: float
     seed: int
     retries: bool
+    rooms: tuple[str, ...]
+    """The rooms the bots were dealt into, in turn."""
 
 
 class Rates:
@@ -68,7 +70,7 @@ def live_view(
     """The live display: progress, bots connected, calls per second, the outcome grid."""
     calls, attempts = rates
     head = Text(f"pacnet bots: {elapsed:5.1f} s of {info.duration:g} s   ", style="bold")
-    head.append(f"{gauges.connected}/{info.bots} bots connected   ")
+    head.append(f"{gauges.connected}/{info.bots} bots connected{_in_rooms(info)}   ")
     head.append(f"{calls:,.0f} calls/s   {attempts:,.0f} attempts/s")
     foot = Text(
         f"deaths {gauges.deaths}   re-joins {gauges.rejoins}   "
@@ -82,10 +84,15 @@ def plain_line(gauges: Gauges, info: RunInfo, elapsed: float, rates: tuple[float
     """The live display as one line, for a log file or a pipe."""
     outcomes = " ".join(f"{o.value} {gauges.calls.total(outcome=o)}" for o in Outcome)
     return (
-        f"pacnet bots: {elapsed:.0f} s: {gauges.connected}/{info.bots} connected, "
+        f"pacnet bots: {elapsed:.0f} s: {gauges.connected}/{info.bots} connected"
+        f"{_in_rooms(info)}, "
         f"{rates[0]:.0f} calls/s, {outcomes}, deaths {gauges.deaths}, "
         f"re-joins {gauges.rejoins}, reconnections {gauges.reconnections}"
     )
+
+
+def _in_rooms(info: RunInfo) -> str:
+    return f" in {len(info.rooms)} rooms" if len(info.rooms) > 1 else ""
 
 
 # --- at the end ---
@@ -103,9 +110,12 @@ def summary(
             "bots": info.bots, "strategy": info.strategy, "processes": info.processes,
             "server": info.server, "embedded": info.embedded, "duration_s": info.duration,
             "ramp_s": info.ramp, "seed": info.seed, "retries": info.retries,
-            "elapsed_s": round(elapsed, 3),
+            "rooms": list(info.rooms), "elapsed_s": round(elapsed, 3),
         },
-        "bots": {"started": gauges.bots, "connected_at_end": gauges.connected},
+        "bots": {
+            "started": gauges.bots, "connected_at_end": gauges.connected,
+            "by_room": {room: gauges.rooms[room] for room in info.rooms},
+        },
         "calls": _grid(gauges.calls),
         "attempts": _grid(gauges.attempts),
         "calls_total": calls_total,
@@ -181,6 +191,9 @@ def _figures(data: dict[str, Any]) -> list[Text]:
     lines = [
         f"bots              {data['bots']['started']:,} started, "
         f"{data['bots']['connected_at_end']:,} connected at the end",
+        "rooms             "
+        + ", ".join(f"{room} {n:,}" for room, n in data["bots"]["by_room"].items())
+        + " (bots started in each)",
         f"calls per second  {data['calls_per_second']:,.0f} on average"
         + (f", {peak:,} at peak" if peak is not None else ""),
         f"re-joins          {data['rejoins']:,} (the server gave up on a bot; it joined again)",
