@@ -280,3 +280,23 @@ def test_check_counts_calls_in_flight_as_pending_and_exits_0(
     out = capsys.readouterr().out
     assert "pending" in out
     assert "0 violation(s)" in out
+
+
+@pytest.mark.parametrize(
+    ("room", "head"),
+    [
+        ("alpha", "request r-1  move  (user u-1, room alpha)"),
+        ("main", "request r-1  move  (user u-1)"),
+        (None, "request r-1  move  (user u-1)"),
+    ],
+    ids=["a-room-is-named", "the-default-room-is-not", "a-log-without-rooms"],
+)
+def test_a_story_names_the_room_its_server_line_gives(
+    room: str | None, head: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server_line = {**served(True), **({"room": room} if room else {})}
+    log = tmp_path / "mixed.log"
+    events = lines(server_line, {**call("SUCCESS"), "userId": "u-1"})
+    log.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    assert main(["trace", "r-1", "--log", str(log)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == head

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pacnet.trace.logs import parse, read_events, server_span, server_traces, stories
-from pacnet.trace.render import render_check, render_story
+from pacnet.trace.render import render_check, render_story, shown_room
 from pacnet.trace.verdict import Story, Verdict
 
 SETTLE = 0.5
@@ -74,7 +74,9 @@ def _follow(paths: list[Path], out: TextIO) -> int:
                 story.events.sort(key=lambda e: str(e.get("timestamp", "")))
                 call = story.call or {}
                 if story.verdict(traced) is Verdict.AGREE and call.get("outcome") == "SUCCESS":
-                    print(f"{request_id}  {call.get('action')}  SUCCESS", file=out)
+                    room = shown_room(story)
+                    where = f"  room {room}" if room is not None else ""
+                    print(f"{request_id}  {call.get('action')}  SUCCESS{where}", file=out)
                 else:
                     print("\n".join(render_story(story, traced)), file=out)
                 out.flush()

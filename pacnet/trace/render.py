@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pacnet.protocol.outcome import Outcome, Step
+from pacnet.protocol.rooms import DEFAULT_ROOM
 from pacnet.trace.steps import strip_of
 from pacnet.trace.verdict import Span, Story, Verdict
 
@@ -77,12 +78,23 @@ def _when(event: dict[str, Any], key: str = "timestamp") -> datetime | None:
         return None
 
 
+def shown_room(story: Story) -> str | None:
+    """The room a story names, to show (None: the default room, or none known): on a server
+    of one room, the stories read as if rooms did not exist."""
+    return story.room if story.room != DEFAULT_ROOM else None
+
+
 def render_story(story: Story, traced: bool) -> list[str]:
     """The story of one request, as lines for a terminal."""
     call = story.call
     head = f"request {story.request_id}"
+    whose = [f"user {call.get('userId')}"] if call is not None else []
+    if (room := shown_room(story)) is not None:
+        whose.append(f"room {room}")
     if call is not None:
-        head += f"  {call.get('action')}  (user {call.get('userId')})"
+        head += f"  {call.get('action')}"
+    if whose:
+        head += f"  ({', '.join(whose)})"
     lines = [head]
     previous: datetime | None = None
     for at, domain, text in timeline(story):

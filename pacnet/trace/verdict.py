@@ -78,6 +78,12 @@ class Story:
         return next((e for e in self.events if e.get("event") == "call_traced"), None)
 
     @property
+    def room(self) -> str | None:
+        """The room the request was made in, as the server's and the proxy's lines name it
+        (None: no line names one, as a client's alone do not)."""
+        return next((str(e["room"]) for e in self.events if e.get("room")), None)
+
+    @property
     def served(self) -> list[dict[str, Any]]:
         """The server's records of the request: one per time it arrived."""
         return [e for e in self.events if e.get("event") == "request_traced"]
