@@ -16,6 +16,7 @@ import pytest
 from pacnet.client.remote import RemoteBoard
 from pacnet.cluster.components import free_port
 from pacnet.faults.admin import AdminClient
+from pacnet.feeds.reader import read_lobby
 from tests.conftest import MS, ROOT
 
 
@@ -38,11 +39,11 @@ def free(port: int) -> bool:
 
 
 class Room:
-    def __init__(self, folder: Path, port: int) -> None:
+    def __init__(self, folder: Path, port: int, *flags: str) -> None:
         self.port = port
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pacnet", "workshop", "--dir", str(folder), "--port",
-             str(port), "--host", "127.0.0.1"],
+             str(port), "--host", "127.0.0.1", *flags],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )  # fmt: skip
         self.said: list[str] = []
@@ -106,6 +107,30 @@ def test_a_room_opens_serves_the_page_survives_a_crash_and_closes_on_ctrl_c(
     log = (tmp_path / "room" / "server.log").read_text().splitlines()
     started = [json.loads(line) for line in log if '"server_started"' in line]
     assert len(started) == 2  # both runs of the server, in one log appended to
+
+
+def test_with_tables_each_table_gets_its_own_games_page_and_projector(tmp_path: Path) -> None:
+    room = Room(tmp_path / "room", two_free_ports(), "--tables", "2")
+    try:
+        room.read_until("Ctrl-C closes the room")
+        said = "".join(room.said)
+        proxy, server = f"127.0.0.1:{room.port + 1}", f"127.0.0.1:{room.port}"
+        assert f"  table-1             http://{proxy}/rooms/table-1\n" in said
+        assert f"  table-2             http://{proxy}/rooms/table-2\n" in said
+        assert f"pacnet play --server ws://{proxy} --room table-N" in said
+        assert f"  table-2 projector   http://{server}/rooms/table-2/watch?network={proxy}" in said
+
+        async def join_table_2() -> list[str]:
+            async with RemoteBoard(f"ws://{proxy}/rooms/table-2", "alice") as board:
+                assert (await board.join()).ok
+            lobby = await asyncio.to_thread(read_lobby, f"ws://{server}")
+            assert lobby is not None
+            return [r.name for r in lobby.rooms if r.players]
+
+        assert asyncio.run(join_table_2()) == ["table-2"]  # through the proxy, to its game
+    finally:
+        room.process.send_signal(signal.SIGINT)  # it stops the server and the proxy it started
+        room.process.wait(timeout=20_000 * MS)
 
 
 def test_a_port_without_room_for_the_proxy_is_a_bad_flag() -> None:

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from pacnet.cmdline.args import fail, port_number
+from pacnet.cmdline.args import fail, port_number, positive_int
 from pacnet.cmdline.defaults import CRASH_EXIT_STATUS, SERVER_PORT, TOKEN_ENV, new_token
-from pacnet.workshop.room import Addresses, room_address
+from pacnet.workshop.room import TABLE_ROOM, Addresses, room_address, tables
 
 PROG = "pacnet workshop"
 DESCRIPTION = (
@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", metavar="ADDRESS",
         help="the address to hand out (default: this machine's on the room's network)",
     )  # fmt: skip
+    parser.add_argument(
+        "--tables", type=positive_int, metavar="N",
+        help=f"a game of its own for each of N tables: rooms {TABLE_ROOM.format(1)} to "
+        f"{TABLE_ROOM.format('N')} on the server, each with its page and projector view "
+        "(default: one game for the whole room)",
+    )  # fmt: skip
 
 
 def room_port(text: str) -> int:
@@ -80,15 +86,16 @@ def run(args: argparse.Namespace) -> int:
     server_path, proxy_path = args.dir / "server.log", args.dir / "proxy.log"
     with server_path.open("a") as server_log, proxy_path.open("a") as proxy_log:
         logs = ((server_path, server_log.tell()), (proxy_path, proxy_log.tell()))
-        server = _start(_serve(args.port, state), server_log, env)
+        serve = _serve(args.port, state, rooms=len(tables(args.tables or 0)))
+        server = _start(serve, server_log, env)
         proxy = _start(_relay(args.port), proxy_log, env)
         try:
             if not _listening(server, proxy, logs, stop):
                 return fail(PROG, _why_not(server, proxy, args))
-            _announce(room, token, args.dir)
+            _announce(room, token, args.dir, tables(args.tables or 0))
             while not stop.is_set():
                 if server.poll() is not None:
-                    server = _restarted(server, _serve(args.port, state), server_log, env, stop)
+                    server = _restarted(server, serve, server_log, env, stop)
                 if proxy.poll() is not None:
                     return fail(PROG, f"the proxy stopped: see {proxy_path}")
                 stop.wait(0.2)
@@ -104,11 +111,16 @@ def _forget_game(state: Path) -> None:
         state.with_name(state.name + suffix).unlink(missing_ok=True)
 
 
-def _serve(port: int, state: Path) -> list[str]:
-    """``pacnet serve`` for a room: every address, tracing, calm, its game kept in ``state``."""
+def _serve(port: int, state: Path, rooms: int = 0) -> list[str]:
+    """``pacnet serve`` for a room: every address, tracing, calm, its game kept in ``state``;
+    room enough for ``rooms`` tables' games beside the default room's."""
+    from pacnet.server import embedded  # for its default alone: not at --help
+
+    most = embedded.ServerConfig().limits.max_rooms
+    more = ["--max-rooms", str(rooms + 1)] if rooms + 1 > most else []
     return [
         sys.executable, "-m", "pacnet", "serve", "--host", "0.0.0.0", "--port", str(port),
-        "--trace", "--calm", "--log-format", "json", "--state", str(state),
+        "--trace", "--calm", "--log-format", "json", "--state", str(state), *more,
     ]  # fmt: skip
 
 
@@ -182,13 +194,19 @@ def _why_not(
     return "the server or the proxy did not start listening in time"
 
 
-def _announce(room: Addresses, token: str, folder: Path) -> None:
+def _announce(room: Addresses, token: str, folder: Path, tables: list[str]) -> None:
+    if tables:
+        handed = _tables(room, tables)
+    else:
+        handed = (
+            f"  participants open   {room.play}   (or: pacnet play --server {room.proxy})\n"
+            f"  ... without retries {room.play}?retries=off   (every failure shows: the first "
+            f"exercises)\n"
+            f"  the projector       {room.watch}\n"
+        )
     print(
         f"{PROG}: the room is open\n"
-        f"  participants open   {room.play}   (or: pacnet play --server {room.proxy})\n"
-        f"  ... without retries {room.play}?retries=off   (every failure shows: the first "
-        f"exercises)\n"
-        f"  the projector       {room.watch}\n"
+        f"{handed}"
         f"  the server          {room.server}   (the proxy in front of it: {room.proxy})\n"
         f"  switch faults       export {TOKEN_ENV}={token}\n"
         f"                      pacnet chaos --server {room.server} --proxy {room.proxy} ...\n"
@@ -196,6 +214,20 @@ def _announce(room: Addresses, token: str, folder: Path) -> None:
         f"  Ctrl-C closes the room",
         flush=True,
     )
+
+
+def _tables(room: Addresses, names: list[str]) -> str:
+    """What to hand out to each table: its game's page, and its projector's view."""
+    lines = ["  participants open   their table's page: each table plays a game of its own\n"]
+    lines += [f"  {name:<19} {room.play_in(name)}\n" for name in names]
+    table_n = TABLE_ROOM.format("N")
+    lines.append(f"  ... or              pacnet play --server {room.proxy} --room {table_n}\n")
+    lines.append(
+        "  ... without retries add ?retries=off to a table's page   (every failure shows: the "
+        "first exercises)\n"
+    )
+    lines += [f"  {name + ' projector':<19} {room.watch_of(name)}\n" for name in names]
+    return "".join(lines)
 
 
 def _restarted(

@@ -1,8 +1,11 @@
 """What a facilitator's laptop needs to know to open a room: its address on the room's
-network, and the addresses to hand out."""
+network, and the addresses to hand out (for the whole room, or for each table's own game)."""
 
 import socket
 from dataclasses import dataclass
+
+TABLE_ROOM = "table-{}"
+"""The game of table N: room table-N on the server (``pacnet workshop --tables``)."""
 
 
 def room_address() -> str:
@@ -41,11 +44,36 @@ class Addresses:
 
     @property
     def watch(self) -> str:
-        """The projector's view: the server's own, read-only feeds and nothing to play, and the
-        proxy's list of faults, which has the network's too (the server knows only its own)."""
-        return f"http://{self.host}:{self.server_port}/watch?network={self.host}:{self.proxy_port}"
+        """The projector's view of the default room (``watch_of``)."""
+        return self.watch_of(None)
 
     @property
     def play(self) -> str:
         """The page participants open: the proxy's, so the network's faults hit them."""
-        return f"http://{self.host}:{self.proxy_port}/"
+        return self.play_in(None)
+
+    def watch_of(self, room: str | None) -> str:
+        """The projector's view of ``room`` (None: the default room's): the server's own,
+        read-only feeds and nothing to play, and the proxy's list of faults, which has the
+        network's too (the server knows only its own)."""
+        network = f"{self.host}:{self.proxy_port}"
+        return f"http://{self.host}:{self.server_port}{_path(room, '/watch')}?network={network}"
+
+    def play_in(self, room: str | None) -> str:
+        """The page that plays in ``room`` (None: the default room), through the proxy."""
+        return f"http://{self.host}:{self.proxy_port}{_path(room, '/')}"
+
+
+def _path(room: str | None, path: str) -> str:
+    """``path`` in ``room``, as every server serves it (``pacnet.protocol.rooms``)."""
+    if room is None:
+        return path
+    # Imported here: it brings the wire's models, which `pacnet workshop --help` has no use for.
+    from pacnet.protocol.rooms import room_path
+
+    return room_path(room, path)
+
+
+def tables(count: int) -> list[str]:
+    """The rooms of ``count`` tables: table-1 to table-N."""
+    return [TABLE_ROOM.format(n) for n in range(1, count + 1)]
