@@ -152,8 +152,10 @@ class Connection:
                 self._deliver(raw)
         except ConnectionClosed:
             pass  # reported to every call in flight below
-        finally:
-            reason = f"the connection closed: {self._ws.protocol.close_exc}"
+        finally:  # (also when the reader is cancelled, before the connection has closed)
+            closed = self._ws.protocol.state is State.CLOSED
+            why = self._ws.protocol.close_exc if closed else "its reader was stopped"
+            reason = f"the connection closed: {why}"
             for _, future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionLost(reason))

@@ -1,12 +1,18 @@
 """``pacnet cluster``: a group of board servers on real components, on one machine.
 
-pacnet cluster serve --name s1 --redis 127.0.0.1:6379   one board server of a group
+pacnet cluster up [--servers N] [--port P]   Redis, N board servers, HAProxy in front
+pacnet cluster status                        each server, as it and HAProxy see it
+pacnet cluster down                          stop everything up started
+pacnet cluster serve --name s1 --redis ...   one board server of a group (up runs these)
+pacnet cluster follow --haproxy DIR          HAProxy's room map follows Redis (up runs it)
 """
 
 import argparse
+import contextlib
 import re
+from pathlib import Path
 
-from pacnet.cmdline.args import fail, positive_float
+from pacnet.cmdline.args import add_log_format, fail, port_number, positive_float
 
 PROG = "pacnet cluster"
 DESCRIPTION = (
@@ -36,10 +42,71 @@ def server_name(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from pacnet.cluster.keeper import LEASE
+    from pacnet.cluster.config import LEASE
+    from pacnet.cluster.stack import default_directory
     from pacnet.server.cli import add_arguments as add_server_arguments
+    from pacnet.server.layout import layout_argument
 
     commands = parser.add_subparsers(dest="cluster_command", metavar="COMMAND", required=True)
+    directory = argparse.ArgumentParser(add_help=False)
+    directory.add_argument(
+        "--dir", type=Path, default=default_directory(), metavar="DIR",
+        help="where the cluster keeps its files and its record (%(default)s)",
+    )  # fmt: skip
+    up = commands.add_parser(
+        "up", parents=[directory], help="start Redis, board servers and HAProxy in front",
+        description="Start, in the background: redis-server, N board servers (pacnet cluster "
+        "serve) and HAProxy in front of them on one address, and the follower that keeps "
+        "HAProxy's room map in step with Redis. Prints the address to play on, the admin "
+        "token and HAProxy's stats page. Needs redis-server and haproxy (apt-get install "
+        "redis-server haproxy).",
+    )  # fmt: skip
+    up.add_argument(
+        "--servers", type=_server_count, default=2, metavar="N",
+        help="board servers, 1 to 16 (%(default)s)",
+    )  # fmt: skip
+    up.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    up.add_argument(
+        "--port", type=port_number, default=8765,
+        help="HAProxy's port: where players connect (%(default)s)",
+    )  # fmt: skip
+    up.add_argument(
+        "--stats-port", type=port_number, default=8404, metavar="PORT",
+        help="HAProxy's stats page (%(default)s)",
+    )  # fmt: skip
+    up.add_argument(
+        "--lease", type=positive_float, default=None, metavar="SECONDS",
+        help=f"each room's lease: a server frozen longer loses its rooms ({LEASE:g})",
+    )  # fmt: skip
+    up.add_argument("--admin-token", metavar="TOKEN", help="the servers' admin token (new)")
+    up.add_argument(
+        "--layout", type=layout_argument, metavar="NAME_OR_PATH",
+        help="the maze of every room (the servers' default)",
+    )  # fmt: skip
+    up.add_argument("--calm", action="store_true", help="ghosts cannot catch anyone")
+    status = commands.add_parser(
+        "status", parents=[directory], help="each server, as it and HAProxy see it",
+        description="For each board server: whether HAProxy sends it players (UP or DOWN), "
+        "its share of the connections, its rooms and users, and the requests it answered a "
+        "second over one second; and whether Redis answers.",
+    )  # fmt: skip
+    status.add_argument("--json", action="store_true", help="JSON, for machines")
+    commands.add_parser(
+        "down", parents=[directory], help="stop everything up started",
+        description="Stop the board servers (each saves its rooms and gives them up), the "
+        "follower, HAProxy and Redis.",
+    )  # fmt: skip
+    follow = commands.add_parser(
+        "follow", help="keep HAProxy's room map in step with the directory in Redis",
+        description="Read the room directory in Redis ten times a second and tell HAProxy, "
+        "through its runtime API, which server holds each room (up runs this).",
+    )  # fmt: skip
+    _add_redis(follow)
+    follow.add_argument(
+        "--haproxy", type=Path, required=True, metavar="DIR",
+        help="HAProxy's folder: its admin.sock and rooms.map",
+    )  # fmt: skip
+    add_log_format(follow)
     serve = commands.add_parser(
         "serve", help="run one board server of a group",
         description="Run a board server whose rooms live in a group's Redis: it claims a "
@@ -50,10 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--name", type=server_name, required=True,
         help="this server's name in the group (its HAProxy backend's, too)",
     )  # fmt: skip
-    serve.add_argument(
-        "--redis", type=redis_address, default=REDIS, metavar="HOST:PORT",
-        help="the group's Redis (%(default)s)",
-    )  # fmt: skip
+    _add_redis(serve)
     serve.add_argument(
         "--lease", type=positive_float, default=LEASE, metavar="SECONDS",
         help="how long a room's lease lasts unless renewed: a server frozen longer loses its "
@@ -64,7 +128,134 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         command.set_defaults(parser=command)
 
 
+def _add_redis(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis", type=redis_address, default=REDIS, metavar="HOST:PORT",
+        help="the group's Redis (%(default)s)",
+    )  # fmt: skip
+
+
+def _server_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of servers from 1 to 16")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
+    command = args.cluster_command
+    if command == "serve":
+        return _serve(args)
+    if command == "follow":
+        return _follow(args)
+    from pacnet.cluster.components import MissingComponent
+    from pacnet.cluster.stack import ClusterError
+
+    try:
+        if command == "up":
+            return _up(args)
+        if command == "down":
+            return _down(args)
+        return _status(args)
+    except (ClusterError, MissingComponent) as exc:
+        return fail(f"{PROG} {command}", str(exc))
+
+
+def _up(args: argparse.Namespace) -> int:
+    from pacnet.cluster.stack import Settings, up
+
+    if args.port == args.stats_port:
+        return fail(f"{PROG} up", "--port and --stats-port must differ")
+    extra = [*(("--layout", args.layout) if args.layout else ())]
+    extra += ["--calm"] if args.calm else []
+    stack = up(
+        Settings(
+            directory=args.dir, servers=args.servers, host=args.host, port=args.port,
+            stats_port=args.stats_port, admin_token=args.admin_token, lease=args.lease,
+            server_arguments=tuple(extra),
+        )
+    )  # fmt: skip
+    names = ", ".join(f"{m.name} on {stack.host}:{m.port}" for m in stack.members)
+    print(f"pacnet cluster up: {len(stack.members)} board servers ({names}) behind HAProxy, "
+          "their rooms in Redis")  # fmt: skip
+    print(f"  play on      {stack.url}  (pacnet play --server {stack.url} --room NAME)")
+    print(f"  admin token  {stack.admin_token}")
+    print(f"  HAProxy      {stack.stats_url}  (its stats page)")
+    print(f"  Redis        127.0.0.1:{stack.redis.port}")
+    print(f"  files        {stack.directory}")
+    print("then: pacnet cluster status, pacnet cluster down")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from pacnet.cluster.stack import down
+
+    stopped = down(args.dir)
+    print(f"pacnet cluster down: stopped {', '.join(stopped) or 'nothing (all had exited)'}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from pacnet.cluster.stack import status
+
+    stack, rows, redis_up = status(args.dir)
+    if args.json:
+        print(json.dumps({"url": stack.url, "stats": stack.stats_url, "redis": redis_up,
+                          "servers": [asdict(row) for row in rows]}, indent=1))  # fmt: skip
+        return 0
+    print(f"pacnet cluster at {stack.url}  (HAProxy stats: {stack.stats_url})")
+    print(f"{'server':8} {'address':22} {'process':8} {'haproxy':8} {'share':>6} {'rooms':>6} "
+          f"{'users':>6} {'req/s':>7} {'err/s':>6}")  # fmt: skip
+    for row in rows:
+        health = row.health or {}
+        share = f"{row.share:.0%}" if row.share is not None else "-"
+        rate = f"{row.requests:.0f}" if row.requests is not None else "-"
+        errors = f"{row.errors:.0f}" if row.errors is not None else "-"
+        print(f"{row.name:8} {row.address:22} {'running' if row.running else 'gone':8} "
+              f"{row.haproxy:8} {share:>6} {health.get('rooms', '-')!s:>6} "
+              f"{health.get('users', '-')!s:>6} {rate:>7} {errors:>6}")  # fmt: skip
+    answers = "answers" if redis_up else "DOES NOT ANSWER"
+    print(f"{'redis':8} {f'127.0.0.1:{stack.redis.port}':22} {answers}")
+    return 0
+
+
+def _follow(args: argparse.Namespace) -> int:
+    import asyncio
+    import functools
+
+    from pacnet.cluster.components import runtime
+    from pacnet.cluster.follow import MapFollower
+    from pacnet.cluster.lease import Leases
+    from pacnet.cluster.link import StoreLink
+    from pacnet.cmdline.lifecycle import stop_on_signals
+    from pacnet.cmdline.logs import configure_logging
+
+    configure_logging(args.log_format)
+    host, port = args.redis
+    socket_path = args.haproxy / "admin.sock"
+    if not socket_path.exists():
+        return fail(f"{PROG} follow", f"no HAProxy admin socket at {socket_path}")
+    follower = MapFollower(
+        Leases(StoreLink(host, port), "follow", 1.0),
+        functools.partial(runtime, socket_path),
+        args.haproxy / "rooms.map",
+    )
+
+    async def follow() -> None:
+        with stop_on_signals() as stop:
+            task = asyncio.ensure_future(follower.run())
+            await stop.wait()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(follow())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     from pacnet.cluster.keeper import RedisKeeper
     from pacnet.cluster.link import StoreLink
     from pacnet.cmdline.lifecycle import run_on, run_until_signalled

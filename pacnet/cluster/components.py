@@ -72,16 +72,20 @@ class Component:
         return ComponentFailed(f"{self.name} {why}: {tail or 'no output'}")
 
 
-def _spawn(name: str, command: list[str], directory: Path) -> Component:
+def spawn(name: str, command: list[str], directory: Path, *, detach: bool = False) -> Component:
+    """Start ``command`` in ``directory``, its output in ``NAME.log`` there; ``detach``: in a
+    session of its own, so it outlives the command that started it (``pacnet cluster up``)
+    and the terminal's hangup."""
     log = directory / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=directory, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
+            command, cwd=directory, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=detach,
+        )  # fmt: skip
     return Component(name, process, directory, log)
 
 
-def _until(component: Component, ready: Callable[[], bool]) -> None:
+def until_ready(component: Component, ready: Callable[[], bool]) -> None:
     """Wait until ``ready()`` says the component answers (an OSError: not yet)."""
     deadline = time.monotonic() + STARTUP
     while time.monotonic() < deadline:
@@ -127,7 +131,7 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     @classmethod
-    def start(cls, directory: Path, port: int | None = None) -> "Redis":
+    def start(cls, directory: Path, port: int | None = None, *, detach: bool = False) -> "Redis":
         """Start it with a configuration of its own (no persistence of its own: pacnet keeps
         what it needs in it, and a cluster that is taken down starts afresh).
 
@@ -143,9 +147,9 @@ class Redis:
             f'bind 127.0.0.1\nport {port}\ndir {directory}\nsave ""\nappendonly no\n'
             "protected-mode yes\ndaemonize no\nloglevel notice\n"
         )
-        component = _spawn("redis", [binary, str(config)], directory)
+        component = spawn("redis", [binary, str(config)], directory, detach=detach)
         redis = cls(component, port)
-        _until(component, lambda: redis_command(port, "PING") == b"+PONG\r\n")
+        until_ready(component, lambda: redis_command(port, "PING") == b"+PONG\r\n")
         return redis
 
     def stop(self) -> None:
@@ -164,7 +168,9 @@ class HAProxy:
     socket_path: Path
 
     @classmethod
-    def start(cls, directory: Path, config: str, *, ready_port: int) -> "HAProxy":
+    def start(
+        cls, directory: Path, config: str, *, ready_port: int, detach: bool = False
+    ) -> "HAProxy":
         """Write ``config`` (which must declare ``stats socket {directory}/admin.sock level
         admin``) and start HAProxy; ready once ``ready_port`` accepts connections.
 
@@ -179,37 +185,56 @@ class HAProxy:
         checked = subprocess.run([binary, "-c", "-f", str(path)], capture_output=True, text=True)
         if checked.returncode != 0:
             raise ComponentFailed(f"haproxy refused its configuration: {checked.stdout[-600:]}")
-        component = _spawn("haproxy", [binary, "-db", "-f", str(path)], directory)
+        component = spawn("haproxy", [binary, "-db", "-f", str(path)], directory, detach=detach)
         haproxy = cls(component, directory / "admin.sock")
 
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", ready_port), timeout=0.5):
                 return haproxy.socket_path.exists()
 
-        _until(component, ready)
+        until_ready(component, ready)
         return haproxy
 
     def runtime(self, command: str) -> str:
         """One command to the runtime API (``show stat``, ``set map ...``); its answer."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2.0)
-            sock.connect(str(self.socket_path))
-            sock.sendall(command.encode() + b"\n")
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-        return answer.decode()
+        return runtime(self.socket_path, command)
 
     def servers(self) -> dict[tuple[str, str], dict[str, str]]:
-        """What HAProxy sees of each server: (backend, server) -> its ``show stat`` row
-        (``status`` UP or DOWN and the like, ``scur`` sessions now, ``stot`` in all, ...)."""
-        text = self.runtime("show stat").lstrip("# ")
-        rows = csv.DictReader(io.StringIO(text))
-        return {
-            (row["pxname"], row["svname"]): row
-            for row in rows
-            if row.get("svname") not in (None, "FRONTEND", "BACKEND")
-        }
+        """What HAProxy sees of each server (``servers``)."""
+        return servers(self.socket_path)
 
     def stop(self) -> None:
         self.component.stop()
+
+
+def runtime(socket_path: Path, command: str) -> str:
+    """One command to a HAProxy's runtime API (``show stat``, ``set map ...``) through its
+    admin socket; its answer.
+
+    Raises:
+        OSError: the socket does not answer (HAProxy is not running).
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2.0)
+        sock.connect(str(socket_path))
+        sock.sendall(command.encode() + b"\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.decode()
+
+
+def servers(socket_path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """What a HAProxy sees of each server: (backend, server) -> its ``show stat`` row
+    (``status`` UP or DOWN and the like, ``scur`` sessions now, ``stot`` in all, ...).
+
+    Raises:
+        OSError: HAProxy does not answer.
+    """
+    text = runtime(socket_path, "show stat").lstrip("# ")
+    rows = csv.DictReader(io.StringIO(text))
+    return {
+        (row["pxname"], row["svname"]): row
+        for row in rows
+        if row.get("svname") not in (None, "FRONTEND", "BACKEND")
+    }

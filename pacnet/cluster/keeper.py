@@ -40,18 +40,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pacnet.cluster.config import LEASE
 from pacnet.cluster.lease import Held, Lease, Leases
 from pacnet.cluster.link import StoreLink, StoreResult
 from pacnet.protocol.outcome import Outcome
 from pacnet.protocol.rooms import LobbyRoom
 from pacnet.server.keeper import Claim, Kept, RoomUnavailable
 from pacnet.server.store import SCHEMA, Saved, StateError
-
-LEASE = 2.0
-"""Seconds a room's lease lasts unless renewed. A server frozen or cut off for longer loses
-its rooms; the others may take them after this, and HAProxy's health checks (every second,
-two failures) have sent the players elsewhere by then. Renewed four times a term, so one lost
-renewal costs nothing."""
 
 
 class RedisKeeper:

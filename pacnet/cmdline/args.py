@@ -198,6 +198,14 @@ def in_room(url: str, room: str | None) -> str:
 # --- long-running components (the server, the proxy) ---
 
 
+def add_log_format(parser: argparse.ArgumentParser) -> None:
+    """--log-format: JSON lines for machines (``pacnet trace``), or text for people."""
+    parser.add_argument(
+        "--log-format", choices=("json", "console"), default="console",
+        help="one JSON object per line, or text for people (%(default)s)",
+    )  # fmt: skip
+
+
 def add_component_arguments(parser: argparse.ArgumentParser, *, seeds: str) -> None:
     """The flags every long-running pacnet component takes: --seed, --admin-token, --trace,
     --log-format. ``seeds``: what its seed decides, for the help."""
@@ -214,10 +222,7 @@ def add_component_arguments(parser: argparse.ArgumentParser, *, seeds: str) -> N
         "--trace", action="store_true",
         help="log every request with its timing, for pacnet trace",
     )  # fmt: skip
-    parser.add_argument(
-        "--log-format", choices=("json", "console"), default="console",
-        help="one JSON object per line, or text for people (%(default)s)",
-    )  # fmt: skip
+    add_log_format(parser)
     parser.add_argument(
         "--loop", type=event_loop, default="auto", metavar="{auto,uvloop,asyncio}",
         help="the event loop: uvloop where it is installed, else asyncio's own (%(default)s)",

@@ -1,0 +1,59 @@
+"""HAProxy's configuration for a cluster, from the template kept beside this module
+(``haproxy.cfg``): what ``pacnet cluster up`` writes into HAProxy's folder."""
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+LEASE = 2.0
+"""Seconds a room's lease lasts unless renewed. A server frozen or cut off for longer loses
+its rooms; the others may take them after this, and HAProxy's health checks (``CHECK_EVERY``,
+two failures) have sent the players elsewhere by then. Renewed four times a term, so one lost
+renewal costs nothing."""
+
+CHECK_EVERY = 0.5
+"""Seconds between HAProxy's health checks of each server (``GET /healthz``). Two failures
+mark a server down: a dead one is out of rotation within a second."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A board server of the cluster."""
+
+    name: str
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def haproxy_config(
+    directory: Path, members: list[Member], *, host: str, port: int, stats_port: int
+) -> str:
+    """HAProxy's configuration for ``members`` behind ``host:port``, its stats page on
+    ``stats_port`` and its admin socket and room map in ``directory``."""
+    template = Template((resources.files("pacnet.cluster") / "haproxy.cfg").read_text())
+    board = [f"    server {m.name} {m.address} check" for m in members]
+    lobby = [f"    server {m.name} {m.address} track boards/{m.name}" for m in members]
+    backends = []
+    for member in members:
+        backends += [
+            f"backend {member.name}",
+            "    balance hash var(txn.room)",
+            "    hash-type consistent",
+            "    option allbackups",
+        ]
+        for other in members:
+            backup = " backup" if other is not member else ""
+            backends.append(
+                f"    server {other.name} {other.address} track boards/{other.name}{backup}"
+            )
+        backends.append("")
+    return template.substitute(
+        directory=directory, host=host, port=port, stats_port=stats_port,
+        check_ms=round(CHECK_EVERY * 1000), board_servers="\n".join(board),
+        lobby_servers="\n".join(lobby), server_backends="\n".join(backends),
+    )  # fmt: skip
