@@ -21,6 +21,7 @@ from pacnet.protocol.codec import (
     encode,
 )
 from pacnet.protocol.errors import ErrorCode
+from pacnet.protocol.rooms import LobbyView
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"
@@ -307,5 +308,8 @@ def test_document_example_is_a_valid_message(tag: str, body: str) -> None:
         with pytest.raises(DecodeFailure) as refused:
             decode_request(body)
         assert refused.value.code is ErrorCode[argument]
+    elif kind == "lobby":
+        lobby = LobbyView.model_validate_json(body)
+        assert json.loads(lobby.model_dump_json()) == json.loads(body), "as the server says it"
     else:
         pytest.fail(f"unknown example tag {tag!r}")
