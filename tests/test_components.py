@@ -13,6 +13,7 @@ from pacnet.cluster.components import (
     HAProxy,
     MissingComponent,
     Redis,
+    admin_socket,
     free_port,
     program,
     redis_command,
@@ -45,7 +46,7 @@ def config(directory: Path, port: int, backends: dict[str, int], *, rooms: bool)
     """HAProxy in front of board servers: one backend each, health-checked on /healthz; with
     ``rooms``, a room's connections go where the map ``rooms.map`` says, else to the first."""
     lines = [
-        "global", f"    stats socket {directory}/admin.sock level admin",
+        "global", f"    stats socket {admin_socket(directory)} level admin",
         "defaults", "    mode http", "    timeout connect 2s", "    timeout client 30s",
         "    timeout server 30s", "    timeout tunnel 1h",
         "frontend game", f"    bind 127.0.0.1:{port}",

@@ -225,7 +225,7 @@ def _follow(args: argparse.Namespace) -> int:
     import asyncio
     import functools
 
-    from pacnet.cluster.components import runtime
+    from pacnet.cluster.components import admin_socket, runtime
     from pacnet.cluster.follow import MapFollower
     from pacnet.cluster.lease import Leases
     from pacnet.cluster.link import StoreLink
@@ -234,7 +234,7 @@ def _follow(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_format)
     host, port = args.redis
-    socket_path = args.haproxy / "admin.sock"
+    socket_path = admin_socket(args.haproxy)
     if not socket_path.exists():
         return fail(f"{PROG} follow", f"no HAProxy admin socket at {socket_path}")
     follower = MapFollower(

@@ -8,11 +8,13 @@ is how a running HAProxy is asked what it sees (``show stat``) and told what cha
 """
 
 import csv
+import hashlib
 import io
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,10 +161,24 @@ class Redis:
 # --- HAProxy ------------------------------------------------------------------------------
 
 
+def admin_socket(directory: Path) -> Path:
+    """Where the admin socket of the HAProxy whose folder is ``directory`` goes: in the folder,
+    unless that path is too long for a Unix socket (HAProxy takes 97 bytes, Linux 107); then in
+    a folder of its own under the temporary directory, named after the folder (the same every
+    time)."""
+    path = directory / "admin.sock"
+    if len(bytes(path)) <= 90:
+        return path
+    digest = hashlib.sha256(bytes(directory.resolve())).hexdigest()[:16]
+    short = Path(tempfile.gettempdir()) / f"pacnet-haproxy-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / "admin.sock"
+
+
 @dataclass
 class HAProxy:
     """HAProxy run in the foreground (``-db``) from ``haproxy.cfg`` in its directory, its admin
-    socket ``admin.sock`` beside it."""
+    socket at ``admin_socket(directory)``."""
 
     component: Component
     socket_path: Path
@@ -171,7 +187,7 @@ class HAProxy:
     def start(
         cls, directory: Path, config: str, *, ready_port: int, detach: bool = False
     ) -> "HAProxy":
-        """Write ``config`` (which must declare ``stats socket {directory}/admin.sock level
+        """Write ``config`` (which must declare ``stats socket {admin_socket(directory)} level
         admin``) and start HAProxy; ready once ``ready_port`` accepts connections.
 
         Raises:
@@ -184,9 +200,10 @@ class HAProxy:
         path.write_text(config)
         checked = subprocess.run([binary, "-c", "-f", str(path)], capture_output=True, text=True)
         if checked.returncode != 0:
-            raise ComponentFailed(f"haproxy refused its configuration: {checked.stdout[-600:]}")
+            said = (checked.stdout + checked.stderr)[-600:]
+            raise ComponentFailed(f"haproxy refused its configuration: {said}")
         component = spawn("haproxy", [binary, "-db", "-f", str(path)], directory, detach=detach)
-        haproxy = cls(component, directory / "admin.sock")
+        haproxy = cls(component, admin_socket(directory))
 
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", ready_port), timeout=0.5):

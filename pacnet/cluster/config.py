@@ -6,6 +6,8 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from pacnet.cluster.components import admin_socket
+
 LEASE = 2.0
 """Seconds a room's lease lasts unless renewed. A server frozen or cut off for longer loses
 its rooms; the others may take them after this, and HAProxy's health checks (``CHECK_EVERY``,
@@ -53,7 +55,8 @@ def haproxy_config(
             )
         backends.append("")
     return template.substitute(
-        directory=directory, host=host, port=port, stats_port=stats_port,
+        directory=directory, socket=admin_socket(directory), host=host, port=port,
+        stats_port=stats_port,
         check_ms=round(CHECK_EVERY * 1000), board_servers="\n".join(board),
         lobby_servers="\n".join(lobby), server_backends="\n".join(backends),
     )  # fmt: skip

@@ -30,6 +30,7 @@ from pacnet.cluster.components import (
     ComponentFailed,
     HAProxy,
     Redis,
+    admin_socket,
     free_port,
     redis_command,
     servers,
@@ -86,7 +87,7 @@ class Stack:
 
     @property
     def haproxy_socket(self) -> Path:
-        return Path(self.directory) / "haproxy" / "admin.sock"
+        return admin_socket(Path(self.directory) / "haproxy")
 
     def save(self) -> None:
         path = Path(self.directory) / STATE
