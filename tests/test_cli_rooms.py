@@ -15,7 +15,8 @@ from rich.console import Console
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.feeds.reader import read_lobby
-from pacnet.protocol.rooms import LobbyView, room_url
+from pacnet.protocol.lobby import LobbyView
+from pacnet.protocol.rooms import room_url
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.status.table import run_status

@@ -21,7 +21,7 @@ from pacnet.protocol.codec import (
     encode,
 )
 from pacnet.protocol.errors import ErrorCode
-from pacnet.protocol.rooms import LobbyView
+from pacnet.protocol.lobby import LobbyView
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"

@@ -14,11 +14,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.protocol.lobby import LobbyView
 from pacnet.protocol.outcome import Outcome
 from pacnet.protocol.rooms import (
     DEFAULT_ROOM,
     ROOM_NAME,
-    LobbyView,
     RoomNameError,
     check_room,
     feed_url,
@@ -28,7 +28,7 @@ from pacnet.protocol.rooms import (
     split_room,
 )
 from pacnet.proxy.config import ProxyConfig
-from pacnet.proxy.relay import running_proxy
+from pacnet.proxy.relay import Proxy, running_proxy
 from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.embedded import running_server
 from pacnet.server.net import BoardServer
@@ -36,9 +36,9 @@ from tests.conftest import StartServer, switch_on
 from tests.test_metrics import samples, scrape
 
 
-def http_get(server: BoardServer, path: str) -> tuple[int, str]:
-    """Status and body of a plain GET (errors included)."""
-    address = (server.url or "").replace("ws://", "http://") + path
+def http_get(component: BoardServer | Proxy, path: str) -> tuple[int, str]:
+    """Status and body of a plain GET to a server or a proxy (errors included)."""
+    address = (component.url or "").replace("ws://", "http://") + path
     try:
         with urllib.request.urlopen(address, timeout=5) as response:
             return response.status, response.read().decode()
@@ -273,3 +273,21 @@ async def test_the_metrics_count_rooms_and_each_rooms_users(server: BoardServer)
     assert seen["pacnet_users", ()] == 1
     assert status == 200
     assert (json.loads(health)["rooms"], json.loads(health)["users"]) == (2, 1)
+
+
+async def test_the_proxy_relays_the_servers_lobby_and_says_when_it_cannot(
+    server: BoardServer, closed_port: int
+) -> None:
+    async with (
+        running_proxy(ProxyConfig(port=0, upstream=server.url or "", seed=1)) as proxy,
+        running_proxy(ProxyConfig(port=0, upstream=f"ws://127.0.0.1:{closed_port}")) as lost,
+        RemoteBoard(room_url(proxy.url or "", "nook"), "pat") as pat,
+    ):
+        assert (await pat.join()).ok
+        status, body = await asyncio.to_thread(http_get, proxy, "/lobby")
+        gone = await asyncio.to_thread(http_get, lost, "/lobby")
+    assert status == 200
+    relayed = LobbyView.model_validate_json(body)
+    assert [(r.name, r.players) for r in relayed.rooms] == [("main", 0), ("nook", 1)]
+    assert gone[0] == 502
+    assert "cannot be reached" in gone[1]

@@ -300,7 +300,7 @@ class RemoteBoard:
             result = await self._with_retries(request, self.policy, start)
         self.tally.record(request.action, result.outcome)
         if self.trace:
-            _log_of(request).info(
+            _log_of(request, self.room).info(
                 "call_traced", outcome=result.outcome.value,
                 step=result.step.name if result.step else None,
                 latencyMs=round(result.latency * 1000, 3), message=result.message,
@@ -399,7 +399,7 @@ class RemoteBoard:
         message = Message(action=request.action, user=request.user_id, room=self.room)
         loop = asyncio.get_running_loop()
         for fault in self.faults.fire((kind,), message, loop.time()):
-            _log_of(request).info(
+            _log_of(request, self.room).info(
                 "fault_injected", fault=fault.id, kind=kind.value, step=fault.step.name
             )
             if kind is FaultKind.OFFLINE:
@@ -409,11 +409,11 @@ class RemoteBoard:
             )
 
 
-def _log_of(request: RequestBase) -> Any:
+def _log_of(request: RequestBase, room: str) -> Any:
     """The client's logger bound to whose call this is, keyed as every domain keys it."""
     return log.bind(
         domain="client", requestId=request.request_id, userId=request.user_id,
-        action=request.action,
+        action=request.action, room=room,
     )  # fmt: skip
 
 

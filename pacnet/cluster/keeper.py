@@ -43,8 +43,8 @@ from pydantic import ValidationError
 from pacnet.cluster.config import LEASE
 from pacnet.cluster.lease import Held, Lease, Leases
 from pacnet.cluster.link import StoreLink, StoreResult
+from pacnet.protocol.lobby import LobbyRoom
 from pacnet.protocol.outcome import Outcome
-from pacnet.protocol.rooms import LobbyRoom
 from pacnet.server.keeper import Claim, Kept, RoomUnavailable
 from pacnet.server.store import SCHEMA, Saved, StateError
 

@@ -16,9 +16,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from pacnet.cmdline.defaults import TOKEN_ENV
-
-# pacnet.protocol.rooms is imported where a room is checked, not here: it brings the wire's
-# models (pydantic), a third of a second that every command's --help would wait for.
+from pacnet.protocol.rooms import RoomNameError, check_room, room_of, room_url
 
 EXIT_USAGE = 2
 
@@ -154,8 +152,6 @@ def event_loop(text: str) -> str:
 def ws_url(text: str) -> str:
     """An argparse type: a ``ws://`` or ``wss://`` URL with a host, whose path (if it names a
     room, ``/rooms/NAME``) names one a server can hold."""
-    from pacnet.protocol.rooms import RoomNameError, room_of
-
     parts = urlsplit(text)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"{text!r} is not a ws:// or wss:// URL")
@@ -168,8 +164,6 @@ def ws_url(text: str) -> str:
 
 def room_name(text: str) -> str:
     """An argparse type: a name a room can have (``pacnet.protocol.rooms``)."""
-    from pacnet.protocol.rooms import RoomNameError, check_room
-
     try:
         return check_room(text)
     except RoomNameError as exc:
@@ -190,8 +184,6 @@ def add_room_argument(parser: "argparse._ActionsContainer", what: str) -> None:
 def in_room(url: str, room: str | None) -> str:
     """The game URL to use: ``url`` as it is, or (``room``: a ``--room`` was given) the URL of
     ``room`` on the server ``url`` addresses, whatever room its own path names."""
-    from pacnet.protocol.rooms import room_url
-
     return url if room is None else room_url(url, room)
 
 

@@ -14,9 +14,9 @@ from typing import Annotated, Self
 
 from pydantic import Field, Strict, model_validator
 
+from pacnet.protocol.lobby import RoomName
 from pacnet.protocol.models import Identifier, WireModel
 from pacnet.protocol.outcome import Step
-from pacnet.protocol.rooms import RoomName
 
 
 class Domain(StrEnum):

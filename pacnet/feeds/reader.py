@@ -22,7 +22,8 @@ from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketExcepti
 
 from pacnet.feeds.addresses import endpoint_url
 from pacnet.protocol.feeds import KEEPALIVE_PATH, TRUTH_PATH, KeepaliveView, TruthView
-from pacnet.protocol.rooms import LOBBY_PATH, LobbyView, feed_url
+from pacnet.protocol.lobby import LobbyView
+from pacnet.protocol.rooms import LOBBY_PATH, feed_url
 
 RETRY_AFTER = 1.0
 """Seconds between attempts to reach a feed while it is unreachable."""

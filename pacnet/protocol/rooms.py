@@ -8,7 +8,7 @@ room, so a client that knows nothing of rooms plays in it as before::
     ws://HOST:PORT/rooms/NAME            room NAME's game
     ws://HOST:PORT/rooms/NAME/keepalive  its feeds, the same names under the room's path
     http://HOST:PORT/rooms/NAME          the page to play in room NAME (a plain GET)
-    http://HOST:PORT/lobby               the rooms there are, as JSON (``LobbyView``)
+    http://HOST:PORT/lobby               the rooms there are, as JSON (``pacnet.protocol.lobby``)
 
 ``/rooms/main`` and ``/`` are the same room. What is not a room's (``/admin``, ``/faults``,
 ``/healthz``, ``/metrics``, ``/lobby``) belongs to the whole server.
@@ -16,15 +16,13 @@ room, so a client that knows nothing of rooms plays in it as before::
 A room's name is 1 to 32 characters of lower-case letters, digits, ``-`` and ``_``, starting
 with a letter or a digit: it travels in URLs, log lines, Redis keys and HAProxy's map files,
 none of which then needs any escaping.
+
+No wire models here (``pacnet.protocol.lobby`` has the lobby's): every command checks room
+names, and none should wait for pydantic to do it.
 """
 
 import re
-from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
-
-from pydantic import Field, StringConstraints
-
-from pacnet.protocol.models import WireModel
 
 DEFAULT_ROOM = "main"
 """The room a bare URL plays in."""
@@ -33,7 +31,6 @@ LOBBY_PATH = "/lobby"
 """Where a server answers plain HTTP ``GET`` with its ``LobbyView``."""
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 ROOM_NAME_RULE = "1 to 32 lower-case letters, digits, '-' or '_', starting with a letter or digit"
-RoomName = Annotated[str, StringConstraints(pattern=f"^{ROOM_NAME.pattern}$")]
 
 
 class RoomNameError(ValueError):
@@ -95,24 +92,3 @@ def feed_url(url: str, feed: str) -> str:
     room, _ = split_room(parts.path)
     path, _, query = feed.partition("?")
     return urlunsplit((parts.scheme, parts.netloc, room_path(room, path), query, ""))
-
-
-class LobbyRoom(WireModel):
-    """One room a server holds."""
-
-    name: RoomName = Field(description="The room's name: play in it at /rooms/NAME.")
-    players: int = Field(ge=0, description="Users on its board (connected or not).")
-    connected: int = Field(ge=0, description="Of them, acting through an open connection.")
-    capacity: int = Field(ge=1, description="Users its board holds (--max-users).")
-    clock: int = Field(ge=0, description="Its board's clock, in ticks.")
-    level: int = Field(ge=1, description="The level its board is on.")
-    server: str = Field(description="The server that holds it.")
-
-
-class LobbyView(WireModel):
-    """What ``GET /lobby`` answers: the rooms there are, so a client can find one with
-    space (or open a new one, up to ``maxRooms``)."""
-
-    server: str = Field(description="The server that answered.")
-    max_rooms: int = Field(ge=1, description="Rooms the answering server holds at most.")
-    rooms: list[LobbyRoom] = Field(description="Every room open, by name.")

@@ -31,13 +31,13 @@ from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
 from pacnet.protocol.actions import REQUEST_TYPES, SUCCESS_REPLY_TYPES
+from pacnet.protocol.lobby import LobbyView
 from pacnet.protocol.models import (
     ErrorReply,
     OkReply,
     Request,
     WireModel,
 )
-from pacnet.protocol.rooms import LobbyView
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 """The JSON Schema dialect pydantic emits."""

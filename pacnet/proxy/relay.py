@@ -23,6 +23,8 @@ import asyncio
 import itertools
 import secrets
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -53,7 +55,7 @@ from pacnet.protocol.feeds import (
     TRAFFIC_PATH,
     TRUTH_PATH,
 )
-from pacnet.protocol.rooms import RoomNameError, split_room
+from pacnet.protocol.rooms import LOBBY_PATH, RoomNameError, split_room
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.link import Link
 from pacnet.proxy.metrics import ProxyCollector
@@ -165,8 +167,11 @@ class Proxy:
         """Refuse ``/admin`` without the token, a connection a refuse fault hits, and one
         whose upstream cannot be reached; else open its upstream connection."""
         if is_page_request(request.headers.get("Upgrade")):
-            if urlsplit(request.path).path == METRICS_PATH:
+            route = urlsplit(request.path).path
+            if route == METRICS_PATH:
                 return metrics_response(connection, self.metrics)
+            if route == LOBBY_PATH:  # the server's, relayed untouched, as its feeds are
+                return await self._upstream_lobby(connection)
             return respond(self.site.page(request.path))  # the proxy's own pages
         if (turned := self.doors.turn_away(connection, self._clock())) is not None:
             self._count(refused=1)
@@ -204,6 +209,32 @@ class Proxy:
             lambda _: self._abandon_handshake(connection)
         )
         return None
+
+    async def _upstream_lobby(self, connection: ServerConnection) -> Response:
+        """The upstream server's ``GET /lobby``, as it answered (502 if it cannot be reached)."""
+        parts = urlsplit(self.config.upstream)
+        scheme = "https" if parts.scheme == "wss" else "http"
+        address = f"{scheme}://{parts.netloc}{LOBBY_PATH}"
+
+        def fetch() -> tuple[int, bytes]:
+            try:
+                with urllib.request.urlopen(address, timeout=self.config.connect_timeout) as got:
+                    return got.status, got.read()
+            except urllib.error.HTTPError as refused:
+                return refused.code, refused.read()
+
+        try:
+            status, body = await asyncio.to_thread(fetch)
+        except (OSError, ValueError) as exc:
+            return connection.respond(
+                HTTPStatus.BAD_GATEWAY, f"the upstream server cannot be reached: {exc}\n"
+            )
+        response = connection.respond(HTTPStatus(status), "")
+        response.body = body
+        del response.headers["Content-Type"], response.headers["Content-Length"]
+        response.headers["Content-Type"] = "application/json"
+        response.headers["Content-Length"] = str(len(body))
+        return response
 
     async def _connect_upstream(self, path: str) -> ClientConnection:
         parts = urlsplit(self.config.upstream)

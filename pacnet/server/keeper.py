@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pacnet.protocol.rooms import LobbyRoom
+from pacnet.protocol.lobby import LobbyRoom
 from pacnet.server.store import Saved
 
 

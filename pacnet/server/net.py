@@ -38,14 +38,8 @@ from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
 from pacnet.feeds.serve import Snapshot, serve_feed
 from pacnet.protocol.actions import ACTIONS
 from pacnet.protocol.feeds import BOARD_PATH, HEALTH_PATH, KEEPALIVE_PATH, ROOM_PATH, TRUTH_PATH
-from pacnet.protocol.rooms import (
-    DEFAULT_ROOM,
-    LOBBY_PATH,
-    LobbyRoom,
-    LobbyView,
-    RoomNameError,
-    split_room,
-)
+from pacnet.protocol.lobby import LobbyRoom, LobbyView
+from pacnet.protocol.rooms import DEFAULT_ROOM, LOBBY_PATH, RoomNameError, split_room
 from pacnet.server.admission import Admission
 from pacnet.server.board import Board
 from pacnet.server.config import ServerConfig

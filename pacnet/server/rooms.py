@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from math import inf
 from typing import Any
 
-from pacnet.protocol.rooms import DEFAULT_ROOM, LobbyRoom
+from pacnet.protocol.lobby import LobbyRoom
+from pacnet.protocol.rooms import DEFAULT_ROOM
 from pacnet.server.game import Game
 from pacnet.server.pipeline import Pipeline
 from pacnet.server.trace import Truth

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pacnet.protocol.rooms import DEFAULT_ROOM
+
 SCHEMA = 1
 """Version of the snapshot's shape; a file of another version is refused, not misread."""
 
@@ -73,10 +75,6 @@ class StateStore:
         Raises:
             StateError: it is unreadable, of another schema, or on another layout.
         """
-        # Imported here: ``pacnet serve --help`` needs this module's default path, not the
-        # wire models that come with the rooms' module.
-        from pacnet.protocol.rooms import DEFAULT_ROOM
-
         try:
             row = self._db.execute(
                 "SELECT schema, layout, data FROM room_snapshot WHERE room = ?", (room,)

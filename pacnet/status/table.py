@@ -21,7 +21,8 @@ from pacnet.protocol.feeds import (
     TrafficEntry,
     TrafficView,
 )
-from pacnet.protocol.rooms import LobbyView, room_of
+from pacnet.protocol.lobby import LobbyView
+from pacnet.protocol.rooms import room_of
 
 FIRST_LOOK = 3.0
 """Seconds ``--once`` waits for the feeds' first snapshots."""

@@ -4,6 +4,8 @@ network, and the addresses to hand out (for the whole room, or for each table's 
 import socket
 from dataclasses import dataclass
 
+from pacnet.protocol.rooms import room_path
+
 TABLE_ROOM = "table-{}"
 """The game of table N: room table-N on the server (``pacnet workshop --tables``)."""
 
@@ -66,12 +68,7 @@ class Addresses:
 
 def _path(room: str | None, path: str) -> str:
     """``path`` in ``room``, as every server serves it (``pacnet.protocol.rooms``)."""
-    if room is None:
-        return path
-    # Imported here: it brings the wire's models, which `pacnet workshop --help` has no use for.
-    from pacnet.protocol.rooms import room_path
-
-    return room_path(room, path)
+    return path if room is None else room_path(room, path)
 
 
 def tables(count: int) -> list[str]:
