@@ -301,11 +301,13 @@ def test_each_add_flag_sets_its_own_field_of_the_fault() -> None:
 
 
 def example(kind: FaultKind) -> Fault:
-    direction = "reply" if kind in {FaultKind.DROP, FaultKind.DELAY, FaultKind.CORRUPT,
-                                    FaultKind.DUPLICATE, FaultKind.RESET} else None  # fmt: skip
+    directed = {FaultKind.DROP, FaultKind.DELAY, FaultKind.CORRUPT, FaultKind.DUPLICATE,
+                FaultKind.RESET, FaultKind.STORE_DROP, FaultKind.STORE_DELAY}  # fmt: skip
+    delays = kind in (FaultKind.DELAY, FaultKind.STORE_DELAY)
     return Fault.model_validate(
-        {"kind": kind, "direction": direction, "delayMs": 10 if kind is FaultKind.DELAY else 0}
-    )
+        {"kind": kind, "direction": "reply" if kind in directed else None,
+         "delayMs": 10 if delays else 0}
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.client.retry import RetryPolicy
 from pacnet.cluster.components import Redis, redis_command
 from pacnet.cluster.keeper import RedisKeeper
 from pacnet.cluster.link import StoreLink
@@ -21,7 +22,7 @@ from pacnet.protocol.rooms import room_url
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server
 from pacnet.server.net import TRY_AGAIN_LATER, BoardServer
-from tests.conftest import MS, ServerProcess
+from tests.conftest import MS, ServerProcess, switch_on
 from tests.test_rooms import http_get, lobby
 
 LEASE = 600 * MS
@@ -162,3 +163,28 @@ async def test_a_server_frozen_past_its_lease_never_overwrites_the_new_owner_nor
     assert directory.endswith(b"s2\r\n")
     events = [e["event"] for e in s1.events()]
     assert "room_lost" in events
+
+
+async def test_when_its_renewals_end_unknown_a_server_stops_until_it_knows_then_plays_on(
+    group: StartMember,
+) -> None:
+    """Every renewal's reply lost (Redis renews; the server cannot know): the server stops
+    changing the room when its last known term ends and sends its player away; the player
+    comes back, the server claims the room again (still its own, the same token) and the
+    game goes on from the last snapshot."""
+    s1 = await group("s1")
+    async with RemoteBoard(room_url(s1.url, "arcade"), "alice", policy=RetryPolicy()) as alice:
+        assert (await alice.join()).ok
+        room = s1.rooms.get("arcade")
+        assert room is not None
+        await switch_on(s1, kind="store_drop", direction="reply", action="lease.renew", count=6)
+        await asyncio.sleep(LEASE * 1.5)  # past the last known term
+        assert s1.rooms.get("arcade") is not room, "sent away: it could not know it still held it"
+        again = await alice.find()  # reconnects; the room is claimed again
+        rejoined = await alice.join(alice.session_token)
+    assert again.ok, again.message
+    assert rejoined.reply is not None
+    assert rejoined.reply.resumed
+    reopened = s1.rooms.get("arcade")
+    assert reopened is not None
+    assert reopened.restored

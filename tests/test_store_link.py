@@ -12,6 +12,8 @@ import pytest
 
 from pacnet.cluster.components import Redis, free_port, redis_command
 from pacnet.cluster.link import BadReply, StoreLink
+from pacnet.faults.engine import FaultSet
+from pacnet.faults.spec import Domain, Fault
 from pacnet.protocol.outcome import Outcome, Step
 from tests.conftest import MS
 
@@ -95,3 +97,38 @@ async def test_a_reply_the_caller_cannot_read_is_unknown_at_step_7(link: StoreLi
 
     result = await link.call("count", "INCR", "n", read=strict)
     assert (result.outcome, result.step) == (Outcome.UNKNOWN, Step.VALIDATE_REPLY)
+
+
+# --- the link broken on purpose (the server's own faults) ---------------------------------
+
+LINK_FAULTS = [
+    # fault, outcome, step, times Redis ran the command (0 or 1)
+    ({"kind": "store_refuse"}, Outcome.POST_FAILED, Step.POST_REQUEST, 0),
+    ({"kind": "store_drop", "direction": "request"}, Outcome.UNKNOWN, None, 0),
+    ({"kind": "store_drop", "direction": "reply"}, Outcome.UNKNOWN, None, 1),
+    ({"kind": "store_delay", "direction": "request", "delayMs": 600}, Outcome.UNKNOWN, None, 0),
+    ({"kind": "store_delay", "direction": "reply", "delayMs": 600}, Outcome.UNKNOWN, None, 1),
+    ({"kind": "store_delay", "direction": "reply", "delayMs": 50}, Outcome.SUCCESS, None, 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "step", "ran"), LINK_FAULTS,
+    ids=[f"{f['kind']}-{f.get('direction', 'any')}-{f.get('delayMs', '')}" for f, *_ in LINK_FAULTS],
+)  # fmt: skip
+async def test_each_fault_on_the_link_ends_the_call_as_the_article_says(
+    link: StoreLink,
+    redis_server: Redis,
+    fault: dict[str, Any],
+    outcome: Outcome,
+    step: Step | None,
+    ran: int,
+) -> None:
+    link.faults = FaultSet(Domain.SERVER)
+    link.faults.add(Fault.model_validate({**fault, "action": "count", "count": 1}), 0.0)
+    assert (await link.call("other", "SET", "n", "0", read=lambda _: None)).ok, "not aimed at"
+    result = await link.call("count", "INCR", "n", read=number)
+    assert (result.outcome, result.step) == (outcome, step)
+    assert redis_command(redis_server.port, "GET", "n").endswith(f"{ran}\r\n".encode())
+    after = await link.call("count", "INCR", "n", read=number)
+    assert after.ok, "the fault is spent: the link works again"

@@ -31,7 +31,10 @@ article's five outcomes. What the server does on each is decided here:
                       directory at once    itself within a term
 
 A claim refused is never a player's lost game: the room is where it was, and the player's
-client reconnects (with the backoff every pacnet client has) until it is let in.
+client reconnects (with the backoff every pacnet client has) until it is let in. A room whose
+term ends unrenewed is saved on its way out (it has not changed since, and the fence refuses
+the save if another server has it), so when the renewal was only lost, not refused, the
+player who comes back finds the room claimed again by the same server, as it was.
 """
 
 import json
@@ -43,6 +46,7 @@ from pydantic import ValidationError
 from pacnet.cluster.config import LEASE
 from pacnet.cluster.lease import Held, Lease, Leases
 from pacnet.cluster.link import StoreLink, StoreResult
+from pacnet.faults.engine import FaultSet
 from pacnet.protocol.lobby import LobbyRoom
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.keeper import Claim, Kept, RoomUnavailable
@@ -135,6 +139,9 @@ class RedisKeeper:
             except ValidationError:
                 continue  # another version's entry: not this lobby's to show
         return rooms
+
+    def attach(self, faults: FaultSet) -> None:
+        self.link.faults = faults
 
     async def close(self) -> None:
         await self.link.close()

@@ -26,10 +26,17 @@ as the answer to the next command.
 Every call that does not succeed is logged (``store_call``, with the keys every domain's call
 lines have: ``outcome``, ``step``, ``latencyMs``, and ``link``, ``call``, ``room``); with
 ``trace`` every call is.
+
+The link can be broken on purpose, from the server's own fault set (``pacnet chaos add
+store_drop --direction reply --action lease.renew``): ``store_refuse`` fails the connection
+(nothing sent), ``store_drop`` loses the command on its way (never run) or the reply (run),
+``store_delay`` holds either for ``delayMs``. A fault's ``action`` names the call, its ``room``
+the room; each that fires is logged ``fault_injected`` with ``link``.
 """
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +48,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from pacnet.faults.engine import FaultSet, Message
+from pacnet.faults.spec import Direction, Fault, FaultKind
 from pacnet.protocol.outcome import Outcome, Step
 
 log = structlog.get_logger("pacnet.server")
@@ -88,11 +97,19 @@ class StoreLink:
     """
 
     def __init__(
-        self, host: str, port: int, *, deadline: float = DEADLINE, trace: bool = False
+        self,
+        host: str,
+        port: int,
+        *,
+        deadline: float = DEADLINE,
+        trace: bool = False,
+        faults: FaultSet | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.deadline = deadline
         self.trace = trace
+        self.faults = faults
+        """The faults that may break this link (the server's own set), if any."""
         self.calls: dict[tuple[str, str], int] = {}
         """(call, outcome) -> calls made, since the start."""
         self._connection: Connection | None = None
@@ -116,13 +133,20 @@ class StoreLink:
         start = time.monotonic()
         seconds = self.deadline if deadline is None else deadline
         sent = False
+        broken = self._broken(name, room) if self.faults else None
         try:
             async with asyncio.timeout(seconds):
                 async with self._turn:
+                    if broken is not None:
+                        await broken.before(Direction.REQUEST)
                     connection = await self._connected()
                     sent = True
+                    if broken is not None:
+                        await broken.before(Direction.REQUEST, sent=True)
                     await connection.send_command(*command)
                     reply = await connection.read_response()
+                    if broken is not None:
+                        await broken.before(Direction.REPLY, sent=True)
             result = StoreResult(name, Outcome.SUCCESS, read(reply))
         except (TimeoutError, RedisTimeoutError, RedisConnectionError, OSError) as exc:
             self._drop()  # a reply may still come: it must never answer the next command
@@ -141,6 +165,26 @@ class StoreLink:
         )  # fmt: skip
         self._note(result, room)
         return result
+
+    def _broken(self, name: str, room: str | None) -> "_Broken | None":
+        """The faults that hit this call, if any fires."""
+        assert self.faults is not None
+        now = time.monotonic()
+        hits = [
+            (direction, fault)
+            for direction, kinds in _LINK_KINDS
+            for fault in self.faults.fire(
+                kinds, Message(action=name, room=room, direction=direction), now
+            )
+        ]
+        if not hits:
+            return None
+        for _, fault in hits:
+            log.info(
+                "fault_injected", domain="server", link="redis", fault=fault.id,
+                kind=fault.kind.value, step=fault.step.name, call=name, room=room,
+            )  # fmt: skip
+        return _Broken(hits, self.faults.random)
 
     async def _connected(self) -> Connection:
         """The connection, opened if it is not (a failure here: nothing was sent)."""
@@ -170,6 +214,36 @@ class StoreLink:
             step=result.step.name if result.step else None,
             latencyMs=round(result.latency * 1000, 3), message=result.message or None,
         )  # fmt: skip
+
+
+_LINK_KINDS = (
+    (Direction.REQUEST, (FaultKind.STORE_REFUSE, FaultKind.STORE_DROP, FaultKind.STORE_DELAY)),
+    (Direction.REPLY, (FaultKind.STORE_DROP, FaultKind.STORE_DELAY)),
+)
+"""The faults that can hit a call on its way to Redis, and on the reply's way back."""
+
+
+class _Broken:
+    """What the faults that fired do to one call, at each point of its way."""
+
+    def __init__(self, hits: list[tuple[Direction, Fault]], rng: random.Random) -> None:
+        self.hits = hits
+        self.rng = rng
+
+    async def before(self, direction: Direction, *, sent: bool = False) -> None:
+        """Act where the call is: before connecting (``sent`` False, request: a refusal),
+        before the command is written (request), or once the reply is read (reply)."""
+        for fault_direction, fault in self.hits:
+            if fault_direction is not direction:
+                continue
+            if fault.kind is FaultKind.STORE_REFUSE and not sent:
+                raise ConnectionRefusedError(f"Redis refused the connection (fault {fault.id})")
+            if not sent:
+                continue
+            if fault.kind is FaultKind.STORE_DELAY:
+                await asyncio.sleep((fault.delay_ms + self.rng.random() * fault.jitter_ms) / 1000)
+            elif fault.kind is FaultKind.STORE_DROP:
+                await asyncio.Event().wait()  # lost: nothing more comes, until the deadline
 
 
 def _unreached(name: str, exc: BaseException, *, sent: bool, seconds: float) -> StoreResult[Any]:

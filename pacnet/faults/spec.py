@@ -66,6 +66,14 @@ class FaultKind(StrEnum):
     DISK_FULL = "disk_full"
     """The catalog server's full disk: every request is answered at once, with an empty
     reply, and nothing is done."""
+    # server (its own calls to its group's store, Redis: ``pacnet.cluster.link``)
+    STORE_REFUSE = "store_refuse"
+    """The server cannot connect to Redis: its call is never sent."""
+    STORE_DROP = "store_drop"
+    """The server's call to Redis, or Redis's reply, is lost on the way."""
+    STORE_DELAY = "store_delay"
+    """The server's call to Redis, or its reply, arrives late (``delayMs`` plus up to
+    ``jitterMs``)."""
     # client (its transport)
     OFFLINE = "offline"
     """The client's own network is down: nothing leaves it."""
@@ -107,7 +115,8 @@ _DOMAIN: dict[FaultKind, Domain] = {
     **dict.fromkeys(
         (
             FaultKind.CRASH, FaultKind.REJECT, FaultKind.UPDATE_FAILS, FaultKind.NO_REPLY,
-            FaultKind.BAD_VERSION, FaultKind.DISK_FULL,
+            FaultKind.BAD_VERSION, FaultKind.DISK_FULL, FaultKind.STORE_REFUSE,
+            FaultKind.STORE_DROP, FaultKind.STORE_DELAY,
         ),
         Domain.SERVER,
     ),
@@ -118,6 +127,7 @@ _DOMAIN: dict[FaultKind, Domain] = {
 _STEP: dict[FaultKind, Step] = {
     FaultKind.REFUSE: Step.POST_REQUEST,
     FaultKind.OFFLINE: Step.POST_REQUEST,
+    FaultKind.STORE_REFUSE: Step.POST_REQUEST,
     FaultKind.BLACKHOLE: Step.DELIVER_REQUEST,
     FaultKind.CRASH: Step.DELIVER_REQUEST,
     FaultKind.REJECT: Step.VALIDATE_REQUEST,
@@ -133,6 +143,13 @@ _PER_MESSAGE = frozenset(
     {FaultKind.DROP, FaultKind.DELAY, FaultKind.CORRUPT, FaultKind.DUPLICATE, FaultKind.RESET}
 )
 """Network faults that hit one message on its way, in one direction."""
+
+STORE_LINK = frozenset({FaultKind.STORE_REFUSE, FaultKind.STORE_DROP, FaultKind.STORE_DELAY})
+"""Faults on the server's own calls to its group's store: the article's steps one level down
+(their ``action`` filter names the call: ``lease.renew``, ``snapshot.save``, ...)."""
+
+_DIRECTED = _PER_MESSAGE | {FaultKind.STORE_DROP, FaultKind.STORE_DELAY}
+"""Faults that hit a message in one direction, and so need one."""
 
 ORDER: tuple[FaultKind, ...] = (
     FaultKind.DELAY, FaultKind.DUPLICATE, FaultKind.CORRUPT, FaultKind.DROP, FaultKind.RESET,
@@ -184,7 +201,7 @@ class Fault(WireModel):
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> Self:
-        per_message = self.kind in _PER_MESSAGE
+        per_message = self.kind in _DIRECTED
         if per_message and self.direction is None:
             raise ValueError(f"a {self.kind} fault needs a direction (request or reply)")
         if not per_message and self.direction is not None:
@@ -194,8 +211,9 @@ class Fault(WireModel):
                 "a refuse fault is decided at the handshake, before any request: "
                 "aim it with connection, not action or user"
             )
-        if self.kind is FaultKind.DELAY and self.delay_ms == 0 and self.jitter_ms == 0:
-            raise ValueError("a delay fault needs delayMs or jitterMs")
+        delays = self.kind in (FaultKind.DELAY, FaultKind.STORE_DELAY)
+        if delays and self.delay_ms == 0 and self.jitter_ms == 0:
+            raise ValueError(f"a {self.kind} fault needs delayMs or jitterMs")
         return self
 
     @property
@@ -215,7 +233,7 @@ class Fault(WireModel):
         parts = [self.kind.value]
         if self.direction is not None:
             parts.append(self.direction.value)
-        if self.kind is FaultKind.DELAY:
+        if self.kind in (FaultKind.DELAY, FaultKind.STORE_DELAY):
             parts.append(f"{self.delay_ms}+{self.jitter_ms}ms")
         if self.kind is FaultKind.CORRUPT:
             parts.append(self.corruption.value)
@@ -235,6 +253,10 @@ class Fault(WireModel):
         if self.duration_s is not None:
             parts.append(f"for {self.duration_s:g}s")
         where = f"{self.domain}, step {self.step.value} {self.step.name.replace('_', ' ')}"
+        if self.kind in STORE_LINK:  # one level down: the server is the client
+            where = f"the server's calls to Redis, step {self.step.value} " + (
+                self.step.name.replace("_", " ")
+            )
         if self.kind is FaultKind.CORRUPT:  # damaged on the way, found out by a validator
             caught = (
                 Step.VALIDATE_REQUEST

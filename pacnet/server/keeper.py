@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pacnet.faults.engine import FaultSet
 from pacnet.protocol.lobby import LobbyRoom
 from pacnet.server.store import Saved
 
@@ -84,6 +85,10 @@ class Keeper(Protocol):
 
     async def lobby(self) -> list[LobbyRoom] | None:
         """Every room in the group, or None when the store cannot say."""
+        ...
+
+    def attach(self, faults: FaultSet) -> None:
+        """Let this server's fault set break its calls to the store (fault injection)."""
         ...
 
     async def close(self) -> None: ...

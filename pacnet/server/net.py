@@ -142,6 +142,8 @@ class BoardServer:
         self.faults = FaultSet(Domain.SERVER, self.seed)
         """The server's own faults (fault injection), switched on through ``/admin``."""
         self.admin = AdminEndpoint(self.faults, config.admin_token)
+        if keeper is not None:
+            keeper.attach(self.faults)  # its calls to the store break as the faults say
         tracing = [trace_stages] if config.trace else []
         # Other hooks (tracing) see each stage before a fault can cut the request short. The
         # fault hook is in the path only while a fault is on: calm costs nothing.
@@ -703,21 +705,26 @@ class BoardServer:
             for room in rooms:
                 if room.name in kept.renewed and self.rooms.get(room.name) is room:
                     room.valid_until = kept.renewed[room.name]
-            lost = set(kept.lost)
+            lost = set(kept.lost)  # another server holds these: nothing more of ours counts
             now = time.monotonic()
-            lost.update(room.name for room in self.rooms if now >= room.valid_until)
-            if time.monotonic() >= next_snapshot:
+            expired = [r for r in self.rooms if now >= r.valid_until and r.name not in lost]
+            # A room whose term ended is saved on its way out: it has not changed since, and
+            # the fence refuses the save if another server has it, so its last moments are
+            # kept exactly when it is still ours.
+            if expired or time.monotonic() >= next_snapshot:
                 next_snapshot = time.monotonic() + self.config.snapshot_interval
                 saving = [room for room in self.rooms if room.name not in lost]
                 lost.update(await self._save_kept(keeper, saving))
             for name in sorted(lost):
-                await self._evict(name, "its claim ran out or another server holds it now")
+                await self._evict(name, "another server holds it now")
+            for room in expired:
+                await self._evict(room.name, "its claim ran out before it was renewed")
 
     async def _save_kept(self, keeper: Keeper, rooms: Iterable[Room]) -> list[str]:
-        """Save ``rooms`` in the group's store; returns those it refused (another server
-        holds them now). A failure marks this server unhealthy until a save succeeds."""
-        now = time.monotonic()
-        saves = self._snapshots(room for room in rooms if now < room.valid_until)
+        """Save ``rooms`` in the group's store, fenced (a room another server holds now is
+        refused by the store); returns those refused. A failure marks this server unhealthy
+        until a save succeeds."""
+        saves = self._snapshots(rooms)
         if not saves:
             return []
         refused, failure = await keeper.save(saves)
