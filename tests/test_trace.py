@@ -1,6 +1,7 @@
 """``pacnet trace``: one call's story joined from the client's and the server's JSON logs,
 and the checker that holds every outcome against what the server really did."""
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -15,10 +16,12 @@ import structlog
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.timeouts import Timeouts
+from pacnet.cluster.components import Redis
 from pacnet.cmdline.logs import configure_logging
 from pacnet.faults.admin import AdminClient
 from pacnet.main import main
 from pacnet.protocol.outcome import Outcome
+from pacnet.protocol.rooms import room_url
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import running_proxy
 from pacnet.trace.logs import read_events, server_span, stories
@@ -300,3 +303,37 @@ def test_a_story_names_the_room_its_server_line_gives(
     log.write_text("\n".join(json.dumps(e) for e in events) + "\n")
     assert main(["trace", "r-1", "--log", str(log)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == head
+
+
+async def test_a_move_whose_snapshot_write_went_unknown_shows_both_levels(
+    server_process: Callable[..., ServerProcess],
+    redis_server: Redis,
+    client_log: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The recursion in one story: a player's move, SUCCESS, and then the server's own call to
+    Redis that was to save it, whose reply was lost: UNKNOWN, one level down."""
+    server = server_process(
+        "--name", "s1", "--redis", f"127.0.0.1:{redis_server.port}", "--layout", "small",
+        "--trace", "--admin-token", "t0ken", "--snapshot-interval", "0.3",
+        command=("cluster", "serve"),
+    )  # fmt: skip
+    async with RemoteBoard(room_url(server.url, "arcade"), "8765309", trace=True) as board:
+        assert (await board.join()).ok
+        async with AdminClient(server.url, "t0ken") as admin:
+            fault = {"kind": "store_drop", "direction": "reply", "action": "snapshot.save",
+                     "count": 1}  # fmt: skip
+            assert (await admin.add(fault)).ok
+        moved = await board.move("pacman", "right")
+        await asyncio.sleep(1.2)  # the next save, and its half second's deadline
+    assert moved.ok
+    server.stop()
+
+    logs = ["--log", str(client_log), "--log", str(server.log_path)]
+    assert main(["trace", moved.request_id, *logs]) == 0
+    story = capsys.readouterr().out
+    assert f"request {moved.request_id}  move  (user 8765309, room arcade)" in story
+    assert "[acted; reply: ok]" in story
+    assert "FAULT s1: store_drop reply (DELIVER_REPLY)" in story
+    assert "its own call to Redis, snapshot.save: UNKNOWN (no reply within 0.5 s" in story
+    assert "verdict: agree" in story, "the player's call is one level up, and it succeeded"

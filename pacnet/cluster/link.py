@@ -182,7 +182,8 @@ class StoreLink:
         for _, fault in hits:
             log.info(
                 "fault_injected", domain="server", link="redis", fault=fault.id,
-                kind=fault.kind.value, step=fault.step.name, call=name, room=room,
+                kind=fault.kind.value, direction=fault.direction, step=fault.step.name,
+                call=name, room=room,
             )  # fmt: skip
         return _Broken(hits, self.faults.random)
 

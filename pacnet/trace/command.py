@@ -30,7 +30,9 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
         return 1 if alarms else 0
     if args.faulted:
         hit = [
-            s for s in grouped.values() if any(e.get("event") == "fault_injected" for e in s.events)
+            s
+            for s in grouped.values()
+            if any(e.get("event") == "fault_injected" and not e.get("link") for e in s.events)
         ]
         if not hit:
             raise ValueError("no fault hit any request in these logs")

@@ -27,6 +27,13 @@ def describe_event(event: dict[str, Any]) -> str:
             else "did not act"
         )  # fmt: skip
         return f"{path} ms  [{done}; reply: {event.get('reply')}]"
+    if kind == "store_call":
+        where = f" at step {event['step']}" if event.get("step") else ""
+        message = f" ({event['message']})" if event.get("message") else ""
+        return (
+            f"its own call to Redis, {event.get('call')}: {event.get('outcome')}{where}"
+            f"{message} after {event.get('latencyMs', 0):.1f} ms"
+        )
     if kind == "fault_injected":
         direction = f" {event['direction']}" if event.get("direction") else ""
         return f"FAULT {event.get('fault')}: {event.get('kind')}{direction} ({event.get('step')})"
@@ -66,6 +73,8 @@ def timeline(story: Story) -> list[tuple[datetime | None, str, str]]:
             out.append((sent, domain, "sent"))
         if kind == "request_traced" and at is not None:
             at -= timedelta(milliseconds=event.get("totalMs", 0.0))
+        if kind == "store_call" and at is not None:  # logged when it ends: placed at its start
+            at -= timedelta(milliseconds=event.get("latencyMs", 0.0))
         out.append((at, domain, describe_event(event)))
     out.sort(key=lambda line: line[0] or datetime.min.replace(tzinfo=UTC))
     return out
