@@ -291,3 +291,24 @@ async def test_the_proxy_relays_the_servers_lobby_and_says_when_it_cannot(
     assert [(r.name, r.players) for r in relayed.rooms] == [("main", 0), ("nook", 1)]
     assert gone[0] == 502
     assert "cannot be reached" in gone[1]
+
+
+async def test_a_full_disk_empties_the_lobby_at_once_and_only_a_check_of_the_store_sees_it(
+    server: BoardServer,
+) -> None:
+    """The catalog server's bug: a read that failed is answered as "no rooms", fast. The
+    plain health check still says serving; one that reads the store says it cannot."""
+    url = server.url or ""
+    async with RemoteBoard(room_url(url, "den"), "quinn") as quinn:
+        assert (await quinn.join()).ok
+        await switch_on(server, kind="disk_full", action="lobby", count=5)
+        seen = await lobby(server)
+        plain = await asyncio.to_thread(http_get, server, "/healthz")
+        deep = await asyncio.to_thread(http_get, server, "/healthz?store=1")
+        assert (await quinn.find()).ok, "the game's requests are not the lobby's"
+    assert seen.rooms == []
+    assert plain[0] == 200
+    assert deep[0] == 503
+    assert json.loads(deep[1])["reason"] == "the store cannot be read: the disk is full"
+    fault = server.admin.statuses()[0]
+    assert fault.fired == 1, "a health check looks; only the lobby request was hit"

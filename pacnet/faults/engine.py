@@ -112,6 +112,16 @@ class FaultSet:
         self._changed()
         return n
 
+    def holds(self, kinds: Iterable[FaultKind], message: Message, now: float) -> bool:
+        """Whether a fault of ``kinds`` is on for ``message`` (its filters match and it is not
+        spent), without counting a match or firing it: for a check that looks, not a request
+        the fault would hit."""
+        wanted = set(kinds)
+        return any(
+            a.fault.kind in wanted and _matches(a.fault, message) and not a.spent(now)
+            for a in self._faults.values()
+        )
+
     def status(self, now: float) -> list[FaultStatus]:
         """Every fault on, with its counters (spent ones are dropped first)."""
         self._expire(now)

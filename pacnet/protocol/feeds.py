@@ -13,7 +13,8 @@ from pacnet.protocol.models import CallCount, Entity, Identifier, WireModel
 HEALTH_PATH = "/healthz"
 """Where a server answers plain HTTP ``GET``: 200 when it serves, 503 with the reason when it
 cannot (``{"status": "ok" | "unavailable", "reason": ..., "users": ..., ...}``): for load
-balancers, container health checks and people with curl."""
+balancers, container health checks and people with curl. ``?store=1`` also reads the store the
+lobby reads, and is unavailable when that read fails."""
 KEEPALIVE_PATH = "/keepalive"
 """Where a server serves its keepalive view (a read-only WebSocket feed, no token)."""
 

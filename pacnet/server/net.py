@@ -30,8 +30,8 @@ from pacnet.cmdline.defaults import CRASH_EXIT_STATUS
 from pacnet.cmdline.lifecycle import started_fields
 from pacnet.cmdline.logs import LineQuota
 from pacnet.faults.admin import AdminEndpoint
-from pacnet.faults.engine import FaultSet
-from pacnet.faults.spec import Domain
+from pacnet.faults.engine import FaultSet, Message
+from pacnet.faults.spec import Domain, FaultKind
 from pacnet.feeds.addresses import peer, url_of
 from pacnet.feeds.doors import Doors, default_max_connections, default_per_peer
 from pacnet.feeds.metrics import METRICS_PATH, metrics_response, registry_of
@@ -46,7 +46,7 @@ from pacnet.server.config import ServerConfig
 from pacnet.server.entities import entity
 from pacnet.server.faults import ServerFaults
 from pacnet.server.game import Game
-from pacnet.server.health import Health
+from pacnet.server.health import Health, Verdict
 from pacnet.server.keeper import Keeper, RoomUnavailable
 from pacnet.server.layout import Layout, load_layout
 from pacnet.server.metrics import (
@@ -301,6 +301,8 @@ class BoardServer:
         page = is_page_request(request.headers.get("Upgrade"))
         if route == HEALTH_PATH:
             verdict = self.health.check(time.monotonic())
+            if verdict.ready and parse_qs(urlsplit(request.path).query).get("store") == ["1"]:
+                verdict = await self._store_verdict()
             body = verdict.body(
                 users=self.rooms.users(), connections=self._connections, ticks=self.ticks,
                 rooms=len(self.rooms),
@@ -310,6 +312,9 @@ class BoardServer:
         if page and route == METRICS_PATH:
             return metrics_response(connection, self.metrics)
         if page and route == LOBBY_PATH:
+            if self._disk_full():  # the catalog server's bug: a failed read answered as empty
+                empty = LobbyView(server=self.name, max_rooms=self.rooms.max_rooms, rooms=[])
+                return json_response(connection, HTTPStatus.OK, empty.model_dump_json())
             lobby = await self.lobby()
             if lobby is None:
                 return connection.respond(
@@ -330,6 +335,31 @@ class BoardServer:
             except (RoomsFull, RoomUnavailable, StateError) as exc:
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
         return self.admin.process_request(connection, request)
+
+    def _disk_full(self) -> bool:
+        """Whether a ``disk_full`` fault hits this lobby request (logged when it does)."""
+        if not self.faults:
+            return False
+        hits = self.faults.fire(
+            (FaultKind.DISK_FULL,), Message(action=LOBBY_ACTION), time.monotonic(), first=True
+        )
+        for fault in hits:
+            log.info(
+                "fault_injected", domain="server", fault=fault.id, kind=fault.kind.value,
+                step=fault.step.name, action=LOBBY_ACTION,
+            )  # fmt: skip
+        return bool(hits)
+
+    async def _store_verdict(self) -> Verdict:
+        """``GET /healthz?store=1``: the ordinary verdict, and whether the lobby can be read
+        (a health check that looks at the store, not only at the loop: one of the catalog
+        server's cures, ``docs/cluster.md``)."""
+        full = Message(action=LOBBY_ACTION)
+        if self.faults and self.faults.holds((FaultKind.DISK_FULL,), full, time.monotonic()):
+            return Verdict(False, "the store cannot be read: the disk is full")
+        if await self.lobby() is None:
+            return Verdict(False, "the store cannot be read: the lobby is unavailable")
+        return Verdict(True, "serving, and the store can be read")
 
     async def lobby(self) -> LobbyView | None:
         """What ``GET /lobby`` answers: every room open here, or in a group every room of the
@@ -748,6 +778,9 @@ class BoardServer:
         log.warning("room_lost", room=name, why=why, players=len(room.game.sessions))
         await asyncio.gather(*(_send_away(socket, name) for socket in list(room.sockets)))
 
+
+LOBBY_ACTION = "lobby"
+"""What a fault's ``action`` filter calls ``GET /lobby`` (``disk_full --action lobby``)."""
 
 TRY_AGAIN_LATER = 1013
 """The WebSocket close code for "try again later" (RFC 6455's registry): the room is not
