@@ -8,9 +8,10 @@ where each failure really happens.
     reject        THROTTLE (3)              refuses the request as INVALID_MESSAGE
     update_fails  UPDATE_STATE (4)          STATE_UPDATE_FAILED; the update never runs
     disk_full     UPDATE_STATE (4)          answers at once with an empty ``ok`` reply and
-                                            (``GET /lobby``, ``action: lobby``) with no
-                                            rooms; ``/healthz?store=1`` says it cannot read
-                                            does nothing (the article's catalog server)
+                                            does nothing (the article's catalog server);
+                                            ``GET /lobby`` (``action: lobby``) answers at
+                                            once with no rooms, and ``/healthz?store=1``
+                                            says the store cannot be read
     no_reply      REPLY (5)                 the update is done; no reply is sent
     bad_version   REPLY (5)                 the update is done; the reply says ``"v": 2``
 
