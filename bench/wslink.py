@@ -33,7 +33,8 @@ def client_frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
 
 
 async def open_link(url: str) -> "Link":
-    """Connect to ``url`` (``ws://host:port``) and complete the opening handshake.
+    """Connect to ``url`` (``ws://host:port``, any path: a room's, ``/rooms/NAME``) and
+    complete the opening handshake.
 
     Raises:
         OSError: the connection failed or the server refused the handshake.
@@ -41,7 +42,8 @@ async def open_link(url: str) -> "Link":
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     loop = asyncio.get_running_loop()
-    _, link = await loop.create_connection(lambda: Link(f"{host}:{port}"), host, port)
+    path = parts.path or "/"
+    _, link = await loop.create_connection(lambda: Link(f"{host}:{port}", path), host, port)
     await link.opened
     return link
 
@@ -62,8 +64,9 @@ class Link(asyncio.Protocol):
     crosses a proxy. Servers do not fragment messages this small.
     """
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, path: str = "/") -> None:
         loop = asyncio.get_running_loop()
+        self._path = path.encode()
         self.mask = os.urandom(4)
         self.opened: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
@@ -121,7 +124,11 @@ class Link(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         transport.write(
-            b"GET / HTTP/1.1\r\nHost: " + self._host + b"\r\nUpgrade: websocket\r\n"
+            b"GET "
+            + self._path
+            + b" HTTP/1.1\r\nHost: "
+            + self._host
+            + b"\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Key: " + self._key + b"\r\n"
             b"Sec-WebSocket-Version: 13\r\n\r\n"
         )

@@ -268,3 +268,23 @@ def test_the_overload_bench_runs_each_server_and_reports_every_stage(tmp_path: P
         assert stage["wrong"] == 0
         assert stage["goodput"] > 0
         assert stage["late"] == 0.0
+
+
+def test_the_cluster_bench_runs_each_way_and_reports_every_stage(tmp_path: Path) -> None:
+    """A short run of bench/cluster.py on real Redis and HAProxy: one server alone, behind
+    HAProxy, and two behind it; every user's replies right, HAProxy's CPU only where it is."""
+    report = tmp_path / "cluster.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cluster.py"), "--users", "20", "--hold", "0.5",
+         "--rooms", "4", "--json", str(report)],
+        capture_output=True, text=True, timeout=120, cwd=BENCH,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    stages = json.loads(report.read_text())["stages"]
+    assert [s["run"] for s in stages] == ["direct", "haproxy", "two"]
+    for stage in stages:
+        assert stage["joined"] == 20
+        assert (stage["wrong"], stage["lost"], stage["broke"]) == (0, 0, None)
+        assert stage["calls_per_second"] > 0
+    assert stages[0]["haproxy_cpu"] == 0.0
+    assert "held: direct 20, haproxy 20, two 20" in done.stdout
