@@ -288,3 +288,19 @@ def test_the_cluster_bench_runs_each_way_and_reports_every_stage(tmp_path: Path)
         assert stage["calls_per_second"] > 0
     assert stages[0]["haproxy_cpu"] == 0.0
     assert "held: direct 20, haproxy 20, two 20" in done.stdout
+
+
+def test_the_cluster_failover_bench_sees_every_moved_bot_resume(tmp_path: Path) -> None:
+    """A short run of bench/restart.py --cluster: the server holding the most rooms killed,
+    every bot of its rooms back with its session on the other server."""
+    report = tmp_path / "failover.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "restart.py"), "--cluster", "--bots", "12", "--rooms", "3",
+         "--json", str(report)],
+        capture_output=True, text=True, timeout=120, cwd=BENCH,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(report.read_text())
+    assert figures["bots whose room moved"] >= 4  # at least one room of the three, of 4 bots
+    assert figures["resumed"] == figures["bots whose room moved"]
+    assert figures["sessions lost (re-joins)"] == 0
