@@ -3,6 +3,7 @@ and HAProxy from the OS's packages, started on free ports in the test's own fold
 real board servers."""
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from pacnet.cluster.components import (
     free_port,
     program,
     redis_command,
+    runtime,
 )
+from pacnet.cluster.config import Member, haproxy_config
+from pacnet.cluster.follow import MapFollower
+from pacnet.cluster.lease import Leases
+from pacnet.cluster.link import StoreLink
 from pacnet.server.config import ServerConfig
 from pacnet.server.embedded import running_server
 from pacnet.server.net import BoardServer
@@ -127,3 +133,35 @@ async def test_haproxy_sends_a_rooms_connections_where_its_map_says_changed_whil
             assert "after" not in sessions(s1, "arcade")
         finally:
             haproxy.stop()
+
+
+async def test_haproxys_runtime_api_over_tcp_serves_the_follower_as_in_containers(
+    tmp_path: Path, redis_server: Redis
+) -> None:
+    """As in docker-compose.cluster.yml: the runtime API on TCP, the map file not the
+    follower's to write; the follower routes a room the directory names all the same."""
+    async with running_server(ServerConfig(port=0, layout="small")) as s1:
+        port, api = free_port(), free_port()
+        directory = tmp_path / "haproxy"
+        directory.mkdir()
+        rooms_map = directory / "rooms.map"
+        rooms_map.write_text("")
+        config = haproxy_config(
+            directory, [Member("s1", "127.0.0.1", port_of(s1))], host="127.0.0.1", port=port,
+            stats_port=free_port(), admin_api=f"ipv4@127.0.0.1:{api}", rooms_map=rooms_map,
+        )  # fmt: skip
+        haproxy = HAProxy.start(directory, config, ready_port=port)
+        link = StoreLink("127.0.0.1", redis_server.port)
+        try:
+            redis_command(redis_server.port, "HSET", "pacnet:rooms", "arcade", "s1")
+            follower = MapFollower(
+                Leases(link, "follow", 1.0), functools.partial(runtime, ("127.0.0.1", api)),
+                rooms_map, write_file=False,
+            )  # fmt: skip
+            assert await follower.step()
+            shown = runtime(("127.0.0.1", api), f"show map {rooms_map}")
+        finally:
+            await link.close()
+            haproxy.stop()
+    assert "arcade s1" in shown
+    assert rooms_map.read_text() == "", "HAProxy's file, not the follower's"

@@ -1,8 +1,9 @@
-"""docker-compose.yml: Docker cannot run on these machines, so what the compose file names is
-checked piece by piece: its services and the files they mount exist, each pacnet command in it
-parses, Prometheus's own tools accept its Prometheus configuration, and a real Prometheus
-(the OS package) scrapes a real server and proxy with it and answers every query of the
-Grafana dashboard it ships."""
+"""docker-compose.yml and docker-compose.cluster.yml: Docker cannot run on these machines, so
+what the compose files name is checked piece by piece: their services and the files they mount
+exist, each pacnet command in them parses, Prometheus's own tools accept the Prometheus
+configuration, a real Prometheus (the OS package) scrapes a real server and proxy with it and
+answers every query of the Grafana dashboard shipped, and HAProxy's configuration for the
+cluster is the one ``pacnet cluster config`` makes and HAProxy's own check accepts."""
 
 import asyncio
 import json
@@ -26,6 +27,7 @@ from pacnet.server.embedded import running_server
 from tests.conftest import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+CLUSTER = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text())
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 DASHBOARD = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "pacnet.json").read_text())
 
@@ -43,9 +45,13 @@ def test_the_compose_file_has_its_services_and_every_file_it_mounts() -> None:
     assert (provisioned / "dashboards" / "pacnet.yml").is_file()
 
 
-@pytest.mark.parametrize("name", ["proxy"])
-def test_each_pacnet_command_in_it_parses(name: str) -> None:
-    command = COMPOSE["services"][name]["command"]
+@pytest.mark.parametrize(
+    ("compose", "name"),
+    [(COMPOSE, "proxy"), (CLUSTER, "s1"), (CLUSTER, "s2"), (CLUSTER, "follow")],
+    ids=["proxy", "cluster-s1", "cluster-s2", "cluster-follow"],
+)
+def test_each_pacnet_command_in_them_parses(compose: dict[str, Any], name: str) -> None:
+    command = compose["services"][name]["command"]
     assert command[0].endswith("/bin/pacnet")
     pacnet = shutil.which("pacnet")
     assert pacnet is not None
@@ -154,3 +160,42 @@ def _try(port: int, expr: str) -> dict[str, Any] | None:
         return query(port, expr)
     except OSError:
         return None  # not listening yet
+
+
+# --- docker-compose.cluster.yml: a group of servers behind HAProxy -------------------------
+
+CLUSTER_SERVERS = ["s1=s1:8765", "s2=s2:8765"]
+
+
+def test_the_cluster_compose_file_has_its_services_and_every_file_it_mounts() -> None:
+    services = CLUSTER["services"]
+    assert set(services) == {"redis", "s1", "s2", "haproxy", "follow"}
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert (ROOT / source).is_file(), f"{name} mounts {source}, which is missing"
+
+
+def test_haproxys_configuration_for_compose_is_the_one_pacnet_makes_and_haproxy_accepts(
+    tmp_path: Path,
+) -> None:
+    pacnet = shutil.which("pacnet")
+    assert pacnet is not None
+    made = subprocess.run(
+        [pacnet, "cluster", "config", "--servers", ",".join(CLUSTER_SERVERS)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (ROOT / "deploy" / "haproxy" / "haproxy.cfg").read_text() == made.stdout, (
+        "deploy/haproxy/haproxy.cfg is stale: pacnet cluster config --servers "
+        f"{','.join(CLUSTER_SERVERS)} > deploy/haproxy/haproxy.cfg"
+    )
+    # The same configuration with addresses this machine resolves, checked by HAProxy itself.
+    rooms_map = tmp_path / "rooms.map"
+    rooms_map.write_text((ROOT / "deploy" / "haproxy" / "rooms.map").read_text())
+    here = made.stdout.replace(" s1:8765", " 127.0.0.1:8765").replace(" s2:8765", " 127.0.0.1:8766")
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(here.replace("/usr/local/etc/haproxy/rooms.map", str(rooms_map)))
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    checked = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -5,6 +5,7 @@ pacnet cluster status                        each server, as it and HAProxy see 
 pacnet cluster down                          stop everything up started
 pacnet cluster serve --name s1 --redis ...   one board server of a group (up runs these)
 pacnet cluster follow --haproxy DIR          HAProxy's room map follows Redis (up runs it)
+pacnet cluster config --servers s1=HOST:PORT,...   HAProxy's configuration, printed
 """
 
 import argparse
@@ -12,7 +13,13 @@ import contextlib
 import re
 from pathlib import Path
 
-from pacnet.cmdline.args import add_log_format, fail, port_number, positive_float
+from pacnet.cmdline.args import (
+    EXIT_USAGE,
+    add_log_format,
+    fail,
+    port_number,
+    positive_float,
+)
 
 PROG = "pacnet cluster"
 DESCRIPTION = (
@@ -102,11 +109,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "through its runtime API, which server holds each room (up runs this).",
     )  # fmt: skip
     _add_redis(follow)
+    where = follow.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--haproxy", type=Path, metavar="DIR",
+        help="HAProxy's folder on this machine: its admin socket and rooms.map",
+    )  # fmt: skip
+    where.add_argument(
+        "--haproxy-api", type=redis_address, metavar="HOST:PORT",
+        help="HAProxy's runtime API over TCP (in containers), with --map",
+    )  # fmt: skip
     follow.add_argument(
-        "--haproxy", type=Path, required=True, metavar="DIR",
-        help="HAProxy's folder: its admin.sock and rooms.map",
+        "--map", type=Path, metavar="PATH",
+        help="with --haproxy-api: the room map's path as HAProxy's configuration names it",
     )  # fmt: skip
     add_log_format(follow)
+    config = commands.add_parser(
+        "config", help="print HAProxy's configuration for a group",
+        description="Print HAProxy's configuration for board servers that run elsewhere (in "
+        "containers: docker-compose.cluster.yml's is made by this), from the template up uses.",
+    )  # fmt: skip
+    config.add_argument(
+        "--servers", type=_members, required=True, metavar="NAME=HOST:PORT,...",
+        help="each board server: its name in the group and where it listens",
+    )  # fmt: skip
+    config.add_argument("--host", default="0.0.0.0", help="address to listen on (%(default)s)")
+    config.add_argument("--port", type=port_number, default=8765, help="players' (%(default)s)")
+    config.add_argument(
+        "--stats-port", type=port_number, default=8404, metavar="PORT",
+        help="the stats page (%(default)s)",
+    )  # fmt: skip
+    config.add_argument(
+        "--admin-api", default="ipv4@0.0.0.0:9999", metavar="ADDRESS",
+        help="where the runtime API listens, in HAProxy's syntax (%(default)s)",
+    )  # fmt: skip
+    config.add_argument(
+        "--map", type=Path, default=Path("/usr/local/etc/haproxy/rooms.map"), metavar="PATH",
+        help="the room map's path where HAProxy runs (%(default)s)",
+    )  # fmt: skip
     serve = commands.add_parser(
         "serve", help="run one board server of a group",
         description="Run a board server whose rooms live in a group's Redis: it claims a "
@@ -135,6 +174,18 @@ def _add_redis(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _members(text: str) -> list[tuple[str, str, int]]:
+    """``NAME=HOST:PORT,...`` (an argparse type)."""
+    members = []
+    for part in text.split(","):
+        name, _, address = part.partition("=")
+        if not address:
+            raise argparse.ArgumentTypeError(f"{part!r} is not NAME=HOST:PORT")
+        host, port = redis_address(address)
+        members.append((server_name(name), host, port))
+    return members
+
+
 def _server_count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 16:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of servers from 1 to 16")
@@ -147,6 +198,14 @@ def run(args: argparse.Namespace) -> int:
         return _serve(args)
     if command == "follow":
         return _follow(args)
+    if command == "config":
+        from pacnet.cluster.config import Member, haproxy_config
+
+        print(haproxy_config(
+            Path("."), [Member(*m) for m in args.servers], host=args.host, port=args.port,
+            stats_port=args.stats_port, admin_api=args.admin_api, rooms_map=args.map,
+        ), end="")  # fmt: skip
+        return 0
     from pacnet.cluster.components import MissingComponent
     from pacnet.cluster.stack import ClusterError
 
@@ -164,7 +223,8 @@ def _up(args: argparse.Namespace) -> int:
     from pacnet.cluster.stack import Settings, up
 
     if args.port == args.stats_port:
-        return fail(f"{PROG} up", "--port and --stats-port must differ")
+        fail(f"{PROG} up", "--port and --stats-port must differ")
+        return EXIT_USAGE
     extra = [*(("--layout", args.layout) if args.layout else ())]
     extra += ["--calm"] if args.calm else []
     stack = up(
@@ -225,23 +285,31 @@ def _follow(args: argparse.Namespace) -> int:
     import asyncio
     import functools
 
-    from pacnet.cluster.components import admin_socket, runtime
+    from pacnet.cluster.components import RuntimeApi, admin_socket, runtime
     from pacnet.cluster.follow import MapFollower
     from pacnet.cluster.lease import Leases
     from pacnet.cluster.link import StoreLink
     from pacnet.cmdline.lifecycle import stop_on_signals
     from pacnet.cmdline.logs import configure_logging
 
+    prog = f"{PROG} follow"
+    if args.haproxy_api is not None and args.map is None:
+        fail(prog, "--haproxy-api needs --map: the room map's path in HAProxy's config")
+        return EXIT_USAGE
     configure_logging(args.log_format)
     host, port = args.redis
-    socket_path = admin_socket(args.haproxy)
-    if not socket_path.exists():
-        return fail(f"{PROG} follow", f"no HAProxy admin socket at {socket_path}")
+    api: RuntimeApi
+    if args.haproxy is not None:
+        api = admin_socket(args.haproxy)
+        if not api.exists():
+            return fail(prog, f"no HAProxy admin socket at {api}")
+        rooms_map, write_file = args.haproxy / "rooms.map", True
+    else:
+        api, rooms_map, write_file = args.haproxy_api, args.map, False
     follower = MapFollower(
-        Leases(StoreLink(host, port), "follow", 1.0),
-        functools.partial(runtime, socket_path),
-        args.haproxy / "rooms.map",
-    )
+        Leases(StoreLink(host, port), "follow", 1.0), functools.partial(runtime, api),
+        rooms_map, write_file=write_file,
+    )  # fmt: skip
 
     async def follow() -> None:
         with stop_on_signals() as stop:

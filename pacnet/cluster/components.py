@@ -207,7 +207,8 @@ class HAProxy:
 
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", ready_port), timeout=0.5):
-                return haproxy.socket_path.exists()
+                uses_socket = str(haproxy.socket_path) in config  # (not: its API is on TCP)
+                return not uses_socket or haproxy.socket_path.exists()
 
         until_ready(component, ready)
         return haproxy
@@ -224,16 +225,25 @@ class HAProxy:
         self.component.stop()
 
 
-def runtime(socket_path: Path, command: str) -> str:
-    """One command to a HAProxy's runtime API (``show stat``, ``set map ...``) through its
-    admin socket; its answer.
+RuntimeApi = Path | tuple[str, int]
+"""Where a HAProxy's runtime API answers: its admin socket (a Unix socket's path), or a TCP
+address (``host, port``: in a container, where the socket's folder is not shared)."""
+
+
+def runtime(api: RuntimeApi, command: str) -> str:
+    """One command to a HAProxy's runtime API (``show stat``, ``set map ...``); its answer.
 
     Raises:
-        OSError: the socket does not answer (HAProxy is not running).
+        OSError: it does not answer (HAProxy is not running).
     """
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(2.0)
-        sock.connect(str(socket_path))
+    if isinstance(api, tuple):
+        opened = socket.create_connection(api, timeout=2.0)
+    else:
+        opened = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        opened.settimeout(2.0)
+    with opened as sock:
+        if not isinstance(api, tuple):
+            sock.connect(str(api))
         sock.sendall(command.encode() + b"\n")
         answer = b""
         while chunk := sock.recv(65536):
@@ -241,14 +251,14 @@ def runtime(socket_path: Path, command: str) -> str:
     return answer.decode()
 
 
-def servers(socket_path: Path) -> dict[tuple[str, str], dict[str, str]]:
+def servers(api: RuntimeApi) -> dict[tuple[str, str], dict[str, str]]:
     """What a HAProxy sees of each server: (backend, server) -> its ``show stat`` row
     (``status`` UP or DOWN and the like, ``scur`` sessions now, ``stot`` in all, ...).
 
     Raises:
         OSError: HAProxy does not answer.
     """
-    text = runtime(socket_path, "show stat").lstrip("# ")
+    text = runtime(api, "show stat").lstrip("# ")
     rows = csv.DictReader(io.StringIO(text))
     return {
         (row["pxname"], row["svname"]): row

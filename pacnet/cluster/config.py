@@ -33,10 +33,23 @@ class Member:
 
 
 def haproxy_config(
-    directory: Path, members: list[Member], *, host: str, port: int, stats_port: int
+    directory: Path,
+    members: list[Member],
+    *,
+    host: str,
+    port: int,
+    stats_port: int,
+    admin_api: str | None = None,
+    rooms_map: Path | None = None,
 ) -> str:
     """HAProxy's configuration for ``members`` behind ``host:port``, its stats page on
-    ``stats_port`` and its admin socket and room map in ``directory``."""
+    ``stats_port``, its runtime API on ``admin_api`` (HAProxy's address syntax; by default a
+    Unix socket only its own user may use, ``admin_socket(directory)``) and its room map at
+    ``rooms_map`` (``directory/rooms.map``)."""
+    if admin_api is None:
+        admin_api = f"{admin_socket(directory)} mode 600"
+    if rooms_map is None:
+        rooms_map = directory / "rooms.map"
     template = Template((resources.files("pacnet.cluster") / "haproxy.cfg").read_text())
     board = [f"    server {m.name} {m.address} check" for m in members]
     lobby = [f"    server {m.name} {m.address} track boards/{m.name}" for m in members]
@@ -55,8 +68,7 @@ def haproxy_config(
             )
         backends.append("")
     return template.substitute(
-        directory=directory, socket=admin_socket(directory), host=host, port=port,
-        stats_port=stats_port,
+        admin_api=admin_api, rooms_map=rooms_map, host=host, port=port, stats_port=stats_port,
         check_ms=round(CHECK_EVERY * 1000), board_servers="\n".join(board),
         lobby_servers="\n".join(lobby), server_backends="\n".join(backends),
     )  # fmt: skip

@@ -39,12 +39,23 @@ class MapFollower:
         leases: reads the directory.
         runtime: sends one command to HAProxy's runtime API and returns its answer.
         map_path: the map file, as the configuration names it.
+        write_file: rewrite the file too, for a HAProxy that starts again.
     """
 
-    def __init__(self, leases: Leases, runtime: Callable[[str], str], map_path: Path) -> None:
+    def __init__(
+        self,
+        leases: Leases,
+        runtime: Callable[[str], str],
+        map_path: Path,
+        *,
+        write_file: bool = True,
+    ) -> None:
         self.leases = leases
         self.runtime = runtime
         self.map_path = map_path
+        self.write_file = write_file
+        """Rewrite the map file too (only where it is this process's to write: not in
+        HAProxy's own container)."""
         self.routes: dict[str, str] = {}
         """room -> server, as HAProxy had it at the last look."""
 
@@ -63,7 +74,7 @@ class MapFollower:
         changes += [(room, s) for room, s in wanted.items() if self.routes.get(room) != s]
         for room, server in changes:
             await asyncio.to_thread(self._route, room, server)
-        if changes:
+        if changes and self.write_file:
             self._write_file()
         return True
 
