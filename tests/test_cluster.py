@@ -40,10 +40,12 @@ def cluster(tmp_path: Path) -> Iterator[Stack]:
     up = pacnet(
         "cluster", "up", "--dir", str(directory), "--port", str(free_port()), "--stats-port",
         str(free_port()), "--layout", "small", "--calm", "--lease", "1",
+        "--admin-token=-a-token-that-looks-like-a-flag",  # passed on to each server intact
     )  # fmt: skip
     assert up.returncode == 0, up.stderr
     stack = Stack.load(directory)
     assert f"play on      {stack.url}" in up.stdout
+    assert stack.admin_token == "-a-token-that-looks-like-a-flag"
     assert f"admin token  {stack.admin_token}" in up.stdout
     assert stack.stats_url in up.stdout
     yield stack

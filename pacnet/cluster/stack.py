@@ -15,7 +15,6 @@ HAProxy and Redis.
 
 import json
 import os
-import secrets
 import signal
 import sys
 import time
@@ -38,6 +37,7 @@ from pacnet.cluster.components import (
     until_ready,
 )
 from pacnet.cluster.config import Member, haproxy_config
+from pacnet.cmdline.defaults import new_token
 
 STATE = "cluster.json"
 STOP_WITHIN = 10.0
@@ -147,7 +147,7 @@ def up(settings: Settings) -> Stack:
     if (directory / STATE).exists():
         raise ClusterError(f"a cluster is already up in {directory}: pacnet cluster down first")
     directory.mkdir(parents=True, exist_ok=True)
-    token = settings.admin_token or secrets.token_urlsafe(16)
+    token = settings.admin_token or new_token()
     started: list[int] = []
     try:
         redis = Redis.start(directory / "redis", detach=True)
@@ -214,7 +214,7 @@ def _serve(
     command = [
         sys.executable, "-m", "pacnet", "cluster", "serve", "--name", name, "--host",
         settings.host, "--port", str(port), "--redis", f"127.0.0.1:{redis_port}",
-        "--admin-token", token, "--log-format", "json", *settings.server_arguments,
+        f"--admin-token={token}", "--log-format", "json", *settings.server_arguments,
     ]  # fmt: skip
     if settings.lease is not None:
         command += ["--lease", str(settings.lease)]
