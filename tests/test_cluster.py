@@ -10,7 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,33 @@ async def test_while_haproxys_map_is_stale_the_rooms_old_server_refuses_and_the_
                                         "action": "join"}))  # fmt: skip
             assert json.loads(await dave.recv())["status"] == "ok"
         assert (await carol.find()).ok, "carol played on throughout"
+
+
+def test_status_shows_each_servers_share_of_the_lobby_while_it_is_asked(
+    cluster: Stack,
+) -> None:
+    """The lobby is the replicated tier, balanced by leastconn: status says how HAProxy
+    shares it out over the second it looks (where the catalog server's epidemic shows)."""
+    asking = threading.Event()
+
+    def ask() -> None:
+        lobby = cluster.url.replace("ws://", "http://") + "/lobby"
+        while not asking.is_set():
+            with urllib.request.urlopen(lobby, timeout=5) as answer:
+                assert answer.status == 200
+
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for asker in askers:
+        asker.start()
+    try:
+        shown = status(cluster)["servers"]
+    finally:
+        asking.set()
+        for asker in askers:
+            asker.join()
+    shares = [server["lobby"] for server in shown]
+    assert sum(shares) == pytest.approx(1.0)
+    assert all(share > 0 for share in shares), "both servers answer the lobby"
 
 
 def test_down_stops_everything_up_started_and_up_refuses_a_second_cluster_in_one_folder(

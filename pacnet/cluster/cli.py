@@ -94,8 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     status = commands.add_parser(
         "status", parents=[directory], help="each server, as it and HAProxy see it",
         description="For each board server: whether HAProxy sends it players (UP or DOWN), "
-        "its share of the connections, its rooms and users, and the requests it answered a "
-        "second over one second; and whether Redis answers.",
+        "its share of the connections, and of the lobby requests over one second, its rooms "
+        "and users, and the requests it answered a second over that second; and whether "
+        "Redis answers.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="JSON, for machines")
     commands.add_parser(
@@ -266,15 +267,16 @@ def _status(args: argparse.Namespace) -> int:
                           "servers": [asdict(row) for row in rows]}, indent=1))  # fmt: skip
         return 0
     print(f"pacnet cluster at {stack.url}  (HAProxy stats: {stack.stats_url})")
-    print(f"{'server':8} {'address':22} {'process':8} {'haproxy':8} {'share':>6} {'rooms':>6} "
-          f"{'users':>6} {'req/s':>7} {'err/s':>6}")  # fmt: skip
+    print(f"{'server':8} {'address':22} {'process':8} {'haproxy':8} {'share':>6} {'lobby':>6} "
+          f"{'rooms':>6} {'users':>6} {'req/s':>7} {'err/s':>6}")  # fmt: skip
     for row in rows:
         health = row.health or {}
         share = f"{row.share:.0%}" if row.share is not None else "-"
+        lobby = f"{row.lobby:.0%}" if row.lobby is not None else "-"
         rate = f"{row.requests:.0f}" if row.requests is not None else "-"
         errors = f"{row.errors:.0f}" if row.errors is not None else "-"
         print(f"{row.name:8} {row.address:22} {'running' if row.running else 'gone':8} "
-              f"{row.haproxy:8} {share:>6} {health.get('rooms', '-')!s:>6} "
+              f"{row.haproxy:8} {share:>6} {lobby:>6} {health.get('rooms', '-')!s:>6} "
               f"{health.get('users', '-')!s:>6} {rate:>7} {errors:>6}")  # fmt: skip
     answers = "answers" if redis_up else "DOES NOT ANSWER"
     print(f"{'redis':8} {f'127.0.0.1:{stack.redis.port}':22} {answers}")

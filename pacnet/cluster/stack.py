@@ -288,6 +288,9 @@ class MemberStatus:
     """Its share of the connections HAProxy made, since the start."""
     health: dict[str, Any] | None
     """What its ``/healthz`` answered (rooms, users), or None."""
+    lobby: float | None = None
+    """Its share of the lobby requests HAProxy sent during the look (leastconn's choice: the
+    catalog server's epidemic shows here), or None when there were none."""
     requests: float | None = None
     """Requests it answered a second, over the look."""
     errors: float | None = None
@@ -312,7 +315,10 @@ def status(directory: Path, *, interval: float = 1.0) -> tuple[Stack, list[Membe
     }
     total = sum(sessions.values())
     before = {m.name: _requests(stack.host, m.port) for m in stack.members}
+    lobby_before = _lobby_sessions(stack)
     time.sleep(interval)
+    lobby = {name: n - lobby_before.get(name, 0) for name, n in _lobby_sessions(stack).items()}
+    lobby_total = sum(lobby.values())
     rows = []
     for member in stack.members:
         row = seen.get(("boards", member.name), {})
@@ -326,6 +332,7 @@ def status(directory: Path, *, interval: float = 1.0) -> tuple[Stack, list[Membe
                 name=member.name, address=f"{stack.host}:{member.port}",
                 running=running(member.pid), haproxy=(row.get("status") or "?").split()[0],
                 share=sessions[member.name] / total if total else None,
+                lobby=lobby.get(member.name, 0) / lobby_total if lobby_total else None,
                 health=_health(stack.host, member.port),
                 requests=rates[0] if rates else None, errors=rates[1] if rates else None,
             )
@@ -335,6 +342,15 @@ def status(directory: Path, *, interval: float = 1.0) -> tuple[Stack, list[Membe
     except OSError:
         redis_up = False
     return stack, rows, redis_up
+
+
+def _lobby_sessions(stack: Stack) -> dict[str, int]:
+    """Lobby requests HAProxy has sent each server since it started (none if it is gone)."""
+    try:
+        seen = servers(stack.haproxy_socket)
+    except OSError:
+        return {}
+    return {s: int(row.get("stot") or 0) for (b, s), row in seen.items() if b == "lobby"}
 
 
 def _health(host: str, port: int) -> dict[str, Any] | None:
