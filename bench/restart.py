@@ -47,7 +47,7 @@ from pacnet.bots.counts import FleetCounts  # noqa: E402
 from pacnet.bots.fleet import Bot, Fleet, FleetPlan  # noqa: E402
 from pacnet.client.remote import CallResult  # noqa: E402
 from pacnet.client.tally import percentile  # noqa: E402
-from pacnet.cluster.components import free_port, redis_command  # noqa: E402
+from pacnet.cluster.components import free_port  # noqa: E402
 from pacnet.cluster.stack import Stack  # noqa: E402
 from pacnet.cmdline.logs import configure_logging  # noqa: E402
 
@@ -186,7 +186,7 @@ async def run_cluster(stack: Stack, bots: int, ramp: float, rooms: int) -> dict[
         tasks.create_task(fleet.run(stop))
         await watch.all_joined(bots)
         await asyncio.sleep(1.5)  # every room saved in Redis, and routed by HAProxy
-        held = {room: holder(stack, room) for room in plan.rooms}
+        held = {room: stack.holder(room) for room in plan.rooms}
         victim = max(stack.members, key=lambda m: sum(s == m.name for s in held.values()))
         moved = {i for i in range(bots) if held[plan.rooms[i % rooms]] == victim.name}
         killed_at = watch.killed_at = loop.time()
@@ -213,13 +213,6 @@ async def run_cluster(stack: Stack, bots: int, ramp: float, rooms: int) -> dict[
         "reconnect tries": len(tries),
         "most tries in any 10 ms": busiest(tries)[0],
     }
-
-
-def holder(stack: Stack, room: str) -> str:
-    """The server the room directory in Redis names for ``room``."""
-    reply = redis_command(stack.redis.port, "HGET", "pacnet:rooms", room)
-    found = reply.startswith(b"$") and not reply.startswith(b"$-1")
-    return reply.split(b"\r\n")[1].decode() if found else ""
 
 
 def figures(

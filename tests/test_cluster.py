@@ -23,7 +23,7 @@ from websockets.exceptions import InvalidStatus
 
 from pacnet.client.remote import RemoteBoard
 from pacnet.client.retry import RetryPolicy
-from pacnet.cluster.components import free_port, redis_command, runtime
+from pacnet.cluster.components import free_port, runtime
 from pacnet.cluster.stack import Stack, running
 from pacnet.protocol.rooms import room_url
 from tests.conftest import ROOT, ServerProcess
@@ -54,12 +54,6 @@ def cluster(tmp_path: Path) -> Iterator[Stack]:
     pacnet("cluster", "down", "--dir", str(directory))
 
 
-def holder(stack: Stack, room: str) -> str:
-    """The server the directory in Redis says holds ``room``."""
-    reply = redis_command(stack.redis.port, "HGET", "pacnet:rooms", room)
-    return reply.split(b"\r\n")[1].decode()
-
-
 def status(stack: Stack) -> dict[str, Any]:
     shown = pacnet("cluster", "status", "--dir", stack.directory, "--json")
     assert shown.returncode == 0, shown.stderr
@@ -88,14 +82,14 @@ async def test_a_killed_servers_room_moves_and_its_player_resumes_where_they_wer
         await asyncio.sleep(1.0)  # eating along the row, saved in Redis every second
         before = await alice.find()
         assert before.reply is not None
-        first = holder(cluster, "arcade")
+        first = cluster.holder("arcade")
         assert [s["haproxy"] for s in status(cluster)["servers"]] == ["UP", "UP"]
         os.kill(members[first].pid, signal.SIGKILL)
         killed_at = time.monotonic()
         after = await alice.find()  # retried until the room is back, on the other server
         moved_in = time.monotonic() - killed_at
         resumed = await alice.join(alice.session_token)
-        second = holder(cluster, "arcade")
+        second = cluster.holder("arcade")
         shown = {s["name"]: s for s in status(cluster)["servers"]}
     assert second != first
     assert after.reply is not None, after.message
@@ -119,7 +113,7 @@ async def test_a_killed_servers_room_moves_and_its_player_resumes_where_they_wer
     await until(lambda: status(cluster)["servers"][int(first[1:]) - 1]["haproxy"] == "UP", 15)
     async with RemoteBoard(room_url(cluster.url, "arcade"), "bob") as bob:
         assert (await bob.join()).ok
-    assert holder(cluster, "arcade") == second
+    assert cluster.holder("arcade") == second
     assert {s["name"]: s["health"]["rooms"] for s in status(cluster)["servers"]}[first] == 0
 
 
@@ -131,7 +125,7 @@ async def test_while_haproxys_map_is_stale_the_rooms_old_server_refuses_and_the_
     refused, never served; once the follower catches up, it lands where the room is."""
     async with RemoteBoard(room_url(cluster.url, "arcade"), "carol") as carol:
         assert (await carol.join()).ok
-        owner = holder(cluster, "arcade")
+        owner = cluster.holder("arcade")
         other = next(m.name for m in cluster.members if m.name != owner)
         rooms_map = Path(cluster.directory) / "haproxy" / "rooms.map"
         routed = f"arcade {owner}"

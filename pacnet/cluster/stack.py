@@ -115,6 +115,15 @@ class Stack:
         except (ValueError, KeyError, TypeError) as exc:
             raise ClusterError(f"{path} is not a cluster's record: {exc}") from exc
 
+    def holder(self, room: str) -> str | None:
+        """The server the room directory in Redis names for ``room`` (None: nobody holds it).
+
+        Raises:
+            OSError: Redis does not answer.
+        """
+        reply = redis_command(self.redis.port, "HGET", "pacnet:rooms", room)
+        return reply.split(b"\r\n")[1].decode() if not reply.startswith(b"$-1") else None
+
     def processes(self) -> list[Process]:
         """Every process, in the order ``down`` stops them."""
         return [*self.members, self.follow, self.haproxy, self.redis]

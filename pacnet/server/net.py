@@ -550,7 +550,6 @@ class BoardServer:
             except (RoomsFull, RoomUnavailable, StateError) as exc:
                 await websocket.close(TRY_AGAIN_LATER, str(exc)[:120])
                 return
-        room.connections += 1
         room.sockets.add(websocket)
         try:
             if (feed := room.feeds.get(within)) is not None:
@@ -562,7 +561,6 @@ class BoardServer:
             else:
                 await self._play(websocket, room)
         finally:
-            room.connections -= 1
             room.sockets.discard(websocket)
 
     async def _play(self, websocket: ServerConnection, room: Room) -> None:

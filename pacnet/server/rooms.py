@@ -41,15 +41,14 @@ class Room:
     game: Game
     pipeline: Pipeline
     truth: Truth
-    connections: int = 0
-    """Connections open to it now: players', and feeds' (a projector keeps its room open)."""
     restored: bool = False
     """Its game was resumed from a saved snapshot when it opened."""
     valid_until: float = inf
     """Until when (monotonic seconds) this server may change it: forever on a single server;
     in a group, until its lease runs out unless renewed (``pacnet.server.keeper``)."""
     sockets: set[Any] = field(default_factory=set)
-    """Its open connections (to tell its players to reconnect if the room must go)."""
+    """Its open connections, players' and feeds' (a projector keeps its room open; the
+    players are told to reconnect if the room must go)."""
     idle_since: float | None = None
     """When it last became empty (no users, no connections); None while it is not."""
     feeds: dict[str, Callable[[], str]] = field(default_factory=dict)
@@ -57,7 +56,7 @@ class Room:
 
     @property
     def empty(self) -> bool:
-        return self.connections == 0 and not self.game.sessions
+        return not self.sockets and not self.game.sessions
 
     def lobby_entry(self, server: str) -> LobbyRoom:
         """What the lobby says of it."""
