@@ -103,7 +103,8 @@ async def counted(page: Page, row: Row, action: str, target: Controlled) -> None
         asked = ASKED.get(action) or (MOVE if action == "move" and not aimed else None)
         if asked is not None:
             result = await page.evaluate("([a, f]) => window.pacnet.call(a, f)", [action, asked])
-            assert result["outcome"] == row.outcome.value, result
+            # (UNKNOWN is judged below: only a request corrupted past reading may end so.)
+            assert result["outcome"] in (row.outcome.value, "UNKNOWN"), result
         counted_as = f"window.pacnet.counts()[{action!r}]"
         await page.wait_for_function(
             f"{counted_as}[{row.outcome.value!r}] > {before} || {counted_as}.UNKNOWN > {unknown}",
