@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from pacnet.cmdline.args import ws_url
-from pacnet.server.config import ServerConfig
+from pacnet.server.config import ServerConfig, ServerLimits
 from pacnet.server.layout import LayoutError, builtin_layouts, layout_argument
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ __all__ = [
     "CannotStart",
     "LayoutError",
     "ServerConfig",
+    "ServerLimits",
     "add_server_arguments",
     "announce",
     "board_url",
