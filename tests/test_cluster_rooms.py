@@ -76,6 +76,31 @@ async def test_a_room_has_one_server_and_the_others_send_its_players_there(
     assert seen.server == s2.name
 
 
+async def test_the_lobby_names_each_rooms_leaders_from_its_game_saved_in_redis(
+    group: StartMember,
+) -> None:
+    """Any server answers the lobby of the whole group, each room's best players included:
+    it reads them from the games the rooms' holders saved, the lobby's real work."""
+    s1, s2 = await group("s1"), await group("s2")
+    async with (
+        RemoteBoard(room_url(s1.url, "arcade"), "alice") as alice,
+        RemoteBoard(room_url(s1.url, "arcade"), "bob") as bob,
+    ):
+        assert (await alice.join()).ok
+        assert (await bob.join()).ok
+        assert (await alice.move("pacman", "right")).ok
+        await asyncio.sleep(1.0)  # alice eats along the row; bob stays; saved every 0.2 s
+        seen = await lobby(s2)
+        alice_now = await alice.find()
+    (arcade,) = seen.rooms
+    assert arcade.server == "s1"
+    assert alice_now.reply is not None
+    first, second = arcade.leaders
+    assert first.name == "pacman-alice"
+    assert 0 < first.score <= alice_now.reply.score, "as saved, a moment before"
+    assert (second.name, second.score) == ("pacman-bob", 0)
+
+
 async def test_a_server_that_stops_gives_its_rooms_up_and_another_resumes_them(
     group: StartMember,
 ) -> None:

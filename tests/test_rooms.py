@@ -151,6 +151,9 @@ async def test_the_lobby_lists_each_room_its_players_and_its_server(server: Boar
     assert rooms["gamma"].capacity == ServerLimits().max_users
     assert rooms["gamma"].server == server.name
     assert seen.max_rooms == ServerLimits().max_rooms
+    leaders = [(leader.name, leader.score) for leader in rooms["gamma"].leaders]
+    assert leaders == [("pacman-erin", 0), ("pacman-frank", 0)], "equal scores: by name"
+    assert rooms["main"].leaders == []
 
 
 async def test_a_path_naming_no_possible_room_is_refused_with_the_rule(

@@ -47,9 +47,10 @@ from pacnet.cluster.config import LEASE
 from pacnet.cluster.lease import Held, Lease, Leases
 from pacnet.cluster.link import StoreLink, StoreResult
 from pacnet.faults.engine import FaultSet
-from pacnet.protocol.lobby import LobbyRoom
+from pacnet.protocol.lobby import LobbyRoom, leaders_of
 from pacnet.protocol.outcome import Outcome
 from pacnet.server.keeper import Claim, Kept, RoomUnavailable
+from pacnet.server.pieces import PACMAN
 from pacnet.server.store import SCHEMA, Saved, StateError
 
 
@@ -128,16 +129,19 @@ class RedisKeeper:
         if lease is not None:
             await self.leases.release(lease)  # if it fails, the lease runs out by itself
 
-    async def lobby(self) -> list[LobbyRoom] | None:
-        read = await self.leases.lobby()
+    async def lobby(self, *, leaders: bool = True) -> list[LobbyRoom] | None:
+        read = await self.leases.lobby(games=leaders)
         if not read.ok or read.value is None:
             return None
         rooms = []
-        for entry in read.value:
+        for entry, game in read.value:
             try:
-                rooms.append(LobbyRoom.model_validate_json(entry))
+                room = LobbyRoom.model_validate_json(entry)
             except ValidationError:
                 continue  # another version's entry: not this lobby's to show
+            if game:
+                room = room.model_copy(update={"leaders": leaders_of(_players(game))})
+            rooms.append(room)
         return rooms
 
     def attach(self, faults: FaultSet) -> None:
@@ -156,6 +160,17 @@ def _why(result: StoreResult[Any], what: str) -> str:
         Outcome.UNKNOWN: "whether it was done is unknown; try again",
     }.get(result.outcome, "")
     return f"{what}: {result.call} ended {result.outcome.value} ({result.message}); {hint}"
+
+
+def _players(snapshot: bytes) -> list[tuple[str, int]]:
+    """Every pac-man in a saved game and its score (none if it cannot be read: the lobby
+    still lists the room)."""
+    try:
+        board = json.loads(snapshot)["game"]["board"]
+        pieces = [*board["pieces"], *(piece for piece, _ in board["down"])]
+        return [(p["name"], int(p["score"])) for p in pieces if p["kind"] == PACMAN]
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def _game_of(room: str, layout: str, snapshot: bytes) -> dict[str, Any]:

@@ -86,12 +86,18 @@ local rooms = redis.call('HGETALL', KEYS[1])
 local shown = {}
 for i = 1, #rooms, 2 do
   local entry = redis.call('GET', 'pacnet:room:' .. rooms[i] .. ':lobby')
-  if entry then table.insert(shown, entry) end
+  if entry then
+    table.insert(shown, entry)
+    if ARGV[1] == '1' then
+      table.insert(shown, redis.call('HGET', 'pacnet:room:' .. rooms[i], 'snapshot') or '')
+    end
+  end
 end
 return shown
 """
 """Every room the directory names whose holder renewed it within a term: what the lobby
-shows (a room whose holder died drops out when its lease runs out)."""
+shows (a room whose holder died drops out when its lease runs out); with ``ARGV[1]`` = 1,
+each entry followed by the room's last snapshot ('' if it has none)."""
 
 
 def valid_until(asked_at: float, seconds: float) -> float:
@@ -214,15 +220,23 @@ class Leases:
             "snapshot.load", "HMGET", room_key, "token", "snapshot", read=read, room=room
         )
 
-    async def lobby(self) -> StoreResult[list[str]]:
-        """Each room's lobby entry (JSON) as its holder last renewed it."""
+    async def lobby(self, *, games: bool = False) -> StoreResult[list[tuple[str, bytes]]]:
+        """Each room's lobby entry (JSON) as its holder last renewed it, and with ``games``
+        its last saved game (empty bytes if it has none; else not read, and empty)."""
 
-        def read(reply: Any) -> list[str]:
-            if not isinstance(reply, list):
+        def read(reply: Any) -> list[tuple[str, bytes]]:
+            if not isinstance(reply, list) or (games and len(reply) % 2):
                 raise BadReply(f"expected a list of entries, got {reply!r:.80}")
-            return [_text(entry) for entry in reply]
+            if not games:
+                return [(_text(entry), b"") for entry in reply]
+            return [
+                (_text(entry), _bytes(game))
+                for entry, game in zip(reply[::2], reply[1::2], strict=True)
+            ]
 
-        return await self.link.call("lobby.read", "EVAL", _LOBBY, 1, DIRECTORY, read=read)
+        return await self.link.call(
+            "lobby.read", "EVAL", _LOBBY, 1, DIRECTORY, int(games), read=read
+        )
 
     async def directory(self) -> StoreResult[dict[str, str]]:
         """Which server holds each room, as the directory says."""
@@ -241,6 +255,14 @@ def _text(value: Any) -> str:
         return value.decode()
     if isinstance(value, str):
         return value
+    raise BadReply(f"expected a string, got {value!r:.80}")
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
     raise BadReply(f"expected a string, got {value!r:.80}")
 
 

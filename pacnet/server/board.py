@@ -12,7 +12,7 @@ the centre). Turns happen at centres; reversing is allowed anywhere, as in the a
 """
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from typing import Any
 
@@ -134,6 +134,11 @@ class Board:
         """Every piece of ``kind`` (an unknown kind has none)."""
         by_kind = self._by_kind.get(kind)
         return by_kind.values() if by_kind is not None else ()
+
+    def pacmen(self) -> Iterator[Piece]:
+        """Every player's pac-man, those caught and waiting to come back included."""
+        yield from self.all_of(PACMAN)
+        yield from (piece for piece, _ in self._down.values())
 
     def count(self, kind: str) -> int:
         """How many pieces of ``kind`` are on the board."""

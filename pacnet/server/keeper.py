@@ -83,8 +83,10 @@ class Keeper(Protocol):
         """Give ``room`` up (it closed, or the server stops)."""
         ...
 
-    async def lobby(self) -> list[LobbyRoom] | None:
-        """Every room in the group, or None when the store cannot say."""
+    async def lobby(self, *, leaders: bool = True) -> list[LobbyRoom] | None:
+        """Every room in the group, or None when the store cannot say; with ``leaders``,
+        each with its best players as its last saved game has them (the catalog's work:
+        every room's game read from the store)."""
         ...
 
     def attach(self, faults: FaultSet) -> None:

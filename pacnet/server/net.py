@@ -357,15 +357,16 @@ class BoardServer:
         full = Message(action=LOBBY_ACTION)
         if self.faults and self.faults.holds((FaultKind.DISK_FULL,), full, time.monotonic()):
             return Verdict(False, "the store cannot be read: the disk is full")
-        if await self.lobby() is None:
+        if await self.lobby(leaders=False) is None:
             return Verdict(False, "the store cannot be read: the lobby is unavailable")
         return Verdict(True, "serving, and the store can be read")
 
-    async def lobby(self) -> LobbyView | None:
+    async def lobby(self, *, leaders: bool = True) -> LobbyView | None:
         """What ``GET /lobby`` answers: every room open here, or in a group every room of the
-        group; None when the group's store cannot say."""
+        group (``leaders``: with its best players, read from its saved game); None when the
+        group's store cannot say."""
         if self.keeper is not None:
-            rooms = await self.keeper.lobby()
+            rooms = await self.keeper.lobby(leaders=leaders)
             if rooms is None:
                 return None
         else:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from math import inf
 from typing import Any
 
-from pacnet.protocol.lobby import LobbyRoom
+from pacnet.protocol.lobby import LobbyRoom, leaders_of
 from pacnet.protocol.rooms import DEFAULT_ROOM
 from pacnet.server.game import Game
 from pacnet.server.pipeline import Pipeline
@@ -65,7 +65,7 @@ class Room:
             name=self.name, players=len(sessions),
             connected=sum(1 for s in sessions.values() if s.connection is not None),
             capacity=self.game.limits.max_users, clock=board.clock, level=board.level,
-            server=server,
+            server=server, leaders=leaders_of((p.name, p.score) for p in board.pacmen()),
         )  # fmt: skip
 
 
