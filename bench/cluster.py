@@ -44,7 +44,7 @@ from servers import MAZE, ROOT, Server, Target, machine, own_cpu_seconds, pick_c
 
 from pacnet.client.tally import percentile
 from pacnet.cluster.components import HAProxy, Redis, free_port
-from pacnet.cluster.config import Member, haproxy_config
+from pacnet.cluster.config import Member, haproxy_config, write_maps
 from pacnet.protocol.rooms import room_url
 
 PERIOD = 0.1
@@ -111,7 +111,7 @@ async def group(
             port = free_port()
             members = [Member(s.name, "127.0.0.1", int(s.url.rsplit(":", 1)[1])) for s in servers]
             (work / "haproxy").mkdir()
-            (work / "haproxy" / "rooms.map").write_text("")
+            write_maps(work / "haproxy")
             config = haproxy_config(
                 work / "haproxy", members, host="127.0.0.1", port=port, stats_port=free_port()
             )

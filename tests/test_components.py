@@ -20,7 +20,7 @@ from pacnet.cluster.components import (
     redis_command,
     runtime,
 )
-from pacnet.cluster.config import Member, haproxy_config
+from pacnet.cluster.config import Member, haproxy_config, write_maps
 from pacnet.cluster.follow import MapFollower
 from pacnet.cluster.lease import Leases
 from pacnet.cluster.link import StoreLink
@@ -144,8 +144,8 @@ async def test_haproxys_runtime_api_over_tcp_serves_the_follower_as_in_container
         port, api = free_port(), free_port()
         directory = tmp_path / "haproxy"
         directory.mkdir()
+        write_maps(directory)
         rooms_map = directory / "rooms.map"
-        rooms_map.write_text("")
         config = haproxy_config(
             directory, [Member("s1", "127.0.0.1", port_of(s1))], host="127.0.0.1", port=port,
             stats_port=free_port(), admin_api=f"ipv4@127.0.0.1:{api}", rooms_map=rooms_map,

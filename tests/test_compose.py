@@ -191,11 +191,11 @@ def test_haproxys_configuration_for_compose_is_the_one_pacnet_makes_and_haproxy_
         f"{','.join(CLUSTER_SERVERS)} > deploy/haproxy/haproxy.cfg"
     )
     # The same configuration with addresses this machine resolves, checked by HAProxy itself.
-    rooms_map = tmp_path / "rooms.map"
-    rooms_map.write_text((ROOT / "deploy" / "haproxy" / "rooms.map").read_text())
+    for name in ("rooms.map", "lobby.map"):
+        (tmp_path / name).write_text((ROOT / "deploy" / "haproxy" / name).read_text())
     here = made.stdout.replace(" s1:8765", " 127.0.0.1:8765").replace(" s2:8765", " 127.0.0.1:8766")
     config = tmp_path / "haproxy.cfg"
-    config.write_text(here.replace("/usr/local/etc/haproxy/rooms.map", str(rooms_map)))
+    config.write_text(here.replace("/usr/local/etc/haproxy/", f"{tmp_path}/"))
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     checked = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr

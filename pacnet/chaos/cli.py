@@ -24,6 +24,7 @@ This module is the command line: its flags, and which command runs. The rest of 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -94,6 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "scenario", metavar="SCENARIO",
         help="a shipped scenario's name (see pacnet chaos scenarios) or a .toml file",
+    )  # fmt: skip
+    run.add_argument(
+        "--cluster", type=Path, default=None, metavar="DIR",
+        help="the group whose balancer a scenario switches (lobby_check), as pacnet cluster "
+        "up --dir named it (default: pacnet cluster's own folder)",
     )  # fmt: skip
     run.add_argument(
         "--time-scale", type=positive_float, default=1.0, metavar="F",

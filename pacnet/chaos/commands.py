@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -63,7 +64,14 @@ def switchboard(args: argparse.Namespace) -> AdminSwitchboard:
     return AdminSwitchboard(
         Target("server", args.server or SERVER_URL, token, "--token"),
         Target("proxy", args.proxy or PROXY_URL, proxy_token, proxy_flag),
+        cluster=getattr(args, "cluster", None) or _cluster_directory(),
     )
+
+
+def _cluster_directory() -> Path:
+    from pacnet.cluster.stack import default_directory
+
+    return default_directory()
 
 
 async def list_faults(args: argparse.Namespace, out: Console) -> int:
@@ -147,6 +155,8 @@ async def run_scenario(args: argparse.Namespace, out: Console) -> int:
             raise SwitchError(f"{reply}: this scenario's network faults need pacnet proxy")
         if isinstance(reply, SwitchError):
             raise reply
+    if any(step.lobby_check is not None for step in scenario.steps):
+        await board.lobby_check()  # (a scenario for a group: one line now if there is none)
     out.print(run_header(args.scenario, scenario, args.time_scale))
     player = ScenarioPlayer(scenario, board, time_scale=args.time_scale)
     with stop_on_signals() as stop, RunView(out, scenario) as view:

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pacnet.chaos.switchboard import NotRunning, Target, components
+from pacnet.cluster.config import LOBBY_CHECKED
 from pacnet.faults.admin import AdminReply
 from pacnet.faults.scenario import (
     CleanedUp,
@@ -150,6 +151,8 @@ class RunView:
             )
         for fault in event.added:
             text.append(f"\n       on: {fault.id} on the {_component(fault)}: {fault.describe()}")
+        if event.lobby_check is not None:
+            text.append(f"\n       the lobby's balancer checks: {LOBBY_CHECKED[event.lobby_check]}")
         for problem in event.problems:
             text.append(f"\n       not switched: {problem}", style="bold red")
         return text
@@ -162,6 +165,8 @@ class RunView:
             said = "none of its faults is on" if event.interrupted else "every fault it set is off"
         text = Text("stopped early: " if event.interrupted else "done: ", style="bold")
         text.append(said)
+        if event.lobby_check is not None:
+            text.append(f"; the lobby's balancer checks {LOBBY_CHECKED[event.lobby_check]} again")
         for problem in event.problems:
             text.append(f"\n       not switched off: {problem}", style="bold red")
         return text

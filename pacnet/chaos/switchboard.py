@@ -12,6 +12,7 @@ to the server. What the libraries raise on the way (``OSError``, websockets' exc
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus, WebSocketException
@@ -19,7 +20,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from pacnet.cmdline.args import Usage
 from pacnet.cmdline.defaults import TOKEN_ENV
 from pacnet.faults.admin import AdminClient, AdminReply
-from pacnet.faults.scenario import Scenario, SwitchError, client_fault_hint
+from pacnet.faults.scenario import LobbyCheck, Scenario, SwitchError, client_fault_hint
 from pacnet.faults.spec import Domain, Fault
 
 ADMIN_TIMEOUT = 5.0
@@ -88,9 +89,12 @@ class AdminSwitchboard:
     Implements ``pacnet.faults.scenario.Switchboard`` for the scenario player.
     """
 
-    def __init__(self, server: Target, proxy: Target) -> None:
+    def __init__(self, server: Target, proxy: Target, cluster: Path | None = None) -> None:
         self.server = server
         self.proxy = proxy
+        self.cluster = cluster
+        """The folder of the cluster (``pacnet cluster up --dir``) whose balancer a scenario's
+        ``lobby_check`` switches; None: there is none."""
 
     def target_for(self, fault: Fault) -> Target:
         """Where ``fault`` is injected.
@@ -108,7 +112,7 @@ class AdminSwitchboard:
     def targets_for(self, scenario: Scenario) -> list[Target]:
         """The targets ``scenario`` cannot run without (see ``components``)."""
         by_name = {"server": self.server, "proxy": self.proxy}
-        return [by_name[name] for name in components(scenario)]
+        return [by_name[name] for name in components(scenario) if name in by_name]
 
     async def add(self, fault: Fault) -> Fault:
         target = self.target_for(fault)
@@ -130,6 +134,28 @@ class AdminSwitchboard:
         reply = await self.server.send(lambda admin: admin.mark(label, next_step_in))
         if not reply.ok:
             raise SwitchError(f"the server refused the mark: {reply.error}")
+
+    async def lobby_check(self, check: LobbyCheck | None = None) -> LobbyCheck:
+        """Switch what the cluster's HAProxy checks before it sends a server lobby requests
+        to ``check`` (its runtime API, ``pacnet cluster lobby-check``); returns what it
+        checked before. None: only say what it checks."""
+        if self.cluster is None:
+            raise SwitchError("this scenario switches a group's balancer: no cluster is given")
+        from pacnet.cluster.stack import ClusterError, Stack
+
+        def switch(directory: Path) -> LobbyCheck:
+            stack = Stack.load(directory)
+            before = stack.lobby_check()
+            if check is not None:
+                stack.set_lobby_check(check)
+            return "live" if before == "live" else "store"
+
+        try:
+            return await asyncio.to_thread(switch, self.cluster)
+        except ClusterError as exc:
+            raise SwitchError(f"{exc}: this scenario needs a group of servers") from None
+        except OSError as exc:
+            raise SwitchError(f"HAProxy's runtime API did not answer: {exc}") from None
 
     async def clear(self) -> int:
         """Clear the server and, if it is running, the proxy (both, even if one fails)."""
@@ -170,10 +196,12 @@ def problems(server: object, proxy: object) -> list[SwitchError]:
 
 def components(scenario: Scenario) -> list[str]:
     """The components a scenario cannot run without: the server for its faults and for any
-    clear; the proxy for its network faults."""
+    clear; the proxy for its network faults; a cluster (its HAProxy) for a lobby check."""
     needed = []
     if Domain.SERVER in scenario.domains or any(step.clear for step in scenario.steps):
         needed.append("server")
     if Domain.NETWORK in scenario.domains:
         needed.append("proxy")
+    if any(step.lobby_check is not None for step in scenario.steps):
+        needed.append("cluster")
     return needed

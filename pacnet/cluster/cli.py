@@ -3,6 +3,9 @@
 pacnet cluster up [--servers N] [--port P]   Redis, N board servers, HAProxy in front
 pacnet cluster status                        each server, as it and HAProxy see it
 pacnet cluster down                          stop everything up started
+pacnet cluster lobby-check [live|store]      what the balancer checks before it sends a
+                                             server lobby requests: show it, or switch it
+pacnet cluster seek [--trust-lobby]          players who find their rooms through the lobby
 pacnet cluster serve --name s1 --redis ...   one board server of a group (up runs these)
 pacnet cluster follow --haproxy DIR          HAProxy's room map follows Redis (up runs it)
 pacnet cluster config --servers s1=HOST:PORT,...   HAProxy's configuration, printed
@@ -19,6 +22,8 @@ from pacnet.cmdline.args import (
     fail,
     port_number,
     positive_float,
+    positive_int,
+    ws_url,
 )
 
 PROG = "pacnet cluster"
@@ -49,7 +54,7 @@ def server_name(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from pacnet.cluster.config import LEASE
+    from pacnet.cluster.config import LEASE, LOBBY_CHECKS
     from pacnet.cluster.stack import default_directory
     from pacnet.server.cli import add_arguments as add_server_arguments
     from pacnet.server.layout import layout_argument
@@ -91,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the maze of every room (the servers' default)",
     )  # fmt: skip
     up.add_argument("--calm", action="store_true", help="ghosts cannot catch anyone")
+    up.add_argument(
+        "--lobby-check", choices=LOBBY_CHECKS, default="store",
+        help="what HAProxy checks before it sends a server lobby requests: that it is alive, "
+        "or also that it can read the store (%(default)s; pacnet cluster lobby-check "
+        "switches it while the cluster runs)",
+    )  # fmt: skip
     status = commands.add_parser(
         "status", parents=[directory], help="each server, as it and HAProxy see it",
         description="For each board server: whether HAProxy sends it players (UP or DOWN), "
@@ -104,6 +115,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Stop the board servers (each saves its rooms and gives them up), the "
         "follower, HAProxy and Redis.",
     )  # fmt: skip
+    check = commands.add_parser(
+        "lobby-check", parents=[directory],
+        help="show or switch what the balancer checks before it sends a server lobby requests",
+        description="The lobby is balanced by leastconn over every server. live: HAProxy "
+        "checks only that a server is alive, and a server that answers fast and wrong (the "
+        "catalog server's full disk: pacnet chaos add disk_full --action lobby) draws most "
+        "lobby requests. store: it also checks that the server can read the store "
+        "(/healthz?store=1), and takes one that cannot out of the lobby. Switched at once, "
+        "through HAProxy's runtime API.",
+    )  # fmt: skip
+    check.add_argument("check", nargs="?", choices=LOBBY_CHECKS, help="switch to this")
+    seek = commands.add_parser(
+        "seek", help="players who find their rooms through the lobby",
+        description="Seekers: each asks the lobby (GET /lobby, a connection of its own), joins "
+        "the fullest room with space, stays a moment, leaves and comes again. Every second "
+        "it prints which server answered the lobby, how many answers were empty, and the "
+        "harm: rooms opened because the lobby listed none, and joins that failed. A seeker "
+        "validates the lobby (an empty one while it knows rooms exist is invalid: it asks "
+        "again) unless --trust-lobby. The traffic of the catalog server's epidemic "
+        "(docs/cluster.md).",
+    )  # fmt: skip
+    seek.add_argument(
+        "--server", type=ws_url, default="ws://127.0.0.1:8765", metavar="URL",
+        help="the group's address, HAProxy's (%(default)s)",
+    )  # fmt: skip
+    seek.add_argument(
+        "-n", "--seekers", type=positive_int, default=20, metavar="N",
+        help="seekers at once (%(default)s)",
+    )  # fmt: skip
+    seek.add_argument(
+        "--duration", type=positive_float, default=30.0, metavar="SECONDS",
+        help="how long they seek (%(default)s)",
+    )  # fmt: skip
+    seek.add_argument(
+        "--stay", type=_seconds, default=1.0, metavar="SECONDS",
+        help="how long a seeker stays in its room before it seeks again (%(default)s)",
+    )  # fmt: skip
+    seek.add_argument(
+        "--trust-lobby", action="store_true",
+        help="believe an empty lobby and open a room of one's own (no validation at step 7)",
+    )  # fmt: skip
+    seek.add_argument("--json", type=Path, metavar="FILE", help="also write the counts to FILE")
     follow = commands.add_parser(
         "follow", help="keep HAProxy's room map in step with the directory in Redis",
         description="Read the room directory in Redis ten times a second and tell HAProxy, "
@@ -187,6 +240,17 @@ def _members(text: str) -> list[tuple[str, str, int]]:
     return members
 
 
+def _seconds(text: str) -> float:
+    """Seconds, 0 or more (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
+
+
 def _server_count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 16:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of servers from 1 to 16")
@@ -199,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         return _serve(args)
     if command == "follow":
         return _follow(args)
+    if command == "seek":
+        return _seek(args)
     if command == "config":
         from pacnet.cluster.config import Member, haproxy_config
 
@@ -215,6 +281,8 @@ def run(args: argparse.Namespace) -> int:
             return _up(args)
         if command == "down":
             return _down(args)
+        if command == "lobby-check":
+            return _lobby_check(args)
         return _status(args)
     except (ClusterError, MissingComponent) as exc:
         return fail(f"{PROG} {command}", str(exc))
@@ -232,7 +300,7 @@ def _up(args: argparse.Namespace) -> int:
         Settings(
             directory=args.dir, servers=args.servers, host=args.host, port=args.port,
             stats_port=args.stats_port, admin_token=args.admin_token, lease=args.lease,
-            server_arguments=tuple(extra),
+            server_arguments=tuple(extra), lobby_check=args.lobby_check,
         )
     )  # fmt: skip
     names = ", ".join(f"{m.name} on {stack.host}:{m.port}" for m in stack.members)
@@ -255,15 +323,36 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lobby_check(args: argparse.Namespace) -> int:
+    from pacnet.cluster.config import LOBBY_CHECKED
+    from pacnet.cluster.stack import Stack
+
+    stack = Stack.load(args.dir)
+    try:
+        if args.check is not None:
+            stack.set_lobby_check(args.check)
+        check = stack.lobby_check()
+    except OSError as exc:
+        return fail(f"{PROG} lobby-check", f"HAProxy's runtime API did not answer: {exc}")
+    print(f"the lobby's balancer checks {LOBBY_CHECKED[check]}")
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
+    from pacnet.cluster.config import LOBBY_CHECKED
     from pacnet.cluster.stack import status
 
     stack, rows, redis_up = status(args.dir)
+    try:
+        check: str | None = stack.lobby_check()
+    except OSError:
+        check = None
     if args.json:
         print(json.dumps({"url": stack.url, "stats": stack.stats_url, "redis": redis_up,
+                          "lobbyCheck": check,
                           "servers": [asdict(row) for row in rows]}, indent=1))  # fmt: skip
         return 0
     print(f"pacnet cluster at {stack.url}  (HAProxy stats: {stack.stats_url})")
@@ -280,6 +369,48 @@ def _status(args: argparse.Namespace) -> int:
               f"{health.get('users', '-')!s:>6} {rate:>7} {errors:>6}")  # fmt: skip
     answers = "answers" if redis_up else "DOES NOT ANSWER"
     print(f"{'redis':8} {f'127.0.0.1:{stack.redis.port}':22} {answers}")
+    if check is not None:
+        print(f"the lobby's balancer checks {LOBBY_CHECKED[check]}")
+    return 0
+
+
+def _seek(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import secrets
+    import time
+
+    from pacnet.cluster.seek import SeekCounts, SeekPlan, seek, summary
+    from pacnet.cmdline.lifecycle import stop_on_signals
+
+    plan = SeekPlan(
+        url=args.server, seekers=args.seekers, stay=args.stay, trust=args.trust_lobby,
+        tag=f"seek{secrets.token_hex(2)}",
+    )  # fmt: skip
+    counts = SeekCounts()
+    trust = "trusting the lobby" if plan.trust else "validating the lobby"
+    print(f"{plan.seekers} seekers at {plan.url}, {trust}, for {args.duration:g} s")
+    started = time.monotonic()
+
+    async def run() -> None:
+        with stop_on_signals() as stop:
+            loop = asyncio.get_running_loop()
+            loop.call_later(args.duration, stop.set)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(seek(plan, counts, stop))
+                before, since = SeekCounts(), time.monotonic()
+                while not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 1.0)
+                    seconds = time.monotonic() - since
+                    print(summary(counts.since(before), seconds), flush=True)
+                    before, since = counts.copy(), time.monotonic()
+
+    asyncio.run(run())
+    seconds = time.monotonic() - started
+    print(f"in all, over {seconds:.0f} s: {summary(counts, seconds)}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(counts.as_json(), indent=1) + "\n")
     return 0
 
 

@@ -28,7 +28,7 @@ FOLLOW_EVERY = 0.1
 """Seconds between reads of the directory: the longest a map change waits, beside the
 seconds a failover takes anyway (HAProxy's checks, the lease running out)."""
 
-NOT_SERVERS = frozenset({"boards", "lobby", "stats", "pacnet"})
+NOT_SERVERS = frozenset({"boards", "lobby_live", "lobby_store", "stats", "pacnet"})
 """The backends and frontends of the configuration that are not a server's own."""
 
 

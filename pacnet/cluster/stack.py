@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,23 @@ from pacnet.cluster.components import (
     admin_socket,
     free_port,
     redis_command,
+    runtime,
     servers,
     spawn,
     until_ready,
 )
-from pacnet.cluster.config import Member, haproxy_config
+from pacnet.cluster.config import (
+    LOBBY_CHECKS,
+    Member,
+    haproxy_config,
+    lobby_backend,
+    lobby_map,
+    write_maps,
+)
 from pacnet.cmdline.defaults import new_token
 
 STATE = "cluster.json"
+LOBBY_BACKENDS = frozenset(lobby_backend(check) for check in LOBBY_CHECKS)
 STOP_WITHIN = 10.0
 """Seconds a process has to stop on SIGTERM before it is killed."""
 
@@ -124,6 +134,37 @@ class Stack:
         reply = redis_command(self.redis.port, "HGET", "pacnet:rooms", room)
         return reply.split(b"\r\n")[1].decode() if not reply.startswith(b"$-1") else None
 
+    @property
+    def lobby_map(self) -> Path:
+        return Path(self.directory) / "haproxy" / "lobby.map"
+
+    def lobby_check(self) -> str:
+        """What the balancer checks before it sends a server lobby requests (``live`` or
+        ``store``), as HAProxy has it now.
+
+        Raises:
+            OSError: HAProxy does not answer.
+        """
+        for line in runtime(self.haproxy_socket, f"show map {self.lobby_map}").splitlines():
+            _, key, backend = [*line.split(), "", "", ""][:3]
+            if key == "lobby":
+                return backend.removeprefix("lobby_")
+        return "store"  # (the configuration's default when the map has no entry)
+
+    def set_lobby_check(self, check: str) -> None:
+        """Switch what the balancer checks before it sends a server lobby requests, at once
+        (HAProxy's runtime API), and in the map file, for a HAProxy that starts again.
+
+        Raises:
+            OSError: HAProxy does not answer, or refused the change.
+        """
+        answer = runtime(
+            self.haproxy_socket, f"set map {self.lobby_map} lobby {lobby_backend(check)}"
+        ).strip()
+        if answer:
+            raise OSError(f"HAProxy refused to switch the lobby's check: {answer}")
+        self.lobby_map.write_text(lobby_map(check))
+
     def processes(self) -> list[Process]:
         """Every process, in the order ``down`` stops them."""
         return [*self.members, self.follow, self.haproxy, self.redis]
@@ -142,6 +183,9 @@ class Settings:
     lease: float | None = None
     server_arguments: tuple[str, ...] = ()
     """Further flags for every board server (``--layout small``, ``--calm``, ...)."""
+    lobby_check: str = "store"
+    """What the balancer checks of a server before it sends it lobby requests
+    (``pacnet.cluster.config.LOBBY_CHECKS``)."""
 
 
 def up(settings: Settings) -> Stack:
@@ -175,7 +219,7 @@ def up(settings: Settings) -> Stack:
             host=settings.host, port=settings.port, stats_port=settings.stats_port,
         )  # fmt: skip
         (directory / "haproxy").mkdir(exist_ok=True)
-        (directory / "haproxy" / "rooms.map").write_text("")
+        write_maps(directory / "haproxy", settings.lobby_check)
         haproxy = HAProxy.start(
             directory / "haproxy", config, ready_port=settings.port, detach=True
         )
@@ -359,7 +403,11 @@ def _lobby_sessions(stack: Stack) -> dict[str, int]:
         seen = servers(stack.haproxy_socket)
     except OSError:
         return {}
-    return {s: int(row.get("stot") or 0) for (b, s), row in seen.items() if b == "lobby"}
+    lobby: Counter[str] = Counter()
+    for (backend, server), row in seen.items():
+        if backend in LOBBY_BACKENDS:
+            lobby[server] += int(row.get("stot") or 0)
+    return lobby
 
 
 def _health(host: str, port: int) -> dict[str, Any] | None:

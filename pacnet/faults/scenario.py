@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Protocol, Self
+from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import (
     BaseModel,
@@ -74,6 +74,7 @@ class SwitchError(Exception):
 
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+LobbyCheck = Literal["live", "store"]
 
 
 class ScenarioStep(BaseModel):
@@ -85,6 +86,12 @@ class ScenarioStep(BaseModel):
     say: Line = Field(description="What the facilitator tells the room.")
     clear: bool = Field(default=False, description="Switch every fault off first.")
     faults: list[Fault] = Field(default_factory=list, description="Switched on at ``at``.")
+    lobby_check: LobbyCheck | None = Field(
+        default=None,
+        description="What a group's balancer checks before it sends a server lobby requests, "
+        "from this step on: ``live`` (that it is alive) or ``store`` (that it can read the "
+        "store too); ``pacnet cluster lobby-check``.",
+    )
 
     @model_validator(mode="after")
     def _remote_faults_only(self) -> Self:
@@ -96,7 +103,7 @@ class ScenarioStep(BaseModel):
     @property
     def calm(self) -> bool:
         """Whether this step only calms things down (no new fault)."""
-        return not self.faults
+        return not self.faults and self.lobby_check != "live"
 
 
 class Scenario(BaseModel):
@@ -241,6 +248,11 @@ class Switchboard(Protocol):
         ``next_step_in`` seconds away (None: this is the last)."""
         ...
 
+    async def lobby_check(self, check: LobbyCheck) -> LobbyCheck:
+        """Switch what the group's balancer checks before it sends a server lobby requests;
+        returns what it checked before."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
@@ -261,6 +273,8 @@ class StepDone:
     cleared: int | None
     added: tuple[Fault, ...]
     problems: tuple[str, ...]
+    lobby_check: LobbyCheck | None = None
+    """What the balancer checks from this step on, if the step switched it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +285,8 @@ class CleanedUp:
     removed: tuple[Fault, ...]
     problems: tuple[str, ...]
     interrupted: bool
+    lobby_check: LobbyCheck | None = None
+    """What the balancer checks again, if the run had switched it (as it was before)."""
 
 
 PlayEvent = Waiting | StepDone | CleanedUp
@@ -317,6 +333,8 @@ class ScenarioPlayer:
         self._clock = clock
         self._on: list[Fault] = []
         """Faults this run added that may still be on."""
+        self._lobby_check: LobbyCheck | None = None
+        """What the balancer checked before this run first switched it (None: not yet)."""
 
     async def play(self, show: Show, stop: asyncio.Event | None = None) -> PlayReport:
         """Run every step at its time, then switch off what the run added.
@@ -380,7 +398,16 @@ class ScenarioPlayer:
             except SwitchError as exc:
                 problems.append(f"{fault.describe()}: {exc}")
         self._on.extend(added)
-        return StepDone(number, step, cleared, tuple(added), tuple(problems))
+        switched: LobbyCheck | None = None
+        if step.lobby_check is not None:
+            try:
+                before = await self.switchboard.lobby_check(step.lobby_check)
+                switched = step.lobby_check
+                if self._lobby_check is None:
+                    self._lobby_check = before
+            except SwitchError as exc:
+                problems.append(f"the lobby's check: {exc}")
+        return StepDone(number, step, cleared, tuple(added), tuple(problems), switched)
 
     def _gap(self, number: int) -> float | None:
         """Real seconds from step ``number``'s time to the next step's, None after the last."""
@@ -409,4 +436,11 @@ class ScenarioPlayer:
             except SwitchError as exc:
                 problems.append(f"{fault.id}: {exc}")
         self._on.clear()
-        return CleanedUp(tuple(reversed(removed)), tuple(problems), interrupted)
+        restored, self._lobby_check = self._lobby_check, None
+        if restored is not None:
+            try:
+                await self.switchboard.lobby_check(restored)
+            except SwitchError as exc:
+                problems.append(f"the lobby's check: {exc}")
+                restored = None
+        return CleanedUp(tuple(reversed(removed)), tuple(problems), interrupted, restored)

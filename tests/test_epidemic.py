@@ -1,0 +1,147 @@
+"""The catalog server's epidemic, end to end, on a real group: ``pacnet cluster up`` (Redis,
+two board servers, HAProxy from the OS's packages), players in eight rooms, and two crowds of
+seekers finding their rooms through the lobby at once: one trusts the lobby, one validates it.
+
+One server's disk fills up (``disk_full --action lobby``): its lobby answers at once with no
+room. The test measures what the article says happens, and what each cure changes:
+
+- with a balancer that checks only that servers are alive, leastconn sends the broken
+  server most of the lobby's requests, and the trusting seekers open rooms nobody needed
+  until joins fail;
+- the validating seekers (step 7) open nothing and fail no join, though the broken server
+  keeps drawing their requests too;
+- with the balancer checking the store (``pacnet cluster lobby-check store``), the broken
+  server is out of the lobby, and nobody is harmed.
+"""
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pacnet.cluster.components import free_port
+from pacnet.cluster.seek import ask_lobby
+from pacnet.cluster.stack import Stack
+from pacnet.protocol.outcome import Outcome
+from pacnet.server.net import BoardServer
+from tests.conftest import ROOT
+from tests.test_cluster import pacnet
+
+sys.path.insert(0, str(ROOT / "bench"))
+from epidemic import CROWDS, epidemic
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> Iterator[Stack]:
+    """A group of two servers on the classic maze (a lobby that reads eight classic games
+    does real work), its lobby checked for life alone: the article's balancer."""
+    directory = tmp_path / "cluster"
+    up = pacnet(
+        "cluster", "up", "--dir", str(directory), "--port", str(free_port()), "--stats-port",
+        str(free_port()), "--calm", "--lobby-check", "live",
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    stack = Stack.load(directory)
+    yield stack
+    pacnet("cluster", "down", "--dir", str(directory))
+
+
+async def test_a_full_disk_draws_the_lobby_harms_the_trusting_and_each_cure_does_its_part(
+    group: Stack,
+) -> None:
+    """The phases of ``bench/epidemic.py``, short: its figures are what the docs show."""
+
+    async def switch(check: str) -> None:  # as a facilitator does it
+        shown = await asyncio.to_thread(
+            pacnet, "cluster", "lobby-check", check, "--dir", group.directory
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert f"({check})" in shown.stdout
+
+    rows = await epidemic(group, seekers=10, stay=0.2, seconds=3.0, switch_check=switch)
+    by = {(row.phase, row.crowd): row for row in rows}
+    healthy = [by["healthy", crowd] for crowd in CROWDS]
+    assert all(0.25 < row.broken_share < 0.75 for row in healthy), healthy
+    assert all((row.empty, row.opened, row.failed) == (0, 0, 0) for row in healthy), healthy
+
+    trusting, validating = by["full disk", "trusting"], by["full disk", "validating"]
+    for row in (trusting, validating):
+        assert row.broken_share > 0.65, f"leastconn favours the fast, empty lobby: {row}"
+    assert trusting.opened > 0, "the trusting seekers opened rooms nobody needed"
+    assert trusting.failed > 0, "until the servers had no room left, and joins failed"
+    assert (validating.opened, validating.failed) == (0, 0), "validated: no harm"
+    assert validating.refused > 0
+    assert validating.joined > 0
+
+    cured = [by["store check", crowd] for crowd in CROWDS]
+    assert all(row.broken_share == 0 for row in cured), "out of the lobby"
+    assert all((row.empty, row.opened, row.failed) == (0, 0, 0) for row in cured), cured
+    assert all(row.joined > 0 for row in cured)
+
+
+async def test_an_ask_of_the_lobby_ends_in_an_outcome_as_any_remote_call_does(
+    server: BoardServer, closed_port: int
+) -> None:
+    """Answered: SUCCESS, with the lobby. Nothing listening: POST_FAILED, nothing was
+    asked. Listening but silent past the deadline: UNKNOWN."""
+    assert server.url is not None
+    port = int(server.url.rsplit(":", 1)[1])
+    answered = await ask_lobby("127.0.0.1", port)
+    assert answered.outcome is Outcome.SUCCESS
+    assert answered.lobby is not None
+    assert [room.name for room in answered.lobby.rooms] == ["main"]
+    refused = await ask_lobby("127.0.0.1", closed_port)
+    assert (refused.outcome, refused.lobby) == (Outcome.POST_FAILED, None)
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    async with silent:
+        silent_port = silent.sockets[0].getsockname()[1]
+        unanswered = await ask_lobby("127.0.0.1", silent_port, within=0.3)
+    assert (unanswered.outcome, unanswered.why) == (Outcome.UNKNOWN, "no answer in time")
+
+
+def test_chaos_run_epidemic_plays_the_fault_and_the_balancers_cure_then_puts_both_back(
+    group: Stack,
+) -> None:
+    """The scenario switches the fault on one server of the group, and the group's
+    balancer through HAProxy's runtime API; at its end both are as they were."""
+    s2 = next(member for member in group.members if member.name == "s2")
+    played = pacnet(
+        "chaos", "run", "epidemic", "--time-scale", "0.02", "--server",
+        f"ws://127.0.0.1:{s2.port}", "--token", group.admin_token, "--cluster", group.directory,
+    )  # fmt: skip
+    assert played.returncode == 0, played.stdout + played.stderr
+    said = " ".join(played.stdout.split())
+    checks = [
+        "the lobby's balancer checks: that a server is alive (live)",
+        "on: s1 on the server: disk_full action=lobby",
+        "the lobby's balancer checks: that a server is alive and can read the store (store)",
+        "every fault it set is off; the lobby's balancer checks that a server is alive (live)",
+    ]
+    positions = [said.find(check) for check in checks]
+    assert -1 not in positions, said
+    assert positions == sorted(positions), "in the scenario's order"
+    assert group.lobby_check() == "live", "as it was before the run"
+    listed = pacnet(
+        "chaos", "list", "--json", "--server", f"ws://127.0.0.1:{s2.port}",
+        "--token", group.admin_token,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["server"]["faults"] == [], "the fault is off again"
+
+
+async def test_a_scenario_that_switches_the_balancer_says_so_in_one_line_when_no_group_is_up(
+    tmp_path: Path, server: BoardServer
+) -> None:
+    assert server.url is not None
+    played = await asyncio.to_thread(
+        pacnet, "chaos", "run", "epidemic", "--server", server.url, "--token",
+        server.admin.token, "--cluster", str(tmp_path / "none"),
+    )  # fmt: skip
+    assert played.returncode == 1
+    assert played.stderr.strip().splitlines() == [
+        f"pacnet chaos: error: no cluster is up in {tmp_path / 'none'} (pacnet cluster up): this "
+        "scenario needs a group of servers"
+    ]
