@@ -66,17 +66,6 @@ async def switch_on(target: Controlled, **fault: Any) -> str:
     return str(reply.faults[-1].fault.id)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests (``test_web_*``) run on one worker, one Chromium at a time. With
-    two Chromiums beside the other worker's servers on two cores, a page now and again missed
-    the 15 s it is given for what it shows within one; with
-    ``--dist loadgroup`` the rest of the suite still spreads over every core."""
-    for item in items:
-        if item.path.name.startswith("test_web_"):
-            item.add_marker(pytest.mark.xdist_group("chromium"))
-
-
 @pytest.fixture(autouse=True)
 def own_logging() -> Iterator[None]:
     """A command run in-process configures logging for the whole process: each test ends with
