@@ -2,7 +2,7 @@
 two crowds of seekers finding their rooms through the lobby at once, one trusting the lobby
 and one validating it (step 7). One server's disk fills up (``disk_full --action lobby``).
 
-    uv run python bench/epidemic.py [--seekers 10] [--stay 0.2] [--seconds 5] [--json FILE]
+    uv run python bench/epidemic.py [--seekers 20] [--stay 0.2] [--seconds 5] [--json FILE]
 
 Three phases, each measured over ``--seconds``:
 
@@ -23,6 +23,7 @@ cluster up`` on the classic maze, Redis and HAProxy from the OS's packages.
 import argparse
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from pacnet.client.remote import RemoteBoard
 from pacnet.cluster.components import free_port, servers
 from pacnet.cluster.seek import SeekCounts, SeekPlan, seek
 from pacnet.cluster.stack import Stack
+from pacnet.cmdline.logs import configure_logging
 from pacnet.faults.admin import AdminClient
 from pacnet.protocol.rooms import room_url
 
@@ -61,6 +63,10 @@ class Row:
     """Rooms opened because the lobby listed none."""
     failed: int
     """Joins that failed."""
+    unread: int = 0
+    """Asks that read no lobby (a 503 when no server may answer it, no answer in time)."""
+    why: tuple[tuple[str, int], ...] = ()
+    """Why asks read no lobby and joins failed, most often first."""
 
 
 @contextmanager
@@ -99,7 +105,7 @@ async def until(check: Callable[[], bool], seconds: float) -> None:
 async def epidemic(
     stack: Stack,
     *,
-    seekers: int = 10,
+    seekers: int = 20,
     stay: float = 0.2,
     seconds: float = 5.0,
     switch_check: Callable[[str], Awaitable[None]] | None = None,
@@ -160,6 +166,8 @@ def _row(phase: str, crowd: str, counts: SeekCounts) -> Row:
         phase=phase, crowd=crowd, asks=counts.asks, broken_share=counts.share(BROKEN),
         empty=sum(counts.empty_by.values()), refused=counts.refused, joined=counts.joined,
         opened=counts.opened, failed=counts.failed,
+        unread=counts.asks - sum(counts.answered_by.values()),
+        why=tuple(counts.why.most_common(3)),
     )  # fmt: skip
 
 
@@ -180,11 +188,12 @@ def table(rows: list[Row]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seekers", type=int, default=10, help="seekers in each crowd (10)")
+    parser.add_argument("--seekers", type=int, default=20, help="seekers in each crowd (20)")
     parser.add_argument("--stay", type=float, default=0.2, help="seconds in a room (0.2)")
     parser.add_argument("--seconds", type=float, default=5.0, help="each phase's length (5)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows here")
     args = parser.parse_args()
+    configure_logging("console", level=logging.CRITICAL)  # the table alone
     with (
         tempfile.TemporaryDirectory(prefix="pacnet-epidemic-") as work,
         group(Path(work) / "cluster") as stack,

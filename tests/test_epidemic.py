@@ -61,15 +61,15 @@ async def test_a_full_disk_draws_the_lobby_harms_the_trusting_and_each_cure_does
         assert shown.returncode == 0, shown.stderr
         assert f"({check})" in shown.stdout
 
-    rows = await epidemic(group, seekers=10, stay=0.2, seconds=3.0, switch_check=switch)
+    rows = await epidemic(group, seekers=20, stay=0.2, seconds=3.0, switch_check=switch)
     by = {(row.phase, row.crowd): row for row in rows}
     healthy = [by["healthy", crowd] for crowd in CROWDS]
-    assert all(0.25 < row.broken_share < 0.75 for row in healthy), healthy
+    assert all(0.3 < row.broken_share < 0.7 for row in healthy), healthy
     assert all((row.empty, row.opened, row.failed) == (0, 0, 0) for row in healthy), healthy
 
     trusting, validating = by["full disk", "trusting"], by["full disk", "validating"]
-    for row in (trusting, validating):
-        assert row.broken_share > 0.65, f"leastconn favours the fast, empty lobby: {row}"
+    for row in (trusting, validating):  # (about 75% here; 66% with two more test runs)
+        assert row.broken_share > 0.6, f"leastconn favours the fast, empty lobby: {row}"
     assert trusting.opened > 0, "the trusting seekers opened rooms nobody needed"
     assert trusting.failed > 0, "until the servers had no room left, and joins failed"
     assert (validating.opened, validating.failed) == (0, 0), "validated: no harm"

@@ -57,8 +57,12 @@ from pacnet.server.store import SCHEMA, Saved, StateError
 class RedisKeeper:
     """The rooms of a group, their leases and their snapshots, in one Redis.
 
+    The lobby's reads go over a connection of their own (``StoreLink.twin``): a crowd asking
+    the lobby reads every populated room's game, and a lease renewal queued behind those reads
+    on one connection could come too late and lose the server its rooms.
+
     Args:
-        link: the calls to Redis.
+        link: the calls to Redis: leases and snapshots (the lobby's reads go on its twin).
         name: this server's name in the group (no ``:``).
         lease: seconds a lease lasts unless renewed.
     """
@@ -67,6 +71,8 @@ class RedisKeeper:
         self.link = link
         self.name = name
         self.leases = Leases(link, name, lease)
+        self.reads = Leases(link.twin(), name, lease)
+        """The lobby's reads, on a connection of their own."""
         self.renew_every = lease / 4
         self._held: dict[str, Lease] = {}
 
@@ -130,7 +136,7 @@ class RedisKeeper:
             await self.leases.release(lease)  # if it fails, the lease runs out by itself
 
     async def lobby(self, *, leaders: bool = True) -> list[LobbyRoom] | None:
-        read = await self.leases.lobby(games=leaders)
+        read = await self.reads.lobby(games=leaders)
         if not read.ok or read.value is None:
             return None
         rooms = []
@@ -145,10 +151,11 @@ class RedisKeeper:
         return rooms
 
     def attach(self, faults: FaultSet) -> None:
-        self.link.faults = faults
+        self.link.faults = self.reads.link.faults = faults
 
     async def close(self) -> None:
         await self.link.close()
+        await self.reads.link.close()
 
 
 def _why(result: StoreResult[Any], what: str) -> str:

@@ -89,7 +89,11 @@ for i = 1, #rooms, 2 do
   if entry then
     table.insert(shown, entry)
     if ARGV[1] == '1' then
-      table.insert(shown, redis.call('HGET', 'pacnet:room:' .. rooms[i], 'snapshot') or '')
+      local game = ''
+      if (cjson.decode(entry).players or 0) > 0 then
+        game = redis.call('HGET', 'pacnet:room:' .. rooms[i], 'snapshot') or ''
+      end
+      table.insert(shown, game)
     end
   end
 end
@@ -97,7 +101,8 @@ return shown
 """
 """Every room the directory names whose holder renewed it within a term: what the lobby
 shows (a room whose holder died drops out when its lease runs out); with ``ARGV[1]`` = 1,
-each entry followed by the room's last snapshot ('' if it has none)."""
+each entry followed by the room's last snapshot if it has players ('' if it has none, or
+no snapshot: an empty room has no leaders, and its game is not read)."""
 
 
 def valid_until(asked_at: float, seconds: float) -> float:
@@ -222,7 +227,7 @@ class Leases:
 
     async def lobby(self, *, games: bool = False) -> StoreResult[list[tuple[str, bytes]]]:
         """Each room's lobby entry (JSON) as its holder last renewed it, and with ``games``
-        its last saved game (empty bytes if it has none; else not read, and empty)."""
+        its last saved game if it has players (else empty bytes)."""
 
         def read(reply: Any) -> list[tuple[str, bytes]]:
             if not isinstance(reply, list) or (games and len(reply) % 2):

@@ -199,6 +199,13 @@ class StoreLink:
         if connection is not None and connection._writer is not None:
             connection._writer.transport.abort()
 
+    def twin(self) -> "StoreLink":
+        """Another link to the same Redis, with the same deadline, tracing and faults, on a
+        connection of its own: calls on one never wait behind calls on the other."""
+        return StoreLink(
+            self.host, self.port, deadline=self.deadline, trace=self.trace, faults=self.faults
+        )
+
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:

@@ -165,10 +165,10 @@ class Seeker:
         address = urlsplit(plan.url)
         self._host, self._port = address.hostname or "127.0.0.1", address.port or 80
 
-    async def run(self) -> None:
-        """Seek, play, leave, until cancelled."""
+    async def run(self, stop: asyncio.Event) -> None:
+        """Seek, play, leave, until ``stop`` is set (or the task is cancelled)."""
         await asyncio.sleep(self._rng.uniform(0, max(self.plan.stay, 0.1)))  # spread out
-        while True:
+        while not stop.is_set():
             room = await self.seek()
             if room is not None:
                 await self.visit(room)
@@ -235,10 +235,12 @@ class Seeker:
 async def seek(plan: SeekPlan, counts: SeekCounts, stop: asyncio.Event) -> None:
     """Run ``plan``'s seekers until ``stop`` is set, counting into ``counts``."""
     async with asyncio.TaskGroup() as tasks:
-        seekers = [tasks.create_task(Seeker(i, plan, counts).run()) for i in range(plan.seekers)]
+        seekers = [
+            tasks.create_task(Seeker(i, plan, counts).run(stop)) for i in range(plan.seekers)
+        ]
         await stop.wait()
-        for task in seekers:
-            task.cancel()
+        for task in seekers:  # (a cancel lost in a race inside wait_for, as Python 3.11's
+            task.cancel()  # can lose one, still ends the seeker: it looks at stop each turn)
 
 
 def summary(counts: SeekCounts, seconds: float) -> str:
