@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import subprocess
 import sys
 import tempfile
@@ -194,6 +195,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows here")
     args = parser.parse_args()
     configure_logging("console", level=logging.CRITICAL)  # the table alone
+    # Stopped (timeout, kill), the run still takes its group down on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with (
         tempfile.TemporaryDirectory(prefix="pacnet-epidemic-") as work,
         group(Path(work) / "cluster") as stack,

@@ -16,7 +16,10 @@ room. The test measures what the article says happens, and what each cure change
 
 import asyncio
 import json
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +135,21 @@ def test_chaos_run_epidemic_plays_the_fault_and_the_balancers_cure_then_puts_bot
     assert json.loads(listed.stdout)["server"]["faults"] == [], "the fault is off again"
 
 
+def test_status_watch_looks_again_every_second_until_ctrl_c(group: Stack) -> None:
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "pacnet", "cluster", "status", "--watch", "--dir",
+         group.directory],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    time.sleep(3.5)
+    watching.send_signal(signal.SIGINT)
+    out, err = watching.communicate(timeout=10)
+    assert watching.returncode == 0, err
+    assert err == ""
+    assert out.count("pacnet cluster at ") >= 2, out
+    assert out.count("the lobby's balancer checks that a server is alive (live)") >= 2
+
+
 async def test_a_scenario_that_switches_the_balancer_says_so_in_one_line_when_no_group_is_up(
     tmp_path: Path, server: BoardServer
 ) -> None:
@@ -144,4 +162,37 @@ async def test_a_scenario_that_switches_the_balancer_says_so_in_one_line_when_no
     assert played.stderr.strip().splitlines() == [
         f"pacnet chaos: error: no cluster is up in {tmp_path / 'none'} (pacnet cluster up): this "
         "scenario needs a group of servers"
+    ]
+
+
+async def test_seek_finds_rooms_on_a_single_server_too_and_says_what_it_did(
+    server: BoardServer, tmp_path: Path, closed_port: int
+) -> None:
+    """The lobby of a server alone lists its own rooms: seekers join them. An address where
+    nothing listens is one line; so is a bad flag."""
+    assert server.url is not None
+    counts = tmp_path / "seek.json"
+    ran = await asyncio.to_thread(
+        pacnet, "cluster", "seek", "--server", server.url, "-n", "3", "--duration", "1.5",
+        "--stay", "0.1", "--json", str(counts),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "3 seekers at" in ran.stdout
+    assert "validating the lobby" in ran.stdout
+    assert "in all, over 2 s:" in ran.stdout
+    seen = json.loads(counts.read_text())
+    assert seen["joined"] > 0
+    assert seen["answeredBy"] == {server.name: seen["outcomes"]["SUCCESS"]}
+    assert (seen["opened"], seen["failed"]) == (0, 0)
+    gone = await asyncio.to_thread(
+        pacnet, "cluster", "seek", "--server", f"ws://127.0.0.1:{closed_port}"
+    )
+    assert gone.returncode == 1
+    assert gone.stderr.startswith("pacnet cluster seek: error: cannot reach ws://127.0.0.1:")
+    assert len(gone.stderr.strip().splitlines()) == 1
+    bad = await asyncio.to_thread(pacnet, "cluster", "seek", "--stay", "-1")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "pacnet cluster seek: error: argument --stay: '-1' is not a number of seconds, 0 or "
+        "more (see pacnet cluster seek --help)"
     ]

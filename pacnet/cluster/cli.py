@@ -15,6 +15,10 @@ import argparse
 import contextlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pacnet.cluster.stack import MemberStatus, Stack
 
 from pacnet.cmdline.args import (
     EXIT_USAGE,
@@ -109,7 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "and users, and the requests it answered a second over that second; and whether "
         "Redis answers.",
     )  # fmt: skip
-    status.add_argument("--json", action="store_true", help="JSON, for machines")
+    shown = status.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="JSON, for machines")
+    shown.add_argument(
+        "--watch", action="store_true",
+        help="look again every second until Ctrl-C: a projector's view of the group",
+    )  # fmt: skip
     commands.add_parser(
         "down", parents=[directory], help="stop everything up started",
         description="Stop the board servers (each saves its rooms and gives them up), the "
@@ -283,7 +292,10 @@ def run(args: argparse.Namespace) -> int:
             return _down(args)
         if command == "lobby-check":
             return _lobby_check(args)
-        return _status(args)
+        try:
+            return _status(args)
+        except KeyboardInterrupt:
+            return 0  # (--watch: Ctrl-C is how it ends)
     except (ClusterError, MissingComponent) as exc:
         return fail(f"{PROG} {command}", str(exc))
 
@@ -340,38 +352,56 @@ def _lobby_check(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     import json
+    import sys
     from dataclasses import asdict
 
-    from pacnet.cluster.config import LOBBY_CHECKED
     from pacnet.cluster.stack import status
 
-    stack, rows, redis_up = status(args.dir)
-    try:
-        check: str | None = stack.lobby_check()
-    except OSError:
-        check = None
-    if args.json:
-        print(json.dumps({"url": stack.url, "stats": stack.stats_url, "redis": redis_up,
-                          "lobbyCheck": check,
-                          "servers": [asdict(row) for row in rows]}, indent=1))  # fmt: skip
-        return 0
-    print(f"pacnet cluster at {stack.url}  (HAProxy stats: {stack.stats_url})")
-    print(f"{'server':8} {'address':22} {'process':8} {'haproxy':8} {'share':>6} {'lobby':>6} "
-          f"{'rooms':>6} {'users':>6} {'req/s':>7} {'err/s':>6}")  # fmt: skip
+    while True:
+        stack, rows, redis_up = status(args.dir)
+        try:
+            check: str | None = stack.lobby_check()
+        except OSError:
+            check = None
+        if args.json:
+            print(json.dumps({"url": stack.url, "stats": stack.stats_url, "redis": redis_up,
+                              "lobbyCheck": check,
+                              "servers": [asdict(row) for row in rows]}, indent=1))  # fmt: skip
+            return 0
+        shown = _status_text(stack, rows, redis_up, check)
+        if not args.watch:
+            print(shown)
+            return 0
+        clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
+        print(f"{clear}{shown}\n(every second; Ctrl-C to stop)", flush=True)
+
+
+def _status_text(
+    stack: "Stack", rows: "list[MemberStatus]", redis_up: bool, check: str | None
+) -> str:
+    from pacnet.cluster.config import LOBBY_CHECKED
+
+    lines = [
+        f"pacnet cluster at {stack.url}  (HAProxy stats: {stack.stats_url})",
+        f"{'server':8} {'address':22} {'process':8} {'haproxy':8} {'share':>6} {'lobby':>6} "
+        f"{'rooms':>6} {'users':>6} {'req/s':>7} {'err/s':>6}",
+    ]
     for row in rows:
         health = row.health or {}
         share = f"{row.share:.0%}" if row.share is not None else "-"
         lobby = f"{row.lobby:.0%}" if row.lobby is not None else "-"
         rate = f"{row.requests:.0f}" if row.requests is not None else "-"
         errors = f"{row.errors:.0f}" if row.errors is not None else "-"
-        print(f"{row.name:8} {row.address:22} {'running' if row.running else 'gone':8} "
-              f"{row.haproxy:8} {share:>6} {lobby:>6} {health.get('rooms', '-')!s:>6} "
-              f"{health.get('users', '-')!s:>6} {rate:>7} {errors:>6}")  # fmt: skip
+        lines.append(
+            f"{row.name:8} {row.address:22} {'running' if row.running else 'gone':8} "
+            f"{row.haproxy:8} {share:>6} {lobby:>6} {health.get('rooms', '-')!s:>6} "
+            f"{health.get('users', '-')!s:>6} {rate:>7} {errors:>6}"
+        )
     answers = "answers" if redis_up else "DOES NOT ANSWER"
-    print(f"{'redis':8} {f'127.0.0.1:{stack.redis.port}':22} {answers}")
+    lines.append(f"{'redis':8} {f'127.0.0.1:{stack.redis.port}':22} {answers}")
     if check is not None:
-        print(f"the lobby's balancer checks {LOBBY_CHECKED[check]}")
-    return 0
+        lines.append(f"the lobby's balancer checks {LOBBY_CHECKED[check]}")
+    return "\n".join(lines)
 
 
 def _seek(args: argparse.Namespace) -> int:
@@ -380,8 +410,16 @@ def _seek(args: argparse.Namespace) -> int:
     import secrets
     import time
 
-    from pacnet.cluster.seek import SeekCounts, SeekPlan, seek, summary
+    from urllib.parse import urlsplit
+
+    from pacnet.cluster.seek import SeekCounts, SeekPlan, ask_lobby, seek, summary
     from pacnet.cmdline.lifecycle import stop_on_signals
+    from pacnet.protocol.outcome import Outcome
+
+    address = urlsplit(args.server)
+    first = asyncio.run(ask_lobby(address.hostname or "127.0.0.1", address.port or 80))
+    if first.outcome is Outcome.POST_FAILED:  # one line, not a screenful of nothing answered
+        return fail(f"{PROG} seek", f"cannot reach {args.server}: {first.why}")
 
     plan = SeekPlan(
         url=args.server, seekers=args.seekers, stay=args.stay, trust=args.trust_lobby,

@@ -250,9 +250,14 @@ def summary(counts: SeekCounts, seconds: float) -> str:
     )
     answered = sum(counts.answered_by.values())
     empty = sum(counts.empty_by.values())
-    return (
+    line = (
         f"{counts.asks / max(seconds, 1e-9):.0f} asks/s, answered by {shares or '-'}; "
         f"empty {empty / answered if answered else 0:.0%}, refused {counts.refused}; "
         f"joined {counts.joined} (of them {counts.known} in a known room), "
         f"opened {counts.opened} (the lobby listed none), failed {counts.failed}"
     )
+    unread = counts.asks - answered
+    lobby = [(why, n) for why, n in counts.why.most_common() if why.startswith("the lobby: ")]
+    if unread and lobby:
+        line += f"; {unread} asks read no lobby ({lobby[0][0].removeprefix('the lobby: ')})"
+    return line
