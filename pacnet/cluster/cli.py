@@ -158,8 +158,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long they seek (%(default)s)",
     )  # fmt: skip
     seek.add_argument(
-        "--stay", type=_seconds, default=1.0, metavar="SECONDS",
-        help="how long a seeker stays in its room before it seeks again (%(default)s)",
+        "--stay", type=_seconds, default=0.2, metavar="SECONDS",
+        help="how long a seeker stays in its room before it seeks again: short, a crowd that "
+        "keeps the lobby busy (%(default)s)",
     )  # fmt: skip
     seek.add_argument(
         "--trust-lobby", action="store_true",
@@ -409,7 +410,6 @@ def _seek(args: argparse.Namespace) -> int:
     import json
     import secrets
     import time
-
     from urllib.parse import urlsplit
 
     from pacnet.cluster.seek import SeekCounts, SeekPlan, ask_lobby, seek, summary

@@ -140,7 +140,7 @@ class SeekPlan:
 
     url: str
     seekers: int = 20
-    stay: float = 1.0
+    stay: float = 0.2
     """Seconds a seeker stays in its room before it leaves and seeks again."""
     trust: bool = False
     """Whether seekers believe an empty lobby (no validation at step 7)."""
