@@ -3,6 +3,7 @@ the lobby's rooms and takes a player to another, and the projector at ``/rooms/N
 shows room NAME. A real headless Chromium against real servers, with the play page's fixtures
 (tests/test_web_page.py)."""
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from pacnet.client.remote import RemoteBoard
+from pacnet.faults.admin import AdminClient
 from pacnet.protocol.rooms import (
     ROOM_NAME,
     ROOM_NAME_RULE,
@@ -22,7 +24,7 @@ from pacnet.protocol.rooms import (
 from pacnet.proxy.config import ProxyConfig
 from pacnet.proxy.relay import Proxy, running_proxy
 from pacnet.server.net import BoardServer
-from tests.conftest import StartServer
+from tests.conftest import StartServer, switch_on
 from tests.test_web_page import WAIT, OpenPage, browser, http_of, open_page, playing
 
 __all__ = ["browser", "open_page"]  # the play page's fixtures, used here as they are there
@@ -60,6 +62,20 @@ def problem_of(name: str) -> str:
 async def joined(page: Page) -> Page:
     await page.wait_for_function("window.pacnet && window.pacnet.joined", timeout=WAIT)
     return page
+
+
+async def joined_in(
+    stack: AsyncExitStack, server: BoardServer, room: str, name: str, score: int = 0
+) -> RemoteBoard:
+    """A Python client joined as ``name`` in ``room`` until ``stack`` closes, its pac-man's
+    score set to ``score`` on the server's board."""
+    assert server.url is not None
+    board = await stack.enter_async_context(RemoteBoard(room_url(server.url, room), name))
+    assert (await board.join()).ok
+    held = server.rooms.get(room)
+    assert held is not None
+    next(p for p in held.game.board.pacmen() if p.owner == name).score = score
+    return board
 
 
 async def going(page: Page, url: str) -> Page:
@@ -155,13 +171,16 @@ async def test_one_name_in_two_rooms_is_two_players_and_each_resumes_on_its_page
     assert (server.game.sessions["alice"].token, alpha.game.sessions["alice"].token) == tokens
 
 
-async def test_the_picker_lists_the_lobbys_rooms_and_takes_the_player_to_one(
+async def test_the_picker_lists_the_lobbys_rooms_with_their_leaders_and_takes_the_player_to_one(
     open_page: OpenPage, start_server: StartServer
 ) -> None:
-    server = await start_server(keepalive_timeout=PATIENT)  # carol only joins
-    assert server.url is not None
-    async with RemoteBoard(room_url(server.url, "beta"), "carol") as carol:
-        assert (await carol.join()).ok
+    """Each room's line names its leader, the first of the lobby's ``leaders``: beta's best of
+    two, and none in a room with no player. On a calm board no ghost catches anyone, so each
+    pac-man stays on it with the score it was given."""
+    server = await start_server(keepalive_timeout=PATIENT, calm=True)  # carol, dave only join
+    async with AsyncExitStack() as stack:
+        for name, score in (("dave", 90), ("carol", 420)):
+            await joined_in(stack, server, "beta", name, score)
         page = await joined(
             await open_page(f"{http_of(server)}/rooms/alpha?name=alice&retries=off")
         )
@@ -169,7 +188,8 @@ async def test_the_picker_lists_the_lobbys_rooms_and_takes_the_player_to_one(
         capacity = server.game.limits.max_users
         listed = page.locator("#room-list li")
         await expect(listed).to_have_text(
-            [f"alpha 1/{capacity} players (here)", f"beta 1/{capacity} players",
+            [f"alpha 1/{capacity} players (here) \u00b7 leader alice 0",
+             f"beta 2/{capacity} players \u00b7 leader carol 420",
              f"main 0/{capacity} players"]
         )  # fmt: skip
         await page.locator("#room-list li[data-room=beta] a").click()
@@ -177,8 +197,59 @@ async def test_the_picker_lists_the_lobbys_rooms_and_takes_the_player_to_one(
         assert page.url == f"{http_of(server)}/rooms/beta?name=alice&retries=off"
         beta = server.rooms.get("beta")
         assert beta is not None
-        assert set(beta.game.sessions) == {"alice", "carol"}
+        assert set(beta.game.sessions) == {"alice", "carol", "dave"}
         assert (await page.evaluate("window.pacnet.retries()"))["on"] is False
+
+
+async def test_an_empty_lobby_while_the_page_plays_is_not_believed_and_the_rooms_stay_listed(
+    open_page: OpenPage, start_server: StartServer
+) -> None:
+    """The catalog server's full disk: its lobby answers at once with no rooms. The page plays
+    in alpha, so alpha is open: the picker says the answer is not believed and keeps the rooms
+    it listed; once the disk is fine again it lists the rooms as they are, gamma opened
+    meanwhile included."""
+    server = await start_server(keepalive_timeout=PATIENT, calm=True)
+    async with AsyncExitStack() as stack:
+        await joined_in(stack, server, "beta", "carol")
+        page = await joined(await open_page(f"{http_of(server)}/rooms/alpha?name=alice"))
+        await page.locator("#rooms summary").click()
+        note, listed = page.locator("#room-note"), page.locator("#room-list li")
+        rooms = ["alpha", "beta", "main"]
+        await expect(note).to_have_text(f"3 rooms open, at most {server.rooms.max_rooms}")
+        await expect(listed).to_have_text([re.compile(f"^{room} ") for room in rooms])
+        fault = await switch_on(server, kind="disk_full", action="lobby")
+        await expect(note).to_have_text(
+            "the lobby answered no rooms while this room is open: not believed, the last "
+            "listing kept (asked again in 3 s)"
+        )
+        await expect(listed).to_have_text([re.compile(f"^{room} ") for room in rooms])
+        await joined_in(stack, server, "gamma", "dave")
+        async with AdminClient(server.url, server.admin.token) as admin:
+            assert (await admin.remove(fault)).ok
+        await expect(note).to_have_text(f"4 rooms open, at most {server.rooms.max_rooms}")
+        await expect(listed).to_have_text(
+            [re.compile(f"^{room} ") for room in sorted([*rooms, "gamma"])]
+        )
+
+
+async def test_a_page_that_plays_nowhere_shows_an_empty_lobby_as_it_is(
+    open_page: OpenPage, start_server: StartServer
+) -> None:
+    """Alpha is full, so alice's page never joins it: it knows of no room open, has nothing to
+    hold the lobby's answer to, and shows the empty one as the lobby says."""
+    server = await start_server(keepalive_timeout=PATIENT, calm=True, max_users=1)
+    async with AsyncExitStack() as stack:
+        await joined_in(stack, server, "alpha", "carol")
+        page = await open_page(f"{http_of(server)}/rooms/alpha?name=alice")
+        await page.locator("#rooms summary").click()
+        note, listed = page.locator("#room-note"), page.locator("#room-list li")
+        await expect(listed).to_have_text(
+            ["alpha 1/1 players (here) \u00b7 leader carol 0", "main 0/1 players"]
+        )
+        await switch_on(server, kind="disk_full", action="lobby")
+        await expect(note).to_have_text(f"0 rooms open, at most {server.rooms.max_rooms}")
+        await expect(listed).to_have_count(0)
+        assert await page.evaluate("window.pacnet.joined") is False
 
 
 async def test_a_new_rooms_name_is_checked_before_the_page_goes_there(

@@ -4,7 +4,13 @@
 // checked with the server's rule before anything is asked of it (the server opens a room on the
 // first connection to its path). Picking one goes to that room's page with this page's query
 // kept (?name=..., ?retries=off), so the player joins there at once, as the same name.
+//
+// The lobby's answer is validated before it is believed (the article's step 7, VALIDATE_REPLY):
+// the catalog server's full disk answers its failed read at once as "no rooms", and a page that
+// plays in a room knows better (lobbyDoubt). The picker says such an answer is not believed, and
+// keeps the last listing it believed.
 
+import { shortName } from "./players.js";
 import { ROOM, roomPage, roomProblem } from "./rooms.js";
 
 export const LOBBY_PATH = "/lobby";
@@ -22,7 +28,20 @@ export async function readLobby() {
   }
 }
 
-/** One room's line: its name (a link unless it is this one or full), players of capacity. */
+/**
+ * Why a lobby listing `rooms` cannot be true, or "" when it can be. `here`: the room this page
+ * plays in now (connected, and joined on that connection), which is open whatever the lobby
+ * says, since a room closes only after a minute with no user and no connection; null when the
+ * page plays nowhere, and so knows of no room to hold the answer to.
+ */
+export function lobbyDoubt(rooms, here) {
+  if (here === null || rooms.some((room) => room.name === here)) return "";
+  if (rooms.length === 0) return "the lobby answered no rooms while this room is open";
+  return "the lobby answered without this room while it is open";
+}
+
+/** One room's line: its name (a link unless it is this one or full), players of capacity, and
+ * its leader (its best player) with their score, when it has one. */
 function roomLine(room) {
   const li = document.createElement("li");
   const full = room.players >= room.capacity;
@@ -35,18 +54,30 @@ function roomLine(room) {
   li.append(name, count);
   if (room.name === ROOM) li.append(" (here)");
   else if (full) li.append(" (full)");
+  const [leader] = room.leaders ?? [];
+  if (leader !== undefined) {
+    const best = document.createElement("span");
+    best.className = "small";
+    best.textContent = ` \u00b7 leader ${shortName(leader.name)} ${leader.score}`;
+    li.append(best);
+  }
   li.dataset.room = room.name;
   return li;
 }
 
 export class RoomPicker {
-  /** @param {HTMLDetailsElement} root play.html's #rooms */
-  constructor(root) {
+  /**
+   * @param {HTMLDetailsElement} root play.html's #rooms
+   * @param {() => boolean} playingHere whether this page plays in its room now: play.js says
+   *   so as `window.pacnet.playing`
+   */
+  constructor(root, playingHere = () => window.pacnet?.playing === true) {
     this.root = root;
+    this.playingHere = playingHere;
     this.list = root.querySelector("#room-list");
     this.note = root.querySelector("#room-note");
     this.problem = root.querySelector("#room-problem");
-    this.lobby = null; // the latest readLobby() that listed rooms
+    this.lobby = null; // the latest readLobby() that listed rooms and was believed
     root.querySelector("#room-here").textContent = ROOM;
     root.addEventListener("toggle", () => root.open && this.refresh());
     setInterval(() => root.open && this.refresh(), LOBBY_EVERY_MS);
@@ -57,11 +88,17 @@ export class RoomPicker {
     });
   }
 
-  /** Read the lobby and list its rooms. */
+  /** Read the lobby and list its rooms, unless its answer cannot be true. */
   async refresh() {
     const lobby = await readLobby();
     if (lobby.problem) {
       this.note.textContent = lobby.problem;
+      return;
+    }
+    const doubt = lobbyDoubt(lobby.rooms, this.playingHere() ? ROOM : null);
+    if (doubt) {
+      const kept = this.lobby === null ? "" : ", the last listing kept";
+      this.note.textContent = `${doubt}: not believed${kept} (asked again in ${LOBBY_EVERY_MS / 1000} s)`;
       return;
     }
     this.lobby = lobby;
