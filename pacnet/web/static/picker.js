@@ -68,10 +68,10 @@ function roomLine(room) {
 export class RoomPicker {
   /**
    * @param {HTMLDetailsElement} root play.html's #rooms
-   * @param {() => boolean} playingHere whether this page plays in its room now: play.js says
-   *   so as `window.pacnet.playing`
+   * @param {() => boolean} playingHere whether this page plays in its room now (connected, and
+   *   joined on that connection): play.js passes its own
    */
-  constructor(root, playingHere = () => window.pacnet?.playing === true) {
+  constructor(root, playingHere = () => false) {
     this.root = root;
     this.playingHere = playingHere;
     this.list = root.querySelector("#room-list");

@@ -92,7 +92,6 @@ function controls(game, board, hud, refresh) {
 async function play(name, retries) {
   document.title = ROOM === DEFAULT_ROOM ? `pacnet - ${name}` : `pacnet - ${name} in ${ROOM}`;
   document.querySelector("#who").textContent = name;
-  new RoomPicker(document.querySelector("#rooms"));
   const table = await loadTable();
   const board = new RemoteBoard(socketUrl(inRoom("/")), name, table, retries ? RETRIES : null);
   const hud = new Hud(document.querySelector("#hud"), board, document.querySelector("#inspector"), table.steps);
@@ -101,6 +100,7 @@ async function play(name, retries) {
   let hudDue = 0;
   controls(game, board, hud, () => (hudDue = 0));
   const playing = () => board.sessionHere && !game.needJoin;
+  new RoomPicker(document.querySelector("#rooms"), playing);
   window.pacnet = Object.freeze({
     name,
     room: ROOM,
