@@ -4,12 +4,15 @@
 // (/rooms/NAME/watch shows room NAME; rooms.js) and the whole server's /faults. The server
 // knows only its own faults; `?network=HOST:PORT` names the proxy the room plays through, whose
 // /faults feed lists the network's faults and the server's, so the view shows both (the proxy's
-// own feeds are never hit by its faults). `window.watch` lets tests see what is shown.
+// own feeds are never hit by its faults). Served through a group's HAProxy, the view also shows
+// the group's lobby from HAProxy's figures (watch-lobby.js). `window.watch` lets tests see what
+// is shown.
 
 import { follow } from "./feed.js";
 import { DEFAULT_ROOM, inRoom, ROOM } from "./rooms.js";
 import { BoardPicture } from "./watch-board.js";
 import { RateChart, rateNow } from "./watch-chart.js";
+import { LobbyPanel } from "./watch-lobby.js";
 import { PlayerPages, countdown, showFaults, showRoom, showSuspects } from "./watch-panels.js";
 
 const FEEDS = ["/board", "/room", "/faults", "/keepalive"];
@@ -21,6 +24,7 @@ const watched = network ? [...FEEDS, NETWORK] : FEEDS;
 const picture = new BoardPicture(document.getElementById("picture"), document.getElementById("labels"));
 const chart = new RateChart(document.getElementById("rates"));
 const pages = new PlayerPages(document.getElementById("players"), document.getElementById("players-page"));
+const lobby = new LobbyPanel(document.getElementById("lobby-box"));
 const open = new Set();
 const seen = {};
 
@@ -97,6 +101,7 @@ function animate(now) {
   requestAnimationFrame(animate);
 }
 requestAnimationFrame(animate);
+lobby.start();
 
 window.watch = {
   room: ROOM,
@@ -104,5 +109,6 @@ window.watch = {
   open: () => [...open],
   labels: () => [...picture.shown],
   pacmen: () => picture.pacmen.map((p) => p.name),
+  lobby: () => lobby.shown,
   players: () => [...document.querySelectorAll("#players li[data-user]:not([hidden])")].map((li) => li.dataset.user),
 };
