@@ -217,12 +217,15 @@ class Seeker:
         """Join ``room``, stay, leave."""
         self._visits += 1
         user = f"{self.plan.tag}-{self.index}-{self._visits}"
-        board = RemoteBoard(room_url(self.plan.url, room), user, timeouts=Timeouts(), rng=self._rng)
+        url = room_url(self.plan.url, room)
+        board = RemoteBoard(url, user, timeouts=Timeouts(), rng=self._rng)
         try:
             joined = await board.join()
             if not joined.ok:
                 self.counts.failed += 1
-                self.counts.why[f"join: {joined.describe()}"] += 1
+                # (counted by what was said, not by which room said it: one line per reason)
+                said = joined.describe().replace(url, "the room").replace(f" {room} ", " ")
+                self.counts.why[f"join: {said}"] += 1
                 await asyncio.sleep(self._rng.uniform(0, ASK_PAUSE))
                 return
             self.counts.joined += 1
