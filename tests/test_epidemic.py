@@ -193,6 +193,6 @@ async def test_seek_finds_rooms_on_a_single_server_too_and_says_what_it_did(
     bad = await asyncio.to_thread(pacnet, "cluster", "seek", "--stay", "-1")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        "pacnet cluster seek: error: argument --stay: '-1' is not a number of seconds, 0 or "
-        "more (see pacnet cluster seek --help)"
+        "pacnet cluster seek: error: argument --stay: '-1' must be 0 or more seconds "
+        "(see pacnet cluster seek --help)"
     ]

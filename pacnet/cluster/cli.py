@@ -24,6 +24,8 @@ from pacnet.cmdline.args import (
     EXIT_USAGE,
     add_log_format,
     fail,
+    non_negative_seconds,
+    peer_address,
     port_number,
     positive_float,
     positive_int,
@@ -37,14 +39,6 @@ DESCRIPTION = (
 )
 REDIS = "127.0.0.1:6379"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
-
-
-def redis_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` of a Redis (an argparse type)."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
 
 
 def server_name(text: str) -> str:
@@ -158,7 +152,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long they seek (%(default)s)",
     )  # fmt: skip
     seek.add_argument(
-        "--stay", type=_seconds, default=0.2, metavar="SECONDS",
+        "--stay", type=non_negative_seconds, default=0.2, metavar="SECONDS",
         help="how long a seeker stays in its room before it seeks again: short, a crowd that "
         "keeps the lobby busy (%(default)s)",
     )  # fmt: skip
@@ -179,7 +173,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="HAProxy's folder on this machine: its admin socket and rooms.map",
     )  # fmt: skip
     where.add_argument(
-        "--haproxy-api", type=redis_address, metavar="HOST:PORT",
+        "--haproxy-api", type=peer_address, metavar="HOST:PORT",
         help="HAProxy's runtime API over TCP (in containers), with --map",
     )  # fmt: skip
     follow.add_argument(
@@ -233,7 +227,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_redis(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--redis", type=redis_address, default=REDIS, metavar="HOST:PORT",
+        "--redis", type=peer_address, default=REDIS, metavar="HOST:PORT",
         help="the group's Redis (%(default)s)",
     )  # fmt: skip
 
@@ -245,20 +239,9 @@ def _members(text: str) -> list[tuple[str, str, int]]:
         name, _, address = part.partition("=")
         if not address:
             raise argparse.ArgumentTypeError(f"{part!r} is not NAME=HOST:PORT")
-        host, port = redis_address(address)
+        host, port = peer_address(address)
         members.append((server_name(name), host, port))
     return members
-
-
-def _seconds(text: str) -> float:
-    """Seconds, 0 or more (an argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
-    return value
 
 
 def _server_count(text: str) -> int:

@@ -110,6 +110,23 @@ def port_number(text: str) -> int:
     return value
 
 
+def host_port(text: str) -> tuple[str, int]:
+    """An argparse type: ``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0 meaning any free."""
+    host, colon, port_text = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host, port_number(port_text)
+
+
+def peer_address(text: str) -> tuple[str, int]:
+    """An argparse type: ``HOST:PORT`` of something to connect to (a port from 1)."""
+    host, port = host_port(text)
+    if port == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: port 0 names no peer to connect to")
+    return host, port
+
+
 def add_connection_limits(parser: argparse.ArgumentParser) -> None:
     """``--max-connections`` and ``--max-connections-per-peer``: the server's and the proxy's
     limits on the connections they hold (``pacnet.feeds.doors`` has the defaults and why)."""

@@ -8,7 +8,7 @@ from pacnet.cmdline.args import (
     add_component_arguments,
     add_connection_limits,
     fail,
-    port_number,
+    host_port,
     ws_url,
 )
 from pacnet.cmdline.defaults import HOST, PROXY_PORT, SERVER_URL
@@ -21,19 +21,10 @@ DESCRIPTION = (
 )
 
 
-def listen_address(text: str) -> tuple[str, int]:
-    """An argparse type: ``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0 meaning any free."""
-    host, colon, port_text = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not colon or not host:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
-    return host, port_number(port_text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``pacnet proxy``."""
     parser.add_argument(
-        "--listen", type=listen_address, default=(HOST, PROXY_PORT),
+        "--listen", type=host_port, default=(HOST, PROXY_PORT),
         metavar="HOST:PORT", help=f"address to listen on ({HOST}:{PROXY_PORT})",
     )  # fmt: skip
     parser.add_argument(
