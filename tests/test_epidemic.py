@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pytest
 
-from pacnet.cluster.components import free_port
 from pacnet.cluster.seek import ask_lobby
 from pacnet.cluster.stack import Stack
 from pacnet.protocol.outcome import Outcome
@@ -35,21 +34,16 @@ from tests.test_cluster import pacnet
 
 sys.path.insert(0, str(ROOT / "bench"))
 from epidemic import CROWDS, epidemic
+from epidemic import group as bench_group
 
 
 @pytest.fixture
 def group(tmp_path: Path) -> Iterator[Stack]:
     """A group of two servers on the classic maze (a lobby that reads eight classic games
-    does real work), its lobby checked for life alone: the article's balancer."""
-    directory = tmp_path / "cluster"
-    up = pacnet(
-        "cluster", "up", "--dir", str(directory), "--port", str(free_port()), "--stats-port",
-        str(free_port()), "--calm", "--lobby-check", "live",
-    )  # fmt: skip
-    assert up.returncode == 0, up.stderr
-    stack = Stack.load(directory)
-    yield stack
-    pacnet("cluster", "down", "--dir", str(directory))
+    does real work), its lobby checked for life alone: the article's balancer
+    (``bench/epidemic.py``'s)."""
+    with bench_group(tmp_path / "cluster") as stack:
+        yield stack
 
 
 async def test_a_full_disk_draws_the_lobby_harms_the_trusting_and_each_cure_does_its_part(

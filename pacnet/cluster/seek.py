@@ -17,9 +17,10 @@ that fails.
 """
 
 import asyncio
+import copy
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -109,21 +110,13 @@ class SeekCounts:
         return self.answered_by[server] / total if total else 0.0
 
     def copy(self) -> "SeekCounts":
-        return SeekCounts(
-            self.asks, Counter(self.outcomes), Counter(self.answered_by),
-            Counter(self.empty_by), self.refused, self.joined, self.known, self.opened,
-            self.failed, Counter(self.why),
-        )  # fmt: skip
+        return copy.deepcopy(self)
 
     def since(self, before: "SeekCounts") -> "SeekCounts":
         """What was counted after ``before`` (a copy of these counts, taken earlier)."""
         return SeekCounts(
-            self.asks - before.asks, self.outcomes - before.outcomes,
-            self.answered_by - before.answered_by, self.empty_by - before.empty_by,
-            self.refused - before.refused, self.joined - before.joined,
-            self.known - before.known, self.opened - before.opened,
-            self.failed - before.failed, self.why - before.why,
-        )  # fmt: skip
+            **{f.name: getattr(self, f.name) - getattr(before, f.name) for f in fields(self)}
+        )
 
     def as_json(self) -> dict[str, object]:
         return {
