@@ -42,6 +42,10 @@ def lobby_backend(check: str) -> str:
     return f"lobby_{check}"
 
 
+LOBBY_BACKENDS = frozenset(lobby_backend(check) for check in LOBBY_CHECKS)
+"""The lobby's backends in HAProxy's configuration, one per check."""
+
+
 def write_maps(directory: Path, lobby_check: str = "store") -> None:
     """The maps a configuration from ``haproxy_config`` reads when HAProxy starts, in its
     folder ``directory``: no room placed yet, and the lobby checked for ``lobby_check``."""

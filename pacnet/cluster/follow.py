@@ -20,6 +20,7 @@ from pathlib import Path
 
 import structlog
 
+from pacnet.cluster.config import LOBBY_BACKENDS
 from pacnet.cluster.lease import Leases
 
 log = structlog.get_logger("pacnet.cluster")
@@ -28,7 +29,7 @@ FOLLOW_EVERY = 0.1
 """Seconds between reads of the directory: the longest a map change waits, beside the
 seconds a failover takes anyway (HAProxy's checks, the lease running out)."""
 
-NOT_SERVERS = frozenset({"boards", "lobby_live", "lobby_store", "stats", "pacnet"})
+NOT_SERVERS = frozenset({"boards", "stats", "pacnet", *LOBBY_BACKENDS})
 """The backends and frontends of the configuration that are not a server's own."""
 
 

@@ -39,7 +39,7 @@ from pacnet.cluster.components import (
     until_ready,
 )
 from pacnet.cluster.config import (
-    LOBBY_CHECKS,
+    LOBBY_BACKENDS,
     Member,
     haproxy_config,
     lobby_backend,
@@ -49,7 +49,6 @@ from pacnet.cluster.config import (
 from pacnet.cmdline.defaults import new_token
 
 STATE = "cluster.json"
-LOBBY_BACKENDS = frozenset(lobby_backend(check) for check in LOBBY_CHECKS)
 STOP_WITHIN = 10.0
 """Seconds a process has to stop on SIGTERM before it is killed."""
 

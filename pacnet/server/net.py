@@ -729,7 +729,7 @@ class BoardServer:
         while True:
             await asyncio.sleep(keeper.renew_every)
             rooms = list(self.rooms)
-            entries = [(room.name, room.lobby_entry(self.name)) for room in rooms]
+            entries = [(room.name, room.lobby_entry(self.name, leaders=False)) for room in rooms]
             kept = await keeper.renew(entries, time.monotonic())
             for room in rooms:
                 if room.name in kept.renewed and self.rooms.get(room.name) is room:

@@ -58,14 +58,16 @@ class Room:
     def empty(self) -> bool:
         return not self.sockets and not self.game.sessions
 
-    def lobby_entry(self, server: str) -> LobbyRoom:
-        """What the lobby says of it."""
+    def lobby_entry(self, server: str, *, leaders: bool = True) -> LobbyRoom:
+        """What the lobby says of it; ``leaders``: with its best players (a group's lobby
+        reads them from the saved game instead, so the entry a renewal stores goes without)."""
         board, sessions = self.game.board, self.game.sessions
+        best = leaders_of((p.name, p.score) for p in board.pacmen()) if leaders else []
         return LobbyRoom(
             name=self.name, players=len(sessions),
             connected=sum(1 for s in sessions.values() if s.connection is not None),
             capacity=self.game.limits.max_users, clock=board.clock, level=board.level,
-            server=server, leaders=leaders_of((p.name, p.score) for p in board.pacmen()),
+            server=server, leaders=best,
         )  # fmt: skip
 
 
