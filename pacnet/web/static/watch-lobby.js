@@ -6,12 +6,13 @@
 // one whose sessions grew). A single server has no such page: it answers 404, the panel stays
 // hidden, and nothing more is asked.
 
+import { BY_NAME, element } from "./watch-panels.js";
+
 export const STATS = "/haproxy/stats;csv";
 export const BACKENDS = { live: "lobby_live", store: "lobby_store" }; // the check: its backend
 const EVERY_MS = 1000;
 const SPAN = 3; // looks the shares span after the first: about three seconds
 
-const BY_NAME = new Intl.Collator(undefined, { numeric: true });
 const CHECKS = Object.keys(BACKENDS);
 const CHECK_OF = Object.fromEntries(CHECKS.map((check) => [BACKENDS[check], check]));
 
@@ -87,13 +88,6 @@ export function stateLine(server, serving) {
   }
   const text = CHECKS.map((c) => `${c} ${server.statuses[c]}`).join(" · ");
   return { text, out: CHECKS.every((c) => !sends(server.statuses[c])) };
-}
-
-function element(tag, text, className) {
-  const made = document.createElement(tag);
-  if (text !== undefined) made.textContent = text;
-  if (className) made.className = className;
-  return made;
 }
 
 /** The panel: reads HAProxy's figures every second while they are there to read. */

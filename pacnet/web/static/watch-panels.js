@@ -7,9 +7,10 @@ import { shortName } from "./players.js";
 export const CALLS = ["find", "move", "findAll", "remove"];
 export const OUTCOMES = ["SUCCESS", "POST_FAILED", "RETRYABLE", "FATAL", "UNKNOWN"];
 
-const BY_NAME = new Intl.Collator(undefined, { numeric: true });
+export const BY_NAME = new Intl.Collator(undefined, { numeric: true });
 
-function element(tag, text, className) {
+/** A new `tag` element with `text` and `className`, if given. */
+export function element(tag, text, className) {
   const made = document.createElement(tag);
   if (text !== undefined) made.textContent = text;
   if (className) made.className = className;
